@@ -1,0 +1,128 @@
+import {
+  createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey,
+  diffieHellman, generateKeyPairSync, randomBytes, sign, verify, type KeyObject
+} from 'node:crypto'
+import {
+  AES_GCM_TAG_LENGTH, AuthenticationError, InvalidKeyError, X25519_KEY_LENGTH,
+  type Crypto, type KeyPair
+} from './crypto.js'
+
+// DER prefixes that wrap a raw 32-byte key into PKCS#8 / SPKI, since node:crypto has no raw import.
+const PKCS8_PREFIX = {
+  ed25519: Buffer.from('302e020100300506032b657004220420', 'hex'),
+  x25519: Buffer.from('302e020100300506032b656e04220420', 'hex')
+}
+const SPKI_PREFIX = {
+  ed25519: Buffer.from('302a300506032b6570032100', 'hex'),
+  x25519: Buffer.from('302a300506032b656e032100', 'hex')
+}
+type Curve = keyof typeof PKCS8_PREFIX
+
+// KeyObject creation costs more than the operation it serves; cache per key buffer instance.
+const privateCache = new WeakMap<Uint8Array, KeyObject>()
+const publicCache = new WeakMap<Uint8Array, KeyObject>()
+
+function privateKey(curve: Curve, raw: Uint8Array): KeyObject {
+  let key = privateCache.get(raw)
+  if (key === undefined) {
+    if (raw.byteLength !== 32) throw new InvalidKeyError(`${curve} secret key must be 32 bytes`)
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX[curve], raw]), format: 'der', type: 'pkcs8' })
+    privateCache.set(raw, key)
+  }
+  return key
+}
+
+function publicKey(curve: Curve, raw: Uint8Array): KeyObject {
+  let key = publicCache.get(raw)
+  if (key === undefined) {
+    if (raw.byteLength !== 32) throw new InvalidKeyError(`${curve} public key must be 32 bytes`)
+    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX[curve], raw]), format: 'der', type: 'spki' })
+    publicCache.set(raw, key)
+  }
+  return key
+}
+
+function rawPublic(key: KeyObject): Uint8Array {
+  return new Uint8Array(key.export({ format: 'der', type: 'spki' }).subarray(12))
+}
+
+function rawSecret(key: KeyObject): Uint8Array {
+  return new Uint8Array(key.export({ format: 'der', type: 'pkcs8' }).subarray(16))
+}
+
+function generate(curve: Curve): KeyPair {
+  const pair = curve === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('x25519')
+  const secretKey = rawSecret(pair.privateKey)
+  privateCache.set(secretKey, pair.privateKey)
+  return { publicKey: rawPublic(pair.publicKey), secretKey }
+}
+
+function fromSecret(curve: Curve, secretKey: Uint8Array): KeyPair {
+  return { publicKey: rawPublic(createPublicKey(privateKey(curve, secretKey))), secretKey }
+}
+
+export const nodeCrypto: Crypto = {
+  randomBytes: (length) => new Uint8Array(randomBytes(length)),
+
+  sha256(...parts) {
+    const h = createHash('sha256')
+    for (const p of parts) h.update(p)
+    return new Uint8Array(h.digest())
+  },
+
+  hmacSha256(key, ...parts) {
+    const h = createHmac('sha256', key)
+    for (const p of parts) h.update(p)
+    return new Uint8Array(h.digest())
+  },
+
+  ed25519Generate: () => generate('ed25519'),
+  ed25519FromSecret: (secretKey) => fromSecret('ed25519', secretKey),
+  ed25519Sign: (secretKey, message) => new Uint8Array(sign(null, message, privateKey('ed25519', secretKey))),
+  ed25519Verify(pub, message, signature) {
+    if (signature.byteLength !== 64) return false
+    try {
+      return verify(null, message, publicKey('ed25519', pub), signature)
+    } catch {
+      return false
+    }
+  },
+
+  x25519Generate: () => generate('x25519'),
+  x25519FromSecret: (secretKey) => fromSecret('x25519', secretKey),
+  x25519(secretKey, pub) {
+    let shared: Buffer
+    try {
+      shared = diffieHellman({ privateKey: privateKey('x25519', secretKey), publicKey: publicKey('x25519', pub) })
+    } catch (err) {
+      throw new InvalidKeyError('invalid X25519 public key', { cause: err })
+    }
+    if (shared.byteLength !== X25519_KEY_LENGTH || shared.every((b) => b === 0)) {
+      throw new InvalidKeyError('X25519 produced a low-order shared secret')
+    }
+    return new Uint8Array(shared.buffer, shared.byteOffset, shared.byteLength)
+  },
+
+  aesGcmEncrypt(key, nonce, ad, plaintext) {
+    const c = createCipheriv('aes-256-gcm', key, nonce)
+    if (ad.byteLength > 0) c.setAAD(ad)
+    const head = c.update(plaintext)
+    const tail = c.final()
+    return Buffer.concat([head, tail, c.getAuthTag()])
+  },
+
+  aesGcmDecrypt(key, nonce, ad, ciphertext) {
+    if (ciphertext.byteLength < AES_GCM_TAG_LENGTH) throw new AuthenticationError('ciphertext shorter than its tag')
+    const split = ciphertext.byteLength - AES_GCM_TAG_LENGTH
+    const d = createDecipheriv('aes-256-gcm', key, nonce)
+    d.setAuthTag(ciphertext.subarray(split))
+    if (ad.byteLength > 0) d.setAAD(ad)
+    const head = d.update(ciphertext.subarray(0, split))
+    try {
+      const tail = d.final()
+      return tail.byteLength === 0 ? head : Buffer.concat([head, tail])
+    } catch (err) {
+      throw new AuthenticationError('decryption failed: tag mismatch', { cause: err })
+    }
+  }
+}
