@@ -1,0 +1,183 @@
+import type { Logger } from 'pino'
+import { local, routeToString, type Route } from '../routing/address.js'
+import type { LocalMessage } from '../routing/message.js'
+import type { AccessControl, Router } from '../routing/router.js'
+import type { CredentialAndPurposeKey } from '../identity/credential.js'
+import { TransportDecryptor, TransportEncryptor } from './transport-cipher.js'
+import { decodeChannelMessage, encodeClose, encodeControl, encodePayload, Kind } from './channel-message.js'
+import { decodeCredentialsPayload, encodeCredentialsPayload, verifyCredentials, type PeerInfo, type VerifyContext } from './peer.js'
+import type { TrustPolicy } from './trust-policy.js'
+import type { Role } from './noise/handshake-xx.js'
+
+/** Closing a channel a moment after its peer's credential expires avoids racing a refresh in flight. */
+export const EXPIRY_GRACE_MS = 1000
+
+export interface ChannelKeys {
+  sendKey: Uint8Array
+  receiveKey: Uint8Array
+}
+
+export interface SecureChannelParams {
+  role: Role
+  router: Router
+  log: Logger
+  verify: VerifyContext
+  trustPolicy: TrustPolicy
+  keys: ChannelKeys
+  peer: PeerInfo
+  /** Where the peer's decryptor is. */
+  remoteRoute: Route
+  /** Our decryptor address (already registered by the handshake driver, which forwards to us). */
+  decryptorAddress: string
+  encryptorAddress: string
+  /** Who may send through this channel from our side; default: anyone local. */
+  outgoing?: AccessControl
+}
+
+export interface ChannelSummary {
+  address: string
+  role: Role
+  peer: string
+  attributes: Record<string, string>
+  remoteRoute: string
+  openedAt: string
+}
+
+/**
+ * An established channel. Messages routed to `address` are encrypted and sent to the peer;
+ * messages from the peer are decrypted and routed here with `address` on their return route,
+ * so answers go back through the channel.
+ */
+export class SecureChannel {
+  readonly address: string
+  private readonly encryptor: TransportEncryptor
+  private readonly decryptor: TransportDecryptor
+  private expiryTimer: NodeJS.Timeout | undefined
+  private closed = false
+  private readonly closeHandlers: ((reason: string) => void)[] = []
+  private readonly openedAt = new Date()
+  peer: PeerInfo
+
+  constructor(private readonly p: SecureChannelParams) {
+    this.address = p.encryptorAddress
+    this.peer = p.peer
+    this.encryptor = new TransportEncryptor(p.verify.crypto, p.keys.sendKey)
+    this.decryptor = new TransportDecryptor(p.verify.crypto, p.keys.receiveKey)
+    const outgoing = p.outgoing
+    p.router.register(this.address, { handleMessage: (m) => this.sendOut(m) }, outgoing === undefined ? {} : { incoming: outgoing })
+    this.armExpiry()
+  }
+
+  get role(): Role {
+    return this.p.role
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  summary(): ChannelSummary {
+    return {
+      address: this.address, role: this.p.role, peer: this.peer.identifier, attributes: { ...this.peer.attributes },
+      remoteRoute: routeToString(this.p.remoteRoute), openedAt: this.openedAt.toISOString()
+    }
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    if (this.closed) handler('already closed')
+    else this.closeHandlers.push(handler)
+  }
+
+  /** Sends our current credentials so the peer can extend the channel past their expiry. */
+  refreshCredentials(credentials: readonly CredentialAndPurposeKey[]): void {
+    this.sendControl(encodeControl(Kind.Refresh, encodeCredentialsPayload(credentials)))
+  }
+
+  /** For the responder: tells the initiator it was accepted. */
+  sendReady(): void {
+    this.sendControl(encodeControl(Kind.Ready))
+  }
+
+  close(reason = 'closed locally', notifyPeer = true): void {
+    if (this.closed) return
+    if (notifyPeer) this.sendControl(encodeClose(reason))
+    this.closed = true
+    clearTimeout(this.expiryTimer)
+    this.p.router.unregister(this.address)
+    this.p.router.unregister(this.p.decryptorAddress)
+    this.p.log.info({ channel: this.address, peer: this.peer.identifier, reason }, 'secure channel closed')
+    for (const h of this.closeHandlers) h(reason)
+  }
+
+  /** Called by the decryptor worker with each transport message from the peer. */
+  receive(msg: LocalMessage): { kind: Kind; reason?: string } | undefined {
+    if (this.closed) return undefined
+    let decoded
+    try {
+      decoded = decodeChannelMessage(this.decryptor.decrypt(msg.payload))
+    } catch (err) {
+      const e = err as Error
+      this.p.log.warn({ channel: this.address, peer: this.peer.identifier, err: `${e.name}: ${e.message}` }, 'rejected a message on a secure channel')
+      this.close(`rejected a bad message: ${e.name}`, false)
+      return undefined
+    }
+    switch (decoded.kind) {
+      case Kind.Payload: {
+        const { message } = decoded
+        this.p.router.send({
+          onward: message.onward,
+          return: [local(this.address), ...message.return],
+          payload: message.payload,
+          secureChannel: {
+            identifier: this.peer.identifier, attributes: this.peer.attributes,
+            hasCredential: this.peer.credentials.length > 0, channel: this.address
+          }
+        })
+        return { kind: Kind.Payload }
+      }
+      case Kind.Refresh:
+        this.applyRefresh(decoded.credentials)
+        return { kind: Kind.Refresh }
+      case Kind.Close:
+        this.close(`closed by peer: ${decoded.reason}`, false)
+        return { kind: Kind.Close, reason: decoded.reason }
+      case Kind.Ready:
+        return { kind: Kind.Ready }
+    }
+  }
+
+  private sendOut(msg: LocalMessage): void {
+    if (this.closed) return
+    const plaintext = encodePayload({ onward: msg.onward.slice(1), return: msg.return, payload: msg.payload })
+    this.p.router.send({ onward: this.p.remoteRoute, return: [local(this.p.decryptorAddress)], payload: this.encryptor.encrypt(plaintext) })
+  }
+
+  private sendControl(plaintext: Uint8Array): void {
+    if (this.closed) return
+    this.p.router.send({ onward: this.p.remoteRoute, return: [local(this.p.decryptorAddress)], payload: this.encryptor.encrypt(plaintext) })
+  }
+
+  private applyRefresh(bytes: Uint8Array): void {
+    try {
+      const fresh = verifyCredentials(this.p.verify, this.peer.identity, decodeCredentialsPayload(bytes))
+      const next = { ...this.peer, ...fresh }
+      this.p.trustPolicy.check(next)
+      this.peer = next
+      this.armExpiry()
+      this.p.log.debug({ channel: this.address, peer: this.peer.identifier }, 'peer refreshed its credentials')
+    } catch (err) {
+      this.p.log.warn({ channel: this.address, peer: this.peer.identifier, err: (err as Error).message }, 'credential refresh rejected')
+      this.close(`credential refresh rejected: ${(err as Error).message}`)
+    }
+  }
+
+  /** A channel lives no longer than the credentials that admitted its peer, unless refreshed. */
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer)
+    if (this.peer.credentials.length === 0) return
+    const expiresAt = Math.min(...this.peer.credentials.map((c) => c.expiresAt))
+    const delayMs = Math.max(0, (expiresAt - this.p.verify.now()) * 1000 + EXPIRY_GRACE_MS)
+    this.expiryTimer = setTimeout(() => this.close('peer credential expired without refresh'), Math.min(delayMs, 2 ** 31 - 1))
+    this.expiryTimer.unref()
+  }
+}

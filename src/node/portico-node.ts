@@ -1,0 +1,174 @@
+import type { Logger } from 'pino'
+import type { Crypto } from '../crypto/crypto.js'
+import { nodeCrypto } from '../crypto/node-crypto.js'
+import type { CredentialAndPurposeKey } from '../identity/credential.js'
+import type { Identity } from '../identity/identity.js'
+import type { LocalIdentity } from '../identity/local-identity.js'
+import { nowSeconds } from '../identity/signed-data.js'
+import { local, tcp, type Route } from '../routing/address.js'
+import { parseMultiaddr, type Segment } from '../routing/multiaddr.js'
+import { Router } from '../routing/router.js'
+import { request } from '../routing/request.js'
+import { TcpTransport } from '../transport/tcp-transport.js'
+import { formatHostPort, type HostPort } from '../transport/host-port.js'
+import type { ChannelContext } from '../channel/context.js'
+import { createSecureChannel } from '../channel/initiator.js'
+import { SecureChannelListener } from '../channel/listener.js'
+import type { SecureChannel } from '../channel/secure-channel.js'
+import { trustEveryone, trustIdentifier, type TrustPolicy } from '../channel/trust-policy.js'
+import { startEcho } from '../services/echo.js'
+
+export const DEFAULT_LISTENER = 'api'
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+
+export interface NodeOptions {
+  name: string
+  identity: LocalIdentity
+  log: Logger
+  crypto?: Crypto
+  tcpListenerAddress?: string
+  /** Trust policy of the `api` secure channel listener. */
+  listenerTrust?: TrustPolicy
+  authorities?: () => readonly Identity[]
+  credentials?: () => readonly CredentialAndPurposeKey[]
+  /** Resolves `/node/NAME` to a TCP address. */
+  resolveNode?: (name: string) => string
+  signal?: AbortSignal
+}
+
+export interface ChannelOptions {
+  authorized?: string
+  trustPolicy?: TrustPolicy
+  signal?: AbortSignal
+  timeoutMs?: number
+}
+
+/** A Portico process: router, TCP transport, secure channel listener, services. */
+export class PorticoNode {
+  readonly router: Router
+  readonly tcp: TcpTransport
+  readonly channels = new Map<string, SecureChannel>()
+  readonly context: ChannelContext
+  private listener: SecureChannelListener | undefined
+  private listening: HostPort | undefined
+
+  private constructor(readonly options: NodeOptions) {
+    const log = options.log
+    this.router = new Router(log.child({ scope: 'router' }))
+    this.tcp = new TcpTransport(this.router, log.child({ scope: 'tcp' }))
+    this.context = {
+      router: this.router,
+      log: log.child({ scope: 'secure-channel' }),
+      crypto: options.crypto ?? nodeCrypto,
+      identity: options.identity,
+      authorities: options.authorities ?? (() => []),
+      credentials: options.credentials ?? (() => []),
+      now: nowSeconds,
+      onChannel: (c) => this.track(c)
+    }
+  }
+
+  static async start(options: NodeOptions): Promise<PorticoNode> {
+    const node = new PorticoNode(options)
+    node.listener = new SecureChannelListener(node.context, DEFAULT_LISTENER, { trustPolicy: options.listenerTrust ?? trustEveryone })
+    startEcho(node.router)
+    if (options.tcpListenerAddress !== undefined) {
+      node.listening = await node.tcp.listen(options.tcpListenerAddress, options.signal)
+    }
+    options.log.info({ identifier: options.identity.identifier, tcp: node.listenAddress }, 'node started')
+    return node
+  }
+
+  get name(): string {
+    return this.options.name
+  }
+
+  get listenAddress(): string | undefined {
+    return this.listening === undefined ? undefined : formatHostPort(this.listening)
+  }
+
+  get identifier(): string {
+    return this.options.identity.identifier
+  }
+
+  async createSecureChannel(route: Route, options: ChannelOptions = {}): Promise<SecureChannel> {
+    const trustPolicy = options.trustPolicy ?? (options.authorized !== undefined ? trustIdentifier(options.authorized) : trustEveryone)
+    return createSecureChannel(this.context, route, {
+      trustPolicy,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {})
+    })
+  }
+
+  /**
+   * Turns a written route into addresses, opening the secure channels it names on the way:
+   * `/ip4/h/tcp/p/secure/api/service/echo` opens a channel to `api` at h:p and goes through it.
+   */
+  async resolve(multiaddr: string | readonly Segment[], options: ChannelOptions = {}): Promise<Route> {
+    const segments = typeof multiaddr === 'string' ? parseMultiaddr(multiaddr) : multiaddr
+    let route: Route = []
+    for (const s of segments) {
+      switch (s.kind) {
+        case 'tcp':
+          route = [...route, tcp(s.value)]
+          break
+        case 'node': {
+          if (this.options.resolveNode === undefined) throw new Error('this node cannot resolve /node routes')
+          route = [...route, tcp(this.options.resolveNode(s.value))]
+          break
+        }
+        case 'secure': {
+          const channel = await this.createSecureChannel([...route, local(s.value)], options)
+          route = [local(channel.address)]
+          break
+        }
+        case 'project':
+          throw new Error('/project routes need a project (enroll first)')
+        default:
+          route = [...route, local(s.value)]
+      }
+    }
+    return route
+  }
+
+  async send(route: Route, payload: Uint8Array, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const reply = await request(this.router, route, payload, {
+      timeoutMs: options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      ...(options.signal !== undefined ? { signal: options.signal } : {})
+    })
+    return reply.payload
+  }
+
+  listChannels(): ReturnType<SecureChannel['summary']>[] {
+    return [...this.channels.values()].map((c) => c.summary())
+  }
+
+  /** Closes every channel whose peer is `identifier`: used when a member is revoked. */
+  closeChannelsOf(identifier: string, reason: string): number {
+    let n = 0
+    for (const c of this.channels.values()) {
+      if (c.peer.identifier === identifier) {
+        c.close(reason)
+        n++
+      }
+    }
+    return n
+  }
+
+  refreshCredentials(): void {
+    const creds = this.context.credentials()
+    for (const c of this.channels.values()) c.refreshCredentials(creds)
+  }
+
+  async stop(): Promise<void> {
+    this.listener?.stop()
+    for (const c of this.channels.values()) c.close('node stopping')
+    await this.tcp.close()
+    this.options.log.info('node stopped')
+  }
+
+  private track(channel: SecureChannel): void {
+    this.channels.set(channel.address, channel)
+    channel.onClose(() => this.channels.delete(channel.address))
+  }
+}

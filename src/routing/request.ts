@@ -1,0 +1,35 @@
+import { local, type Route } from './address.js'
+import type { LocalMessage } from './message.js'
+import type { Router } from './router.js'
+import { randomBytes } from 'node:crypto'
+
+export class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError'
+}
+
+export class UndeliverableError extends Error {
+  override name = 'UndeliverableError'
+}
+
+/** Sends one message and waits for the first answer to a one-off return address. */
+export async function request(router: Router, onward: Route, payload: Uint8Array, options: { timeoutMs: number; signal?: AbortSignal }): Promise<LocalMessage> {
+  const address = `reply-${randomBytes(8).toString('hex')}`
+  let resolve!: (m: LocalMessage) => void
+  const reply = new Promise<LocalMessage>((r) => { resolve = r })
+  router.register(address, { handleMessage: (m) => resolve(m) })
+  const signals = [AbortSignal.timeout(options.timeoutMs), ...(options.signal !== undefined ? [options.signal] : [])]
+  const signal = AbortSignal.any(signals)
+  try {
+    if (!router.send({ onward, return: [local(address)], payload })) throw new UndeliverableError('the message could not be routed')
+    return await new Promise<LocalMessage>((res, rej) => {
+      const onAbort = (): void => rej(options.signal?.aborted === true
+        ? (options.signal.reason as Error)
+        : new RequestTimeoutError(`no answer within ${options.timeoutMs} ms`))
+      if (signal.aborted) onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      reply.then(res, rej).finally(() => signal.removeEventListener('abort', onAbort))
+    })
+  } finally {
+    router.unregister(address)
+  }
+}

@@ -1,0 +1,95 @@
+import type { Logger } from 'pino'
+import { LOCAL, routeToString, type Address } from './address.js'
+import type { LocalMessage } from './message.js'
+import { Mailbox, DEFAULT_MAILBOX_CAPACITY } from './mailbox.js'
+
+/** Decides whether a message may reach a worker. Deny quietly: the sender learns nothing. */
+export type AccessControl = (msg: LocalMessage) => boolean
+export const allowAll: AccessControl = () => true
+
+export interface Worker {
+  handleMessage(msg: LocalMessage): void | Promise<void>
+}
+
+/** Carries messages whose first onward address is not local (a TCP peer, say). */
+export interface TransportRouter {
+  readonly type: number
+  send(msg: LocalMessage): boolean
+}
+
+export interface RegisterOptions {
+  incoming?: AccessControl
+  mailboxCapacity?: number
+}
+
+export class AddressInUseError extends Error {
+  override name = 'AddressInUseError'
+}
+
+interface Entry {
+  mailbox: Mailbox
+  incoming: AccessControl
+}
+
+export interface RouterStats {
+  delivered: number
+  dropped: { noRoute: number; denied: number; mailboxFull: number }
+}
+
+/**
+ * Delivers each message to the worker named by its first onward address, or to the transport
+ * that owns that address type. One mailbox per worker runs its messages one at a time.
+ */
+export class Router {
+  private readonly workers = new Map<string, Entry>()
+  private readonly transports = new Map<number, TransportRouter>()
+  readonly stats: RouterStats = { delivered: 0, dropped: { noRoute: 0, denied: 0, mailboxFull: 0 } }
+
+  constructor(private readonly log: Logger) {}
+
+  register(address: string, worker: Worker, options: RegisterOptions = {}): Address {
+    if (this.workers.has(address)) throw new AddressInUseError(`address ${address} is already registered`)
+    const mailbox = new Mailbox(worker, options.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY, this.log.child({ worker: address }))
+    this.workers.set(address, { mailbox, incoming: options.incoming ?? allowAll })
+    return { type: LOCAL, value: address }
+  }
+
+  unregister(address: string): void {
+    this.workers.delete(address)
+  }
+
+  isRegistered(address: string): boolean {
+    return this.workers.has(address)
+  }
+
+  addresses(): string[] {
+    return [...this.workers.keys()]
+  }
+
+  registerTransport(transport: TransportRouter): void {
+    this.transports.set(transport.type, transport)
+  }
+
+  /** Returns false when the message was dropped; the reason is logged at debug level and counted. */
+  send(msg: LocalMessage): boolean {
+    const next = msg.onward[0]
+    if (next === undefined) return this.drop('noRoute', msg, 'empty onward route')
+    if (next.type !== LOCAL) {
+      const transport = this.transports.get(next.type)
+      if (transport === undefined) return this.drop('noRoute', msg, `no transport for type ${next.type}`)
+      return transport.send(msg)
+    }
+    const entry = this.workers.get(next.value)
+    if (entry === undefined) return this.drop('noRoute', msg, 'no such worker')
+    if (!entry.incoming(msg)) return this.drop('denied', msg, 'denied by access control')
+    if (!entry.mailbox.push(msg)) return this.drop('mailboxFull', msg, 'mailbox full')
+    this.stats.delivered++
+    return true
+  }
+
+  private drop(reason: keyof RouterStats['dropped'], msg: LocalMessage, text: string): false {
+    this.stats.dropped[reason]++
+    this.log.debug({ onward: routeToString(msg.onward), reason }, `message dropped: ${text}`)
+    return false
+  }
+}

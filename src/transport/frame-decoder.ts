@@ -1,0 +1,80 @@
+import { DecodeError } from '../encoding/errors.js'
+
+/** The routing protocol version; the first byte each side sends on a new connection. */
+export const PROTOCOL_VERSION = 1
+/** Largest frame body: a 48 KiB portal chunk inside two channel layers with room to spare. */
+export const MAX_FRAME_SIZE = 256 * 1024
+export const FRAME_HEADER_LENGTH = 4
+
+export class FrameTooLargeError extends DecodeError {
+  override name = 'FrameTooLargeError'
+}
+
+export class VersionError extends DecodeError {
+  override name = 'VersionError'
+}
+
+/** `u32 BE length ‖ body`. A zero-length frame is a heartbeat. */
+export function frameHeader(length: number): Uint8Array {
+  if (length > MAX_FRAME_SIZE) throw new FrameTooLargeError(`frame of ${length} bytes exceeds ${MAX_FRAME_SIZE}`)
+  const h = Buffer.allocUnsafe(FRAME_HEADER_LENGTH)
+  h.writeUInt32BE(length, 0)
+  return h
+}
+
+/**
+ * Incremental decoder for a byte stream: the version byte, then frames. Pure: feed it chunks,
+ * get whole frame bodies back. The length is checked against MAX_FRAME_SIZE before any buffer
+ * for the body exists, so a peer cannot make us allocate what it claims.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = []
+  private buffered = 0
+  private versionSeen = false
+
+  constructor(private readonly maxFrameSize = MAX_FRAME_SIZE) {}
+
+  /** Returns complete frame bodies (heartbeats as empty arrays); throws DecodeError on bad input. */
+  push(chunk: Buffer): Uint8Array[] {
+    if (chunk.byteLength === 0) return []
+    this.chunks.push(chunk)
+    this.buffered += chunk.byteLength
+    const out: Uint8Array[] = []
+    if (!this.versionSeen) {
+      const version = this.peek(1)[0]
+      if (version !== PROTOCOL_VERSION) throw new VersionError(`unsupported protocol version ${String(version)}`)
+      this.consume(1)
+      this.versionSeen = true
+    }
+    while (this.buffered >= FRAME_HEADER_LENGTH) {
+      const length = this.peek(FRAME_HEADER_LENGTH).readUInt32BE(0)
+      if (length > this.maxFrameSize) throw new FrameTooLargeError(`frame of ${length} bytes exceeds ${this.maxFrameSize}`)
+      if (this.buffered < FRAME_HEADER_LENGTH + length) break
+      this.consume(FRAME_HEADER_LENGTH)
+      out.push(this.consume(length))
+    }
+    return out
+  }
+
+  get pendingBytes(): number {
+    return this.buffered
+  }
+
+  private peek(n: number): Buffer {
+    const first = this.chunks[0]
+    if (first !== undefined && first.byteLength >= n) return first
+    const joined = Buffer.concat(this.chunks)
+    this.chunks = [joined]
+    return joined
+  }
+
+  private consume(n: number): Buffer {
+    const first = this.peek(n)
+    const out = first.subarray(0, n)
+    const rest = first.subarray(n)
+    if (rest.byteLength === 0) this.chunks.shift()
+    else this.chunks[0] = rest
+    this.buffered -= n
+    return out
+  }
+}

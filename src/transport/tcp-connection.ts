@@ -1,0 +1,140 @@
+import type { Socket } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import { decodeMessage, encodeMessageParts, type LocalMessage } from '../routing/message.js'
+import { local } from '../routing/address.js'
+import type { Router, Worker } from '../routing/router.js'
+import { FrameDecoder, FRAME_HEADER_LENGTH, frameHeader, MAX_FRAME_SIZE, PROTOCOL_VERSION } from './frame-decoder.js'
+
+export const HEARTBEAT_INTERVAL_MS = 5_000
+/** Three missed heartbeats and the peer is gone, even if TCP has not noticed. */
+export const IDLE_TIMEOUT_MS = 3 * HEARTBEAT_INTERVAL_MS
+export const TCP_KEEPALIVE_MS = 10_000
+/** A peer that lets this much pile up unread in our send buffer is cut off rather than buffered for. */
+export const MAX_WRITE_BUFFER = 32 * 1024 * 1024
+
+const HEARTBEAT = Buffer.alloc(FRAME_HEADER_LENGTH)
+
+export interface ConnectionInfo {
+  address: string
+  peer: string
+  direction: 'in' | 'out'
+}
+
+/**
+ * One TCP connection as a worker: frames from the socket are routed with this connection's
+ * address pushed onto their return route; messages addressed to it are written to the socket.
+ */
+export class TcpConnection implements Worker {
+  readonly address = `tcp-${randomBytes(8).toString('hex')}`
+  private readonly decoder = new FrameDecoder()
+  private lastReceived = Date.now()
+  private lastSent = Date.now()
+  private readonly timer: NodeJS.Timeout
+  private closed = false
+  private readonly closeHandlers: ((reason: string) => void)[] = []
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly router: Router,
+    private readonly log: Logger,
+    readonly peer: string,
+    readonly direction: 'in' | 'out'
+  ) {
+    socket.setNoDelay(true)
+    socket.setKeepAlive(true, TCP_KEEPALIVE_MS)
+    router.register(this.address, this)
+    socket.write(Uint8Array.of(PROTOCOL_VERSION))
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`))
+    socket.on('close', () => this.close('connection closed by peer'))
+    this.timer = setInterval(() => this.tick(), HEARTBEAT_INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  info(): ConnectionInfo {
+    return { address: this.address, peer: this.peer, direction: this.direction }
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    this.closeHandlers.push(handler)
+  }
+
+  handleMessage(msg: LocalMessage): void {
+    this.write({ ...msg, onward: msg.onward.slice(1) })
+  }
+
+  /** Writes a message whose onward route is meant for the peer. */
+  write(msg: LocalMessage): boolean {
+    if (this.closed) return false
+    const [head, payload] = encodeMessageParts(msg)
+    const length = head.byteLength + payload.byteLength
+    if (length > MAX_FRAME_SIZE) {
+      this.log.warn({ length }, 'outgoing message larger than the maximum frame size dropped')
+      return false
+    }
+    if (this.socket.writableLength > MAX_WRITE_BUFFER) {
+      this.close('peer is not reading: send buffer over its limit')
+      return false
+    }
+    this.socket.cork()
+    this.socket.write(frameHeader(length))
+    this.socket.write(head)
+    this.socket.write(payload)
+    this.socket.uncork()
+    this.lastSent = Date.now()
+    return true
+  }
+
+  close(reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.timer)
+    this.router.unregister(this.address)
+    this.socket.destroy()
+    this.log.info({ peer: this.peer, direction: this.direction, reason }, 'tcp connection closed')
+    for (const h of this.closeHandlers) h(reason)
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastReceived = Date.now()
+    let frames: Uint8Array[]
+    try {
+      frames = this.decoder.push(chunk)
+    } catch (err) {
+      this.log.warn({ peer: this.peer, err: (err as Error).message }, 'malformed stream from peer')
+      this.close(`protocol error: ${(err as Error).message}`)
+      return
+    }
+    for (const frame of frames) {
+      if (frame.byteLength === 0) continue
+      let msg
+      try {
+        msg = decodeMessage(frame)
+      } catch (err) {
+        this.log.warn({ peer: this.peer, err: (err as Error).message }, 'malformed frame from peer')
+        this.close(`protocol error: ${(err as Error).message}`)
+        return
+      }
+      // Pushing ourselves onto the return route is what lets the answer find its way back.
+      this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload })
+      if (this.closed) return
+    }
+  }
+
+  private tick(): void {
+    const now = Date.now()
+    if (now - this.lastReceived > IDLE_TIMEOUT_MS) {
+      this.close('peer silent for longer than the idle timeout')
+      return
+    }
+    if (now - this.lastSent >= HEARTBEAT_INTERVAL_MS) {
+      this.socket.write(HEARTBEAT)
+      this.lastSent = now
+    }
+  }
+}

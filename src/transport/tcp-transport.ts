@@ -1,0 +1,133 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net'
+import { once } from 'node:events'
+import type { Logger } from 'pino'
+import { TCP } from '../routing/address.js'
+import type { LocalMessage } from '../routing/message.js'
+import type { Router, TransportRouter } from '../routing/router.js'
+import { TcpConnection, type ConnectionInfo } from './tcp-connection.js'
+import { formatHostPort, parseHostPort, type HostPort } from './host-port.js'
+
+export const CONNECT_TIMEOUT_MS = 10_000
+/** Messages held for a peer while its connection is being set up. */
+export const MAX_PENDING_PER_PEER = 256
+
+export class ConnectError extends Error {
+  override name = 'ConnectError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/**
+ * Owns TCP listeners and connections. A TCP address in an onward route means "the connection
+ * to this peer": made on first use, reused after, and made again if it drops.
+ */
+export class TcpTransport implements TransportRouter {
+  readonly type = TCP
+  private readonly servers = new Set<Server>()
+  private readonly connections = new Set<TcpConnection>()
+  private readonly outgoing = new Map<string, TcpConnection>()
+  private readonly pending = new Map<string, LocalMessage[]>()
+
+  constructor(private readonly router: Router, private readonly log: Logger) {
+    router.registerTransport(this)
+  }
+
+  async listen(address: string, signal?: AbortSignal): Promise<HostPort> {
+    const { host, port } = parseHostPort(address)
+    const server = createServer((socket) => this.accept(socket))
+    server.on('error', (err) => this.log.error({ err: err.message }, 'tcp listener error'))
+    server.listen({ host, port, signal })
+    await once(server, 'listening')
+    this.servers.add(server)
+    const bound = server.address()
+    if (bound === null || typeof bound === 'string') throw new ConnectError('listener has no address')
+    const result = { host: bound.address, port: bound.port }
+    this.log.info({ address: formatHostPort(result) }, 'tcp listener started')
+    return result
+  }
+
+  /** Connects now (or returns the live connection); most callers just route to a TCP address. */
+  async connect(peer: string, signal?: AbortSignal): Promise<TcpConnection> {
+    const existing = this.outgoing.get(peer)
+    if (existing !== undefined && !existing.isClosed) return existing
+    const { host, port } = parseHostPort(peer)
+    const socket = createConnection({ host, port })
+    const timeout = AbortSignal.timeout(CONNECT_TIMEOUT_MS)
+    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+    try {
+      await once(socket, 'connect', { signal: combined })
+    } catch (err) {
+      socket.destroy()
+      throw new ConnectError(`cannot connect to ${peer}: ${(err as Error).message}`, { cause: err })
+    }
+    const again = this.outgoing.get(peer)
+    if (again !== undefined && !again.isClosed) {
+      socket.destroy()
+      return again
+    }
+    const conn = this.adopt(socket, peer, 'out')
+    this.outgoing.set(peer, conn)
+    conn.onClose(() => {
+      if (this.outgoing.get(peer) === conn) this.outgoing.delete(peer)
+    })
+    return conn
+  }
+
+  send(msg: LocalMessage): boolean {
+    const peer = msg.onward[0]?.value
+    if (peer === undefined) return false
+    const forward = { ...msg, onward: msg.onward.slice(1) }
+    const conn = this.outgoing.get(peer)
+    if (conn !== undefined && !conn.isClosed) return conn.write(forward)
+    let queue = this.pending.get(peer)
+    if (queue !== undefined) {
+      if (queue.length >= MAX_PENDING_PER_PEER) return false
+      queue.push(forward)
+      return true
+    }
+    queue = [forward]
+    this.pending.set(peer, queue)
+    this.connect(peer).then(
+      (c) => {
+        this.pending.delete(peer)
+        for (const m of queue) c.write(m)
+      },
+      (err: unknown) => {
+        this.pending.delete(peer)
+        this.log.warn({ peer, err: (err as Error).message, dropped: queue.length }, 'could not reach tcp peer')
+      }
+    )
+    return true
+  }
+
+  list(): ConnectionInfo[] {
+    return [...this.connections].map((c) => c.info())
+  }
+
+  /** Closes one peer's outgoing connection, as if the network dropped it (for recovery tests). */
+  disconnect(peer: string): void {
+    this.outgoing.get(peer)?.close('closed locally')
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.connections) c.close('transport stopped')
+    await Promise.all([...this.servers].map(async (s) => {
+      s.close()
+      if (s.listening) await once(s, 'close')
+    }))
+    this.servers.clear()
+  }
+
+  private accept(socket: Socket): void {
+    this.adopt(socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`, 'in')
+  }
+
+  private adopt(socket: Socket, peer: string, direction: 'in' | 'out'): TcpConnection {
+    const conn = new TcpConnection(socket, this.router, this.log.child({ scope: 'tcp' }), peer, direction)
+    this.connections.add(conn)
+    conn.onClose(() => this.connections.delete(conn))
+    this.log.debug({ peer, direction }, 'tcp connection open')
+    return conn
+  }
+}

@@ -1,0 +1,114 @@
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { startNode, routeTo, text, str, newIdentity, waitFor } from '../helpers.js'
+import { local, tcp } from '../../src/routing/address.js'
+import { trustAuthority, trustIdentifier } from '../../src/channel/trust-policy.js'
+import type { PorticoNode } from '../../src/node/portico-node.js'
+
+const nodes: PorticoNode[] = []
+after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
+async function node(name: string, extra: Parameters<typeof startNode>[1] = {}): Promise<PorticoNode> {
+  const n = await startNode(name, extra)
+  nodes.push(n)
+  return n
+}
+
+test('two nodes open a secure channel over TCP and echo a message through it', async () => {
+  const a = await node('a')
+  const b = await node('b')
+  const route = await a.resolve(routeTo(b, '/secure/api/service/echo'), { authorized: b.identifier })
+  assert.equal(str(await a.send(route, text('hello'))), 'hello')
+  const [channel] = a.listChannels()
+  assert.equal(channel?.peer, b.identifier)
+  await waitFor(() => b.listChannels().some((c) => c.peer === a.identifier), 2000, 'responder channel')
+})
+
+test('hundreds of messages cross several rekeys in both directions, in order', async () => {
+  const a = await node('a2')
+  const b = await node('b2')
+  const route = await a.resolve(routeTo(b, '/secure/api/service/echo'))
+  for (let i = 0; i < 200; i++) assert.equal(str(await a.send(route, text(`m${i}`))), `m${i}`)
+})
+
+test('the initiator refuses a responder that is not the authorized identity', async () => {
+  const a = await node('a3')
+  const b = await node('b3')
+  const other = newIdentity()
+  await assert.rejects(a.resolve(routeTo(b, '/secure/api/service/echo'), { authorized: other.identifier }), { name: 'UntrustedPeerError' })
+  assert.equal(a.listChannels().length, 0)
+})
+
+test('the responder refuses an initiator its policy does not trust, and says so', async () => {
+  const stranger = newIdentity()
+  const b = await node('b4', { listenerTrust: trustIdentifier(stranger.identifier) })
+  const a = await node('a4')
+  await assert.rejects(a.resolve(routeTo(b, '/secure/api/service/echo')), (err: Error) => {
+    assert.equal(err.name, 'ChannelClosedError')
+    assert.match(err.message, /not the authorized identity/)
+    return true
+  })
+  assert.equal(b.listChannels().length, 0)
+})
+
+test('trust holders of a credential from an authority; no credential, no channel', async () => {
+  const authority = newIdentity()
+  const memberIdentity = newIdentity()
+  const creds = [authority.issueCredential(memberIdentity.identity, { role: 'device' })]
+  const b = await node('b5', { listenerTrust: trustAuthority(authority.identifier), authorities: () => [authority.identity] })
+  const member = await node('m5', { identity: memberIdentity, credentials: () => creds })
+  const outsider = await node('o5')
+  const route = await member.resolve(routeTo(b, '/secure/api/service/echo'))
+  assert.equal(str(await member.send(route, text('in'))), 'in')
+  const seen = b.listChannels().find((c) => c.peer === memberIdentity.identifier)
+  assert.equal(seen?.attributes.role, 'device')
+  await assert.rejects(outsider.resolve(routeTo(b, '/secure/api/service/echo')), /holds no valid credential/)
+})
+
+test('a secure channel inside another secure channel, across two TCP hops', async () => {
+  const a = await node('a6')
+  const b = await node('b6')
+  const c = await node('c6')
+  const [ch, cp] = (c.listenAddress ?? '').split(':')
+  const route = await a.resolve(routeTo(b, `/secure/api/ip4/${ch}/tcp/${cp}/secure/api/service/echo`), {})
+  assert.equal(str(await a.send(route, text('nested'))), 'nested')
+  assert.equal(a.listChannels().length, 2)
+  // The inner channel's peer is c, though b carried it.
+  assert.ok(a.listChannels().some((x) => x.peer === c.identifier))
+  assert.ok(c.listChannels().some((x) => x.peer === a.identifier))
+  assert.ok(!b.listChannels().some((x) => x.peer === c.identifier))
+})
+
+test('a credential that expires without refresh closes the channel; a refresh keeps it open', async () => {
+  const authority = newIdentity()
+  const m1 = newIdentity()
+  const m2 = newIdentity()
+  const short = (who: typeof m1) => [authority.issueCredential(who.identity, { ok: 'yes' }, { ttlSeconds: 1 })]
+  let m2creds = short(m2)
+  const b = await node('b7', { listenerTrust: trustAuthority(authority.identifier), authorities: () => [authority.identity] })
+  const n1 = await node('n71', { identity: m1, credentials: () => short(m1) })
+  const n2 = await node('n72', { identity: m2, credentials: () => m2creds })
+  await n1.resolve(routeTo(b, '/secure/api/service/echo'))
+  const r2 = await n2.resolve(routeTo(b, '/secure/api/service/echo'))
+  m2creds = [authority.issueCredential(m2.identity, { ok: 'yes' }, { ttlSeconds: 3600 })]
+  n2.refreshCredentials()
+  await waitFor(() => !b.listChannels().some((c) => c.peer === m1.identifier), 6000, 'expired channel to close')
+  await waitFor(() => n1.listChannels().length === 0, 2000, 'initiator told of the close')
+  assert.ok(b.listChannels().some((c) => c.peer === m2.identifier))
+  assert.equal(str(await n2.send(r2, text('still here'))), 'still here')
+})
+
+test('closing a channel closes both ends', async () => {
+  const a = await node('a8')
+  const b = await node('b8')
+  await a.resolve(routeTo(b, '/secure/api/service/echo'))
+  await waitFor(() => b.listChannels().length === 1)
+  assert.equal(a.closeChannelsOf(b.identifier, 'test'), 1)
+  await waitFor(() => b.listChannels().length === 0, 2000, 'responder close')
+})
+
+test('routes can be built by hand from addresses', async () => {
+  const a = await node('a9')
+  const b = await node('b9')
+  const ch = await a.createSecureChannel([tcp(b.listenAddress ?? ''), local('api')])
+  assert.equal(str(await a.send([local(ch.address), local('echo')], text('by hand'))), 'by hand')
+})
