@@ -1,0 +1,127 @@
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect } from 'node:net'
+import { once } from 'node:events'
+import { startNode, routeTo, text, str, newIdentity, waitFor } from '../helpers.js'
+import { local, tcp } from '../../src/routing/address.js'
+import { step, type LocalMessage } from '../../src/routing/message.js'
+import { LocalIdentity } from '../../src/identity/local-identity.js'
+import type { PorticoNode } from '../../src/node/portico-node.js'
+import { nodeCrypto } from '../../src/crypto/node-crypto.js'
+
+const nodes: PorticoNode[] = []
+after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
+async function node(name: string, extra: Parameters<typeof startNode>[1] = {}): Promise<PorticoNode> {
+  const n = await startNode(name, extra)
+  nodes.push(n)
+  return n
+}
+
+/** Sends raw bytes to a node and resolves when the node closes the connection. */
+async function rawSession(n: PorticoNode, bytes: Uint8Array): Promise<void> {
+  const [host, port] = (n.listenAddress ?? '').split(':')
+  const s = connect({ host: host ?? '', port: Number(port) })
+  s.on('error', () => undefined)
+  await once(s, 'connect')
+  s.write(bytes)
+  s.resume()
+  await once(s, 'close')
+}
+
+async function stillServes(b: PorticoNode): Promise<void> {
+  const a = await node(`probe-${Math.random()}`)
+  const route = await a.resolve(routeTo(b, '/secure/api/service/echo'))
+  assert.equal(str(await a.send(route, text('alive'))), 'alive')
+}
+
+test('garbage, a wrong version, an oversized frame and a bad frame each close the connection; the node keeps serving', async () => {
+  const b = await node('b')
+  await rawSession(b, Buffer.from('GET / HTTP/1.1\r\n\r\n'))
+  await rawSession(b, Buffer.from([1, 0xff, 0xff, 0xff, 0xff]))
+  await rawSession(b, Buffer.from([1, 0, 0, 0, 3, 0xde, 0xad, 0xbe]))
+  await rawSession(b, Buffer.from([1, 0, 0, 0, 4, 0x83, 0x80, 0x80, 0x1f]))
+  await stillServes(b)
+})
+
+test('truncated frames hold no more than the bytes received, and the peer can still be served', async () => {
+  const b = await node('bt')
+  const [host, port] = (b.listenAddress ?? '').split(':')
+  const s = connect({ host: host ?? '', port: Number(port) })
+  s.on('error', () => undefined)
+  await once(s, 'connect')
+  s.write(Buffer.from([1, 0, 3, 0, 0, 0x83]))
+  await stillServes(b)
+  s.destroy()
+})
+
+test('garbage handshake messages to the listener are dropped; the node keeps serving', async () => {
+  const b = await node('bh')
+  const a = await node('ah')
+  for (const payload of [new Uint8Array(0), new Uint8Array(31), new Uint8Array(32), new Uint8Array(200).fill(7), new Uint8Array(70000)]) {
+    a.router.send({ onward: [tcp(b.listenAddress ?? ''), local('api')], return: [], payload })
+  }
+  await stillServes(b)
+})
+
+/** A worker on the path that can flip bits in or duplicate what it forwards. */
+function interceptor(n: PorticoNode, mode: { tamper: boolean; replay: boolean }): string {
+  n.router.register('mitm', {
+    handleMessage(msg: LocalMessage) {
+      const next = step(msg, local('mitm'))
+      if (mode.tamper) {
+        const p = Uint8Array.from(next.payload)
+        p[p.length - 1]! ^= 1
+        n.router.send({ ...next, payload: p })
+        return
+      }
+      n.router.send(next)
+      if (mode.replay) n.router.send(next)
+    }
+  })
+  return 'mitm'
+}
+
+test('tampered ciphertext closes the channel at the receiver with a clear reason', async () => {
+  const a = await node('at')
+  const b = await node('bt2')
+  const mode = { tamper: false, replay: false }
+  interceptor(a, mode)
+  const ch = await a.createSecureChannel([local('mitm'), tcp(b.listenAddress ?? ''), local('api')])
+  assert.equal(str(await a.send([local(ch.address), local('echo')], text('clean'))), 'clean')
+  const closed = new Promise<string>((resolve) => {
+    const bc = [...b.channels.values()][0]
+    bc?.onClose(resolve)
+  })
+  mode.tamper = true
+  await assert.rejects(a.send([local(ch.address), local('echo')], text('dirty'), { timeoutMs: 500 }), { name: 'RequestTimeoutError' })
+  assert.match(await closed, /AuthenticationError/)
+  await stillServes(b)
+})
+
+test('a replayed transport message is rejected and closes the channel', async () => {
+  const a = await node('ar')
+  const b = await node('br')
+  const mode = { tamper: false, replay: false }
+  interceptor(a, mode)
+  const ch = await a.createSecureChannel([local('mitm'), tcp(b.listenAddress ?? ''), local('api')])
+  const closed = new Promise<string>((resolve) => { [...b.channels.values()][0]?.onClose(resolve) })
+  mode.replay = true
+  assert.equal(str(await a.send([local(ch.address), local('echo')], text('once'))), 'once')
+  assert.match(await closed, /ReplayError/)
+})
+
+test('a peer presenting another identity (its attestation does not match its Noise key) is refused', async () => {
+  const victim = newIdentity()
+  const evilIdentity = newIdentity()
+  // The impostor shows the victim's identity and attestation but can only use its own static key.
+  const impostor = Object.create(evilIdentity) as LocalIdentity
+  Object.defineProperty(impostor, 'identity', { get: () => victim.identity })
+  impostor.secureChannelKey = () => ({ key: nodeCrypto.x25519Generate(), attestation: victim.secureChannelKey().attestation })
+  const evil = await node('evil', { identity: impostor })
+  const a = await node('am')
+  await assert.rejects(a.resolve(routeTo(evil, '/secure/api/service/echo')), { name: 'UnexpectedPeerError' })
+  // And as initiator, the impostor is refused by an honest responder.
+  const b = await node('bm')
+  await assert.rejects(evil.resolve(routeTo(b, '/secure/api/service/echo')), /did not attest the Noise static key/)
+  await waitFor(() => b.listChannels().length === 0)
+})

@@ -1,0 +1,111 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { FrameDecoder, MAX_FRAME_SIZE, PROTOCOL_VERSION, frameHeader } from '../../src/transport/frame-decoder.js'
+import { decodeMessage, encodeMessage, type Message } from '../../src/routing/message.js'
+import { parseMultiaddr, formatMultiaddr } from '../../src/routing/multiaddr.js'
+import { decodeChannelMessage } from '../../src/channel/channel-message.js'
+import { HandshakeXX } from '../../src/channel/noise/handshake-xx.js'
+import { decodeCredentialsPayload, verifyIdentityPayload } from '../../src/channel/peer.js'
+import { nodeCrypto as c } from '../../src/crypto/node-crypto.js'
+import { MAX_ADDRESS_LENGTH } from '../../src/routing/address.js'
+import { parseHostPort } from '../../src/transport/host-port.js'
+
+/** The only errors a decoder may throw on hostile input. */
+const EXPECTED = new Set(['DecodeError', 'FrameTooLargeError', 'VersionError', 'MultiaddrError', 'HandshakeError',
+  'AuthenticationError', 'InvalidKeyError', 'VerificationError', 'ExpiredError', 'UnexpectedPeerError', 'AddressError'])
+function onlyExpected(fn: () => unknown): void {
+  try {
+    fn()
+  } catch (err) {
+    assert.ok(err instanceof Error && EXPECTED.has(err.name), `unexpected ${String(err)}`)
+  }
+}
+
+const address = fc.record({ type: fc.integer({ min: 0, max: 255 }), value: fc.string({ maxLength: MAX_ADDRESS_LENGTH }) })
+const message: fc.Arbitrary<Message> = fc.record({
+  onward: fc.array(address, { maxLength: 8 }),
+  return: fc.array(address, { maxLength: 8 }),
+  payload: fc.uint8Array({ maxLength: 70_000 })
+})
+
+test('message codec round-trips any message', () => {
+  fc.assert(fc.property(message, (m) => {
+    const d = decodeMessage(encodeMessage(m))
+    const plain = (r: readonly { type: number; value: string }[]) => r.map((a) => ({ type: a.type, value: a.value }))
+    assert.deepEqual(plain(d.onward), plain(m.onward))
+    assert.deepEqual(plain(d.return), plain(m.return))
+    assert.deepEqual(Buffer.from(d.payload), Buffer.from(m.payload))
+  }), { numRuns: 300 })
+})
+
+test('message decoder: garbage and mutations only ever raise DecodeError', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 500 }), (b) => onlyExpected(() => decodeMessage(b))), { numRuns: 3000 })
+  fc.assert(fc.property(message, fc.nat(), fc.integer({ min: 1, max: 255 }), (m, i, x) => {
+    const bytes = Uint8Array.from(encodeMessage(m))
+    bytes[i % bytes.length]! ^= x
+    onlyExpected(() => decodeMessage(bytes))
+  }), { numRuns: 1000 })
+})
+
+test('frame decoder yields the same frames however the stream is cut', () => {
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 10 }), fc.array(fc.integer({ min: 1, max: 4000 }), { minLength: 1 }), (frames, cuts) => {
+    const stream = Buffer.concat([Uint8Array.of(PROTOCOL_VERSION), ...frames.flatMap((f) => [frameHeader(f.byteLength), f])])
+    const d = new FrameDecoder()
+    const out: Uint8Array[] = []
+    let pos = 0
+    for (let i = 0; pos < stream.length; i++) {
+      const n = cuts[i % cuts.length]!
+      out.push(...d.push(stream.subarray(pos, pos + n)))
+      pos += n
+    }
+    assert.deepEqual(out.map((f) => Buffer.from(f).toString('hex')), frames.map((f) => Buffer.from(f).toString('hex')))
+    assert.equal(d.pendingBytes, 0)
+  }), { numRuns: 300 })
+})
+
+test('frame decoder refuses a frame over the limit from its header alone', () => {
+  const d = new FrameDecoder()
+  const header = Buffer.alloc(5)
+  header[0] = PROTOCOL_VERSION
+  header.writeUInt32BE(MAX_FRAME_SIZE + 1, 1)
+  assert.throws(() => d.push(header), { name: 'FrameTooLargeError' })
+  fc.assert(fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 64 }), { maxLength: 20 }), (chunks) => {
+    const dec = new FrameDecoder()
+    onlyExpected(() => { for (const ch of chunks) dec.push(Buffer.from(ch)) })
+    assert.ok(dec.pendingBytes <= MAX_FRAME_SIZE + 4 + 64 * 20)
+  }), { numRuns: 2000 })
+})
+
+test('multiaddr parser: formats round-trip, garbage gives MultiaddrError', () => {
+  for (const s of ['/ip4/127.0.0.1/tcp/4000/secure/api/service/echo', '/node/n1/service/echo', '/service/sc-1', '/dnsaddr/db.local/tcp/8086/project/default/service/x']) {
+    assert.equal(formatMultiaddr(parseMultiaddr(s)), s)
+  }
+  fc.assert(fc.property(fc.string({ maxLength: 100 }), (s) => onlyExpected(() => parseMultiaddr(s))), { numRuns: 3000 })
+  fc.assert(fc.property(fc.array(fc.constantFrom('ip4', 'tcp', 'secure', 'service', '1', '', 'x/y', '65536', 'node'), { maxLength: 10 }), (parts) => {
+    onlyExpected(() => parseMultiaddr('/' + parts.join('/')))
+  }), { numRuns: 2000 })
+  fc.assert(fc.property(fc.string({ maxLength: 40 }), (s) => onlyExpected(() => parseHostPort(s))), { numRuns: 2000 })
+})
+
+test('channel message, credentials and identity payload decoders never throw unexpected errors', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+    onlyExpected(() => decodeChannelMessage(b))
+    onlyExpected(() => decodeCredentialsPayload(b))
+    onlyExpected(() => verifyIdentityPayload({ crypto: c, authorities: [], now: () => 0 }, b, new Uint8Array(32)))
+  }), { numRuns: 3000 })
+})
+
+test('handshake state machine: arbitrary messages at every step fail cleanly', () => {
+  const rs = c.x25519Generate()
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+    onlyExpected(() => new HandshakeXX(c, { role: 'responder', staticKey: rs }).readMessageA(b))
+    const init = new HandshakeXX(c, { role: 'initiator', staticKey: rs })
+    init.writeMessageA(new Uint8Array(0))
+    onlyExpected(() => init.readMessageB(b))
+    const resp = new HandshakeXX(c, { role: 'responder', staticKey: rs })
+    resp.readMessageA(c.x25519Generate().publicKey)
+    resp.writeMessageB(new Uint8Array(0))
+    onlyExpected(() => resp.readMessageC(b))
+  }), { numRuns: 500 })
+})
