@@ -124,7 +124,7 @@ export class TcpTransport implements TransportRouter {
   }
 
   private adopt(socket: Socket, peer: string, direction: 'in' | 'out'): TcpConnection {
-    const conn = new TcpConnection(socket, this.router, this.log.child({ scope: 'tcp' }), peer, direction)
+    const conn = new TcpConnection(socket, this.router, this.log, peer, direction)
     this.connections.add(conn)
     conn.onClose(() => this.connections.delete(conn))
     this.log.debug({ peer, direction }, 'tcp connection open')

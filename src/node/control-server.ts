@@ -1,0 +1,97 @@
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
+import { rmSync, chmodSync } from 'node:fs'
+import { once } from 'node:events'
+import type { Logger } from 'pino'
+import { z } from 'zod'
+import type { PorticoNode } from './portico-node.js'
+
+/** A control request body larger than this is refused before it is read further. */
+export const MAX_CONTROL_BODY = 64 * 1024
+
+const ChannelRequest = z.object({ to: z.string().max(1024), authorized: z.string().optional(), timeoutMs: z.number().int().positive().max(120_000).optional() }).strict()
+const MessageRequest = z.object({ to: z.string().max(1024), text: z.string().max(MAX_CONTROL_BODY), timeoutMs: z.number().int().positive().max(120_000).optional() }).strict()
+
+export class ControlError extends Error {
+  override name = 'ControlError'
+  constructor(readonly status: number, message: string) {
+    super(message)
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.byteLength
+    if (size > MAX_CONTROL_BODY) throw new ControlError(413, 'request body too large')
+    chunks.push(chunk)
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')
+  } catch {
+    throw new ControlError(400, 'request body is not JSON')
+  }
+}
+
+/**
+ * The node's control API, for the CLI: HTTP/JSON on a Unix socket in the node's state folder
+ * (0600), so only the node's user can drive it and no TCP port is opened for it.
+ */
+export async function startControlServer(node: PorticoNode, socketPath: string, log: Logger, onStop: () => void): Promise<Server> {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<unknown> => {
+    const route = `${req.method ?? ''} ${req.url ?? ''}`
+    switch (route) {
+      case 'GET /show':
+        return {
+          name: node.name, identifier: node.identifier, tcpListenerAddress: node.listenAddress ?? null,
+          secureChannels: node.listChannels(), workers: node.router.addresses().sort(), connections: node.tcp.list()
+        }
+      case 'GET /secure-channels':
+        return node.listChannels()
+      case 'POST /secure-channels': {
+        const body = ChannelRequest.parse(await readJson(req))
+        const route = await node.resolve(body.to, {
+          ...(body.authorized !== undefined ? { authorized: body.authorized } : {}),
+          ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {})
+        })
+        const address = route[0]?.value ?? ''
+        const channel = node.channels.get(address)
+        return { address: `/service/${address}`, peer: channel?.peer.identifier ?? null, route: route.map((a) => a.value) }
+      }
+      case 'POST /messages': {
+        const body = MessageRequest.parse(await readJson(req))
+        const route = await node.resolve(body.to)
+        const reply = await node.send(route, Buffer.from(body.text, 'utf8'), body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {})
+        return { reply: Buffer.from(reply).toString('utf8') }
+      }
+      case 'POST /stop':
+        setImmediate(onStop)
+        res.setHeader('connection', 'close')
+        return { stopping: true }
+      default:
+        throw new ControlError(404, `no such control endpoint: ${route}`)
+    }
+  }
+  const server = createServer((req, res) => {
+    handle(req, res).then(
+      (body) => send(res, 200, body),
+      (err: unknown) => {
+        const status = err instanceof ControlError ? err.status : err instanceof z.ZodError ? 400 : 500
+        const message = err instanceof z.ZodError ? `invalid request: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : (err as Error).message
+        log.warn({ url: req.url, status, err: message }, 'control request failed')
+        send(res, status, { error: message, name: (err as Error).name })
+      }
+    )
+  })
+  rmSync(socketPath, { force: true })
+  server.listen(socketPath)
+  await once(server, 'listening')
+  chmodSync(socketPath, 0o600)
+  return server
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}

@@ -1,0 +1,133 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { z } from 'zod'
+import type { Crypto } from '../crypto/crypto.js'
+import { importIdentityHex } from '../identity/identity.js'
+import { LocalIdentity } from '../identity/local-identity.js'
+import { FileVault } from '../identity/vault.js'
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+
+export class HomeError extends Error {
+  override name = 'HomeError'
+}
+
+const IdentityRecord = z.object({ name: z.string(), identifier: z.string(), changeHistory: z.string(), createdAt: z.string() })
+export type IdentityRecord = z.infer<typeof IdentityRecord>
+
+const NodeRecord = z.object({
+  name: z.string(), identity: z.string(), identifier: z.string(), pid: z.number(),
+  tcpListenerAddress: z.string().optional(), startedAt: z.string()
+})
+export type NodeRecord = z.infer<typeof NodeRecord>
+
+function checkName(kind: string, name: string): string {
+  if (!NAME_RE.test(name)) throw new HomeError(`${kind} name '${name}' must be 1-64 letters, digits, '.', '_' or '-'`)
+  return name
+}
+
+function writeJson(path: string, value: unknown, mode = 0o600): void {
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode })
+  renameSync(tmp, path)
+}
+
+/** `$PORTICO_HOME` (default `~/.portico`): identities, the vault, node state and logs. */
+export class Home {
+  readonly root: string
+  readonly vault: FileVault
+
+  constructor(root = process.env.PORTICO_HOME ?? join(homedir(), '.portico')) {
+    this.root = root
+    mkdirSync(join(root, 'identities'), { recursive: true, mode: 0o700 })
+    mkdirSync(join(root, 'nodes'), { recursive: true, mode: 0o700 })
+    this.vault = new FileVault(join(root, 'vault.json'))
+  }
+
+  // Identities ---------------------------------------------------------------------------------
+
+  createIdentity(crypto: Crypto, name: string): IdentityRecord {
+    checkName('identity', name)
+    if (existsSync(this.identityPath(name))) throw new HomeError(`identity '${name}' already exists`)
+    const local = LocalIdentity.create(crypto, this.vault)
+    const record = { name, identifier: local.identifier, changeHistory: local.identity.exportHex(), createdAt: new Date().toISOString() }
+    writeJson(this.identityPath(name), record)
+    if (this.defaultIdentityName() === undefined) this.setDefaultIdentity(name)
+    return record
+  }
+
+  identityRecord(name: string): IdentityRecord {
+    const path = this.identityPath(checkName('identity', name))
+    if (!existsSync(path)) throw new HomeError(`no identity named '${name}'`)
+    return IdentityRecord.parse(JSON.parse(readFileSync(path, 'utf8')))
+  }
+
+  listIdentities(): IdentityRecord[] {
+    return readdirSync(join(this.root, 'identities')).filter((f) => f.endsWith('.json'))
+      .map((f) => this.identityRecord(f.slice(0, -5)))
+  }
+
+  defaultIdentityName(): string | undefined {
+    const p = join(this.root, 'default-identity')
+    return existsSync(p) ? readFileSync(p, 'utf8').trim() : undefined
+  }
+
+  setDefaultIdentity(name: string): void {
+    writeFileSync(join(this.root, 'default-identity'), name + '\n', { mode: 0o600 })
+  }
+
+  /** The named identity, or the default one (created as `default` on first use). */
+  loadIdentity(crypto: Crypto, name?: string): LocalIdentity {
+    const chosen = name ?? this.defaultIdentityName() ?? this.createIdentity(crypto, 'default').name
+    const record = this.identityRecord(chosen)
+    return LocalIdentity.load(crypto, this.vault, importIdentityHex(crypto, record.changeHistory))
+  }
+
+  // Nodes ---------------------------------------------------------------------------------------
+
+  nodeDir(name: string): string {
+    return join(this.root, 'nodes', checkName('node', name))
+  }
+
+  apiSocket(name: string): string {
+    return join(this.nodeDir(name), 'api.sock')
+  }
+
+  logFile(name: string): string {
+    return join(this.nodeDir(name), 'node.log')
+  }
+
+  writeNode(record: NodeRecord): void {
+    mkdirSync(this.nodeDir(record.name), { recursive: true, mode: 0o700 })
+    writeJson(join(this.nodeDir(record.name), 'node.json'), record)
+  }
+
+  nodeRecord(name: string): NodeRecord | undefined {
+    const p = join(this.nodeDir(name), 'node.json')
+    return existsSync(p) ? NodeRecord.parse(JSON.parse(readFileSync(p, 'utf8'))) : undefined
+  }
+
+  listNodes(): string[] {
+    return readdirSync(join(this.root, 'nodes'))
+  }
+
+  deleteNode(name: string): void {
+    rmSync(this.nodeDir(name), { recursive: true, force: true })
+  }
+
+  private identityPath(name: string): string {
+    return join(this.root, 'identities', `${name}.json`)
+  }
+}
+
+export function isRunning(pid: number): boolean {
+  // kill(-1) would signal every process we own: only real pids are probed.
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
