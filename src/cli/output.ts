@@ -12,8 +12,15 @@ export function print(format: OutputFormat, data: unknown, plain: () => string):
 
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   if (rows.length === 0) return '(none)'
-  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')))
+  const cells = rows.map((r) => columns.map((c) => cell(r[c])))
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]?.length ?? 0)))
   const line = (values: string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
   return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n')
+}
+
+function cell(value: unknown): string {
+  if (value === undefined || value === null) return ''
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return `${value}`
+  return JSON.stringify(value)
 }

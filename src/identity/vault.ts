@@ -70,7 +70,7 @@ export class FileVault implements Vault {
   delete(keyId: string): void {
     const content = this.read()
     if (keyId in content) {
-      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
+       
       delete content[keyId]
       this.write(content)
     }

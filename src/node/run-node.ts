@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs'
 import { once } from 'node:events'
 import type { Logger } from 'pino'
 import { nodeCrypto } from '../crypto/node-crypto.js'
-import { Home, isRunning, HomeError } from './home.js'
+import type { Home} from './home.js';
+import { isRunning, HomeError } from './home.js'
 import { PorticoNode } from './portico-node.js'
 import { startControlServer } from './control-server.js'
 

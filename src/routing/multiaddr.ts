@@ -6,7 +6,7 @@ export type Segment =
   | { kind: 'tcp'; value: string }
   | { kind: 'service' | 'worker' | 'secure' | 'node' | 'project'; value: string }
 
-const NAME_RE = /^[A-Za-z0-9_.\-]{1,128}$/
+const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/
 const HOST_PROTOCOLS = new Set(['ip4', 'ip6', 'dnsaddr', 'dns', 'dns4', 'dns6'])
 const NAMED = new Set(['service', 'worker', 'secure', 'node', 'project'])
 

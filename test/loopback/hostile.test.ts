@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { startNode, routeTo, text, str, newIdentity, waitFor } from '../helpers.js'
 import { local, tcp } from '../../src/routing/address.js'
 import { step, type LocalMessage } from '../../src/routing/message.js'
-import { LocalIdentity } from '../../src/identity/local-identity.js'
+import type { LocalIdentity } from '../../src/identity/local-identity.js'
 import type { PorticoNode } from '../../src/node/portico-node.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
 

@@ -1,0 +1,98 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, statSync, readFileSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+const BIN = new URL('../../bin/portico.js', import.meta.url).pathname
+const home = mkdtempSync(join(tmpdir(), 'portico-e2e-'))
+const env = { ...process.env, PORTICO_HOME: home }
+
+async function portico(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { env, timeout: 60_000 })
+    return { stdout: r.stdout.trim(), stderr: r.stderr.trim(), code: 0 }
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number }
+    return { stdout: e.stdout.trim(), stderr: e.stderr.trim(), code: e.code }
+  }
+}
+
+let serverId = ''
+let clientId = ''
+
+before(async () => {
+  serverId = (await portico('identity', 'create', 'server')).stdout
+  clientId = (await portico('identity', 'create', 'client')).stdout
+  assert.equal((await portico('node', 'create', 'server', '--identity', 'server', '--tcp-listener-address', '127.0.0.1:0')).code, 0)
+  assert.equal((await portico('node', 'create', 'client', '--identity', 'client')).code, 0)
+})
+
+after(async () => {
+  await portico('node', 'delete', 'server')
+  await portico('node', 'delete', 'client')
+  rmSync(home, { recursive: true, force: true })
+})
+
+test('identity create/list/show/verify, with JSON output', async () => {
+  assert.match(serverId, /^I[0-9a-f]{64}$/)
+  const list = JSON.parse((await portico('identity', 'list', '--output', 'json')).stdout) as { name: string; identifier: string }[]
+  assert.deepEqual(list.map((i) => i.name).sort(), ['client', 'server'])
+  const hex = (await portico('identity', 'show', 'server', '--full')).stdout
+  assert.equal((await portico('identity', 'verify', hex)).stdout, serverId)
+  const bad = await portico('identity', 'verify', hex.slice(0, -2) + (hex.endsWith('00') ? '01' : '00'))
+  assert.notEqual(bad.code, 0)
+  assert.match(bad.stderr, /^error: .*signature does not verify/)
+  const garbage = await portico('identity', 'verify', 'zz')
+  assert.notEqual(garbage.code, 0)
+  assert.match(garbage.stderr, /not a hex string/)
+})
+
+test('the vault holds secrets with owner-only permissions, and no secret reaches the logs', async () => {
+  const mode = statSync(join(home, 'vault.json')).mode & 0o777
+  assert.equal(mode, 0o600)
+  const secrets = Object.values(JSON.parse(readFileSync(join(home, 'vault.json'), 'utf8')) as Record<string, { secret: string }>).map((v) => v.secret)
+  const logs = readdirSync(join(home, 'nodes')).map((n) => { try { return readFileSync(join(home, 'nodes', n, 'node.log'), 'utf8') } catch { return '' } }).join('')
+  for (const s of secrets) assert.ok(!logs.includes(s))
+  const help = (await portico('identity', 'create', '--help')).stdout
+  for (const s of secrets) assert.ok(!help.includes(s))
+})
+
+test('two node processes: a secure channel, a message echoed through it', async () => {
+  const ch = await portico('secure-channel', 'create', '--from', 'client', '--to', '/node/server/service/api', '--authorized', serverId, '--output', 'json')
+  assert.equal(ch.code, 0, ch.stderr)
+  const { address, peer } = JSON.parse(ch.stdout) as { address: string; peer: string }
+  assert.equal(peer, serverId)
+  const reply = await portico('message', 'send', 'ping', '--from', 'client', '--to', `${address}/service/echo`)
+  assert.equal(reply.stdout, 'ping')
+  const channels = JSON.parse((await portico('secure-channel', 'list', '--at', 'server', '--output', 'json')).stdout) as { peer: string }[]
+  assert.ok(channels.some((c) => c.peer === clientId))
+})
+
+test('a temporary node sends along a full multiaddr route', async () => {
+  const show = JSON.parse((await portico('node', 'show', 'server', '--output', 'json')).stdout) as { tcpListenerAddress: string }
+  const [host, port] = show.tcpListenerAddress.split(':')
+  const r = await portico('message', 'send', 'direct', '--to', `/ip4/${host}/tcp/${port}/secure/api/service/echo`, '--identity', 'client')
+  assert.equal(r.stdout, 'direct', r.stderr)
+})
+
+test('refusals are clear errors with a non-zero exit', async () => {
+  const wrong = await portico('secure-channel', 'create', '--from', 'client', '--to', '/node/server/service/api', '--authorized', clientId)
+  assert.equal(wrong.code, 1)
+  assert.match(wrong.stderr, /is not the authorized identity/)
+  const noNode = await portico('message', 'send', 'x', '--from', 'nobody', '--to', '/service/echo')
+  assert.match(noNode.stderr, /not running/)
+  const badRoute = await portico('message', 'send', 'x', '--to', '/ip4/127.0.0.1/udp/1')
+  assert.match(badRoute.stderr, /must be followed by \/tcp/)
+})
+
+test('every command has --help', async () => {
+  for (const cmd of [[], ['identity'], ['identity', 'create'], ['identity', 'verify'], ['node', 'create'], ['node', 'list'], ['secure-channel', 'create'], ['message', 'send']]) {
+    const r = await portico(...cmd, '--help')
+    assert.equal(r.code, 0)
+    assert.match(r.stdout, /Usage: portico/)
+  }
+})
