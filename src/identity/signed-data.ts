@@ -2,6 +2,7 @@ import { decodeCbor, encodeCbor, expectArray, expectBytes, expectUint } from '..
 import { DecodeError } from '../encoding/errors.js'
 import { ED25519_SIGNATURE_LENGTH, ED25519_PUBLIC_KEY_LENGTH, type Crypto } from '../crypto/crypto.js'
 import { VerificationError } from './errors.js'
+import { signatureCache } from './signature-cache.js'
 
 /** Ockam's VersionedData: `[version = 1, data_type, bstr(data)]`; the type stops cross-use of signatures. */
 export const DATA_VERSION = 1
@@ -43,7 +44,7 @@ export function signData(crypto: Crypto, secretKey: Uint8Array, data: Uint8Array
 }
 
 export function verifyData(crypto: Crypto, publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array, what: string): void {
-  if (!crypto.ed25519Verify(publicKey, crypto.sha256(data), signature)) {
+  if (!signatureCache.verify(crypto, publicKey, crypto.sha256(data), signature)) {
     throw new VerificationError(`${what}: signature does not verify`)
   }
 }
