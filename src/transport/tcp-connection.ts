@@ -1,4 +1,5 @@
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { decodeMessage, encodeMessageParts, type LocalMessage } from '../routing/message.js'
@@ -22,7 +23,7 @@ export interface ConnectionInfo {
 }
 
 /**
- * One TCP connection as a worker: frames from the socket are routed with this connection's
+ * One connection as a worker (a TCP socket, or any byte stream such as the in-memory pair): frames from the socket are routed with this connection's
  * address pushed onto their return route; messages addressed to it are written to the socket.
  */
 export class TcpConnection implements Worker {
@@ -35,14 +36,16 @@ export class TcpConnection implements Worker {
   private readonly closeHandlers: ((reason: string) => void)[] = []
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
     private readonly router: Router,
     private readonly log: Logger,
     readonly peer: string,
     readonly direction: 'in' | 'out'
   ) {
-    socket.setNoDelay(true)
-    socket.setKeepAlive(true, TCP_KEEPALIVE_MS)
+    if (socket instanceof Socket) {
+      socket.setNoDelay(true)
+      socket.setKeepAlive(true, TCP_KEEPALIVE_MS)
+    }
     router.register(this.address, this)
     socket.write(Uint8Array.of(PROTOCOL_VERSION))
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
