@@ -34,3 +34,14 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 5000, what =
     await new Promise((r) => setTimeout(r, 20))
   }
 }
+
+/** Starts nodes for one test file and stops them all when the file ends. */
+export function nodeFactory(afterAll: (fn: () => Promise<void>) => void): (name: string, extra?: Partial<NodeOptions>) => Promise<PorticoNode> {
+  const nodes: PorticoNode[] = []
+  afterAll(async () => { await Promise.all(nodes.map((n) => n.stop())) })
+  return async (name, extra = {}) => {
+    const n = await startNode(name, extra)
+    nodes.push(n)
+    return n
+  }
+}

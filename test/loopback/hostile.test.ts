@@ -2,20 +2,14 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { once } from 'node:events'
-import { startNode, routeTo, text, str, newIdentity, waitFor } from '../helpers.js'
+import { nodeFactory, routeTo, text, str, newIdentity, waitFor } from '../helpers.js'
 import { local, tcp } from '../../src/routing/address.js'
 import { step, type LocalMessage } from '../../src/routing/message.js'
 import type { LocalIdentity } from '../../src/identity/local-identity.js'
 import type { PorticoNode } from '../../src/node/portico-node.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
 
-const nodes: PorticoNode[] = []
-after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
-async function node(name: string, extra: Parameters<typeof startNode>[1] = {}): Promise<PorticoNode> {
-  const n = await startNode(name, extra)
-  nodes.push(n)
-  return n
-}
+const node = nodeFactory(after)
 
 /** Sends raw bytes to a node and resolves when the node closes the connection. */
 async function rawSession(n: PorticoNode, bytes: Uint8Array): Promise<void> {

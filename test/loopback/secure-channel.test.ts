@@ -1,17 +1,10 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { startNode, routeTo, text, str, newIdentity, waitFor } from '../helpers.js'
+import { nodeFactory, routeTo, text, str, newIdentity, waitFor } from '../helpers.js'
 import { local, tcp } from '../../src/routing/address.js'
 import { trustAuthority, trustIdentifier } from '../../src/channel/trust-policy.js'
-import type { PorticoNode } from '../../src/node/portico-node.js'
 
-const nodes: PorticoNode[] = []
-after(async () => { await Promise.all(nodes.map((n) => n.stop())) })
-async function node(name: string, extra: Parameters<typeof startNode>[1] = {}): Promise<PorticoNode> {
-  const n = await startNode(name, extra)
-  nodes.push(n)
-  return n
-}
+const node = nodeFactory(after)
 
 test('two nodes open a secure channel over TCP and echo a message through it', async () => {
   const a = await node('a')
