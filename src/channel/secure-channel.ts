@@ -148,11 +148,14 @@ export class SecureChannel {
 
   private sendOut(msg: LocalMessage): void {
     if (this.closed) return
-    const plaintext = encodePayload({ onward: msg.onward.slice(1), return: msg.return, payload: msg.payload })
-    this.p.router.send({ onward: this.p.remoteRoute, return: [local(this.p.decryptorAddress)], payload: this.encryptor.encrypt(plaintext) })
+    this.sendEncrypted(encodePayload({ onward: msg.onward.slice(1), return: msg.return, payload: msg.payload }))
   }
 
   private sendControl(plaintext: Uint8Array): void {
+    this.sendEncrypted(plaintext)
+  }
+
+  private sendEncrypted(plaintext: Uint8Array): void {
     if (this.closed) return
     this.p.router.send({ onward: this.p.remoteRoute, return: [local(this.p.decryptorAddress)], payload: this.encryptor.encrypt(plaintext) })
   }

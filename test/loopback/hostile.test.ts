@@ -7,6 +7,7 @@ import { local, tcp } from '../../src/routing/address.js'
 import { step, type LocalMessage } from '../../src/routing/message.js'
 import type { LocalIdentity } from '../../src/identity/local-identity.js'
 import type { PorticoNode } from '../../src/node/portico-node.js'
+import type { SecureChannel } from '../../src/channel/secure-channel.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
 
 const node = nodeFactory(after)
@@ -75,12 +76,18 @@ function interceptor(n: PorticoNode, mode: { tamper: boolean; replay: boolean })
   return 'mitm'
 }
 
-test('tampered ciphertext closes the channel at the receiver with a clear reason', async () => {
-  const a = await node('at')
-  const b = await node('bt2')
+/** A channel from a to b whose every message crosses the interceptor on a. */
+async function channelThroughInterceptor(a: PorticoNode, b: PorticoNode): Promise<{ mode: { tamper: boolean; replay: boolean }; ch: SecureChannel }> {
   const mode = { tamper: false, replay: false }
   interceptor(a, mode)
   const ch = await a.createSecureChannel([local('mitm'), tcp(b.listenAddress ?? ''), local('api')])
+  return { mode, ch }
+}
+
+test('tampered ciphertext closes the channel at the receiver with a clear reason', async () => {
+  const a = await node('at')
+  const b = await node('bt2')
+  const { mode, ch } = await channelThroughInterceptor(a, b)
   assert.equal(str(await a.send([local(ch.address), local('echo')], text('clean'))), 'clean')
   const closed = new Promise<string>((resolve) => {
     const bc = [...b.channels.values()][0]
@@ -95,9 +102,7 @@ test('tampered ciphertext closes the channel at the receiver with a clear reason
 test('a replayed transport message is rejected and closes the channel', async () => {
   const a = await node('ar')
   const b = await node('br')
-  const mode = { tamper: false, replay: false }
-  interceptor(a, mode)
-  const ch = await a.createSecureChannel([local('mitm'), tcp(b.listenAddress ?? ''), local('api')])
+  const { mode, ch } = await channelThroughInterceptor(a, b)
   const closed = new Promise<string>((resolve) => { [...b.channels.values()][0]?.onClose(resolve) })
   mode.replay = true
   assert.equal(str(await a.send([local(ch.address), local('echo')], text('once'))), 'once')
