@@ -1,0 +1,47 @@
+/**
+ * Versioned schema changes, applied in order inside one transaction each and recorded in
+ * `portico_schema`. A migration is never edited once released: add a new one.
+ * The SQL is written once in the subset SQLite and PostgreSQL share.
+ */
+export interface Migration {
+  version: number
+  name: string
+  statements: string[]
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'authority and policies',
+    statements: [
+      `CREATE TABLE members (
+        identifier TEXT PRIMARY KEY,
+        attributes TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('member', 'enroller', 'admin')),
+        added_at BIGINT NOT NULL,
+        added_by TEXT
+      )`,
+      `CREATE TABLE tickets (
+        code_hash TEXT PRIMARY KEY,
+        attributes TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('member', 'enroller', 'admin')),
+        uses_left INTEGER NOT NULL CHECK (uses_left >= 0),
+        expires_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        created_by TEXT NOT NULL
+      )`,
+      `CREATE TABLE revocations (
+        identifier TEXT PRIMARY KEY,
+        revoked_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX revocations_revoked_at ON revocations (revoked_at)`,
+      `CREATE TABLE policies (
+        resource TEXT PRIMARY KEY,
+        expression TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`
+    ]
+  }
+]
+
+export const SCHEMA_TABLE = `CREATE TABLE IF NOT EXISTS portico_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`

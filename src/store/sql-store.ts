@@ -1,0 +1,187 @@
+import type { Attributes } from '../identity/credential.js'
+import { MIGRATIONS, SCHEMA_TABLE, type Migration } from './migrations.js'
+import type { Row, SqlDb, SqlExecutor } from './sql-db.js'
+import {
+  ROLES, StoreError, TicketRejectedError, type MemberRecord, type MemberRepository, type PolicyRecord, type PolicyRepository,
+  type RevocationRecord, type RevocationRepository, type Role, type Store, type TicketRecord, type TicketRepository
+} from './store.js'
+
+export const MAX_LIST_LIMIT = 100_000
+const MIGRATION_LOCK_ID = 0x706f7274 // 'port'
+const ROLE_RANK: Record<Role, number> = { member: 0, enroller: 1, admin: 2 }
+
+/** The repositories over SQLite or PostgreSQL: one SQL text, one behaviour, one test suite. */
+export class SqlStore implements Store {
+  readonly members: MemberRepository
+  readonly tickets: TicketRepository
+  readonly policies: PolicyRepository
+  readonly revocations: RevocationRepository
+
+  private constructor(private readonly db: SqlDb) {
+    this.members = memberRepository(db)
+    this.tickets = ticketRepository(db)
+    this.policies = policyRepository(db)
+    this.revocations = revocationRepository(db)
+  }
+
+  static async open(db: SqlDb, migrations: readonly Migration[] = MIGRATIONS): Promise<SqlStore> {
+    try {
+      await migrate(db, migrations)
+    } catch (err) {
+      await db.close()
+      if (err instanceof StoreError) throw err
+      throw new StoreError(`cannot migrate the ${db.dialect} store: ${(err as Error).message}`, { cause: err })
+    }
+    return new SqlStore(db)
+  }
+
+  get kind(): 'sqlite' | 'postgres' {
+    return this.db.dialect
+  }
+
+  async schemaVersion(): Promise<number> {
+    const rows = await this.db.all('SELECT max(version) AS v FROM portico_schema')
+    return Number(rows[0]?.v ?? 0)
+  }
+
+  sizeBytes(): Promise<number> {
+    return this.db.sizeBytes()
+  }
+
+  close(): Promise<void> {
+    return this.db.close()
+  }
+}
+
+async function migrate(db: SqlDb, migrations: readonly Migration[]): Promise<void> {
+  await db.run(SCHEMA_TABLE)
+  const known = Math.max(0, ...migrations.map((m) => m.version))
+  for (const m of migrations) {
+    await db.transaction(async (tx) => {
+      // Two nodes starting on one PostgreSQL database must not both apply a migration.
+      if (db.dialect === 'postgres') await tx.all('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK_ID])
+      const applied = Number((await tx.all('SELECT max(version) AS v FROM portico_schema'))[0]?.v ?? 0)
+      if (applied > known) throw new StoreError(`the store has schema version ${applied}, newer than this Portico knows (${known}); upgrade Portico`)
+      if (applied >= m.version) return
+      for (const statement of m.statements) await tx.run(statement)
+      await tx.run('INSERT INTO portico_schema (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, Math.floor(Date.now() / 1000)])
+    })
+  }
+}
+
+function parseAttributes(text: unknown): Attributes {
+  const value = JSON.parse(String(text)) as unknown
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+    throw new StoreError('corrupt store: attributes are not a string map')
+  }
+  return value as Attributes
+}
+
+function parseRole(value: unknown): Role {
+  if (!ROLES.includes(value as Role)) throw new StoreError(`corrupt store: unknown role ${String(value)}`)
+  return value as Role
+}
+
+function toMember(r: Row): MemberRecord {
+  return {
+    identifier: String(r.identifier), attributes: parseAttributes(r.attributes), role: parseRole(r.role),
+    addedAt: Number(r.added_at), addedBy: r.added_by === null ? null : String(r.added_by)
+  }
+}
+
+const UPSERT_MEMBER = `INSERT INTO members (identifier, attributes, role, added_at, added_by) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (identifier) DO UPDATE SET attributes = excluded.attributes, role = excluded.role, added_at = excluded.added_at, added_by = excluded.added_by`
+
+async function putMember(tx: SqlExecutor, m: MemberRecord): Promise<void> {
+  await tx.run(UPSERT_MEMBER, [m.identifier, JSON.stringify(m.attributes), m.role, m.addedAt, m.addedBy])
+  await tx.run('DELETE FROM revocations WHERE identifier = ?', [m.identifier])
+}
+
+function memberRepository(db: SqlDb): MemberRepository {
+  return {
+    put: (m) => db.transaction((tx) => putMember(tx, m)),
+    async get(identifier) {
+      const rows = await db.all('SELECT * FROM members WHERE identifier = ?', [identifier])
+      return rows[0] === undefined ? undefined : toMember(rows[0])
+    },
+    async list(options = {}) {
+      const limit = Math.min(options.limit ?? MAX_LIST_LIMIT, MAX_LIST_LIMIT)
+      const rows = await db.all('SELECT * FROM members WHERE identifier > ? ORDER BY identifier LIMIT ?', [options.after ?? '', limit])
+      return rows.map(toMember)
+    },
+    async count() {
+      return Number((await db.all('SELECT count(*) AS n FROM members'))[0]?.n ?? 0)
+    },
+    delete: (identifier, now) => db.transaction(async (tx) => {
+      const removed = await tx.run('DELETE FROM members WHERE identifier = ?', [identifier])
+      if (removed === 0) return false
+      await tx.run(`INSERT INTO revocations (identifier, revoked_at) VALUES (?, ?)
+        ON CONFLICT (identifier) DO UPDATE SET revoked_at = excluded.revoked_at`, [identifier, now])
+      return true
+    })
+  }
+}
+
+function ticketRepository(db: SqlDb): TicketRepository {
+  return {
+    async create(t: TicketRecord) {
+      await db.run('INSERT INTO tickets (code_hash, attributes, role, uses_left, expires_at, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [t.codeHash, JSON.stringify(t.attributes), t.role, t.usesLeft, t.expiresAt, t.createdAt, t.createdBy])
+    },
+    redeem: (codeHash, identifier, now) => db.transaction(async (tx) => {
+      // One conditional UPDATE is the whole race: the row lock admits exactly one use per remaining count.
+      const used = await tx.all(`UPDATE tickets SET uses_left = uses_left - 1
+        WHERE code_hash = ? AND uses_left > 0 AND expires_at > ? RETURNING attributes, role, created_by`, [codeHash, now])
+      const ticket = used[0]
+      if (ticket === undefined) {
+        const found = (await tx.all('SELECT uses_left, expires_at FROM tickets WHERE code_hash = ?', [codeHash]))[0]
+        if (found === undefined) throw new TicketRejectedError('the ticket is not known to this authority')
+        if (Number(found.expires_at) <= now) throw new TicketRejectedError('the ticket has expired')
+        throw new TicketRejectedError('the ticket has already been used')
+      }
+      const existing = (await tx.all('SELECT * FROM members WHERE identifier = ?', [identifier]))[0]
+      const before = existing === undefined ? undefined : toMember(existing)
+      const role = parseRole(ticket.role)
+      const member: MemberRecord = {
+        identifier,
+        attributes: { ...before?.attributes, ...parseAttributes(ticket.attributes) },
+        // A ticket never lowers a member's role.
+        role: before !== undefined && ROLE_RANK[before.role] > ROLE_RANK[role] ? before.role : role,
+        addedAt: now, addedBy: String(ticket.created_by)
+      }
+      await putMember(tx, member)
+      return member
+    }),
+    prune: (now) => db.run('DELETE FROM tickets WHERE expires_at <= ? OR uses_left = 0', [now])
+  }
+}
+
+function policyRepository(db: SqlDb): PolicyRepository {
+  const toPolicy = (r: Row): PolicyRecord => ({ resource: String(r.resource), expression: String(r.expression), updatedAt: Number(r.updated_at) })
+  return {
+    async set(p) {
+      await db.run(`INSERT INTO policies (resource, expression, updated_at) VALUES (?, ?, ?)
+        ON CONFLICT (resource) DO UPDATE SET expression = excluded.expression, updated_at = excluded.updated_at`, [p.resource, p.expression, p.updatedAt])
+    },
+    async get(resource) {
+      const r = (await db.all('SELECT * FROM policies WHERE resource = ?', [resource]))[0]
+      return r === undefined ? undefined : toPolicy(r)
+    },
+    async list() {
+      return (await db.all('SELECT * FROM policies ORDER BY resource')).map(toPolicy)
+    },
+    async delete(resource) {
+      return (await db.run('DELETE FROM policies WHERE resource = ?', [resource])) > 0
+    }
+  }
+}
+
+function revocationRepository(db: SqlDb): RevocationRepository {
+  return {
+    async list(since = 0) {
+      const rows = await db.all('SELECT * FROM revocations WHERE revoked_at >= ? ORDER BY identifier', [since])
+      return rows.map((r): RevocationRecord => ({ identifier: String(r.identifier), revokedAt: Number(r.revoked_at) }))
+    },
+    prune: (before) => db.run('DELETE FROM revocations WHERE revoked_at < ?', [before])
+  }
+}

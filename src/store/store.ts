@@ -1,0 +1,92 @@
+import type { Attributes } from '../identity/credential.js'
+
+/** What a member may do at the authority, beyond holding a credential for its attributes. */
+export type Role = 'member' | 'enroller' | 'admin'
+export const ROLES: readonly Role[] = ['member', 'enroller', 'admin']
+
+export interface MemberRecord {
+  identifier: string
+  attributes: Attributes
+  role: Role
+  /** Unix seconds. */
+  addedAt: number
+  addedBy: string | null
+}
+
+export interface TicketRecord {
+  /** SHA-256 of the one-time code, hex: the code itself is never stored. */
+  codeHash: string
+  attributes: Attributes
+  role: Role
+  usesLeft: number
+  expiresAt: number
+  createdAt: number
+  createdBy: string
+}
+
+export interface PolicyRecord {
+  resource: string
+  expression: string
+  updatedAt: number
+}
+
+export interface RevocationRecord {
+  identifier: string
+  revokedAt: number
+}
+
+export class StoreError extends Error {
+  override name = 'StoreError'
+}
+
+export class TicketRejectedError extends Error {
+  override name = 'TicketRejectedError'
+}
+
+export interface MemberRepository {
+  /** Adds or replaces a member; clears any earlier revocation of that identity. */
+  put(member: MemberRecord): Promise<void>
+  get(identifier: string): Promise<MemberRecord | undefined>
+  list(options?: { limit?: number; after?: string }): Promise<MemberRecord[]>
+  count(): Promise<number>
+  /** Deletes the member and records its revocation in the same transaction. */
+  delete(identifier: string, now: number): Promise<boolean>
+}
+
+export interface TicketRepository {
+  create(ticket: TicketRecord): Promise<void>
+  /**
+   * Atomically uses one use of the ticket and makes `identifier` a member with its attributes:
+   * of any number of concurrent redemptions of a one-use ticket, exactly one succeeds.
+   */
+  redeem(codeHash: string, identifier: string, now: number): Promise<MemberRecord>
+  /** Removes tickets that expired or are used up. */
+  prune(now: number): Promise<number>
+}
+
+export interface PolicyRepository {
+  set(policy: PolicyRecord): Promise<void>
+  get(resource: string): Promise<PolicyRecord | undefined>
+  list(): Promise<PolicyRecord[]>
+  delete(resource: string): Promise<boolean>
+}
+
+export interface RevocationRepository {
+  list(since?: number): Promise<RevocationRecord[]>
+  /** Forgets revocations older than `before`: credentials issued before them have expired. */
+  prune(before: number): Promise<number>
+}
+
+/** One store per node: SQLite by default, PostgreSQL on request; both pass one test suite. */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres'
+  readonly members: MemberRepository
+  readonly tickets: TicketRepository
+  readonly policies: PolicyRepository
+  readonly revocations: RevocationRepository
+  /** Applied migration version. */
+  schemaVersion(): Promise<number>
+  /** Bytes used on disk (SQLite file or PostgreSQL database). */
+  sizeBytes(): Promise<number>
+  close(): Promise<void>
+}

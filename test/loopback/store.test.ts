@@ -1,0 +1,112 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openStore } from '../../src/store/open-store.js'
+import { StoreError, TicketRejectedError, type Store, type TicketRecord } from '../../src/store/store.js'
+import { startPostgres, type PostgresServer } from '../support/postgres.js'
+
+const NOW = 1_800_000_000
+const dir = mkdtempSync(join(tmpdir(), 'portico-store-'))
+let postgres: PostgresServer | undefined
+let dbCount = 0
+
+before(async () => { postgres = await startPostgres() })
+after(() => { postgres?.stop() })
+
+const kinds: { name: string; open: () => Promise<Store> }[] = [
+  { name: 'sqlite', open: () => openStore(`sqlite:${join(dir, `s${dbCount++}.sqlite`)}`) },
+  { name: 'postgres', open: async () => openStore(await (postgres as PostgresServer).createDatabase(`s${dbCount++}`)) }
+]
+
+function ticket(over: Partial<TicketRecord> = {}): TicketRecord {
+  return { codeHash: 'aa'.repeat(32), attributes: { site: 'a' }, role: 'member', usesLeft: 1, expiresAt: NOW + 600, createdAt: NOW, createdBy: 'Iadmin', ...over }
+}
+
+const role = (s: Store, id: string): Promise<string | undefined> => s.members.get(id).then((m) => m?.role)
+
+// One suite, every implementation: the store interface's compliance tests.
+for (const kind of kinds) {
+  describe(`store compliance: ${kind.name}`, () => {
+    let store: Store
+    before(async () => { store = await kind.open() })
+    after(async () => { await store.close() })
+
+    test('migrations are versioned and idempotent', async () => {
+      assert.equal(await store.schemaVersion(), 1)
+    })
+
+    test('members: put, get, list in pages, count, delete records a revocation', async () => {
+      for (let i = 0; i < 5; i++) await store.members.put({ identifier: `I${i}`, attributes: { n: String(i) }, role: 'member', addedAt: NOW, addedBy: null })
+      assert.deepEqual((await store.members.get('I3'))?.attributes, { n: '3' })
+      assert.equal(await store.members.count(), 5)
+      const page = await store.members.list({ limit: 2, after: 'I1' })
+      assert.deepEqual(page.map((m) => m.identifier), ['I2', 'I3'])
+      assert.equal(await store.members.delete('I3', NOW + 5), true)
+      assert.equal(await store.members.delete('I3', NOW + 6), false)
+      assert.equal(await store.members.get('I3'), undefined)
+      assert.deepEqual(await store.revocations.list(), [{ identifier: 'I3', revokedAt: NOW + 5 }])
+      // Re-adding a revoked identity clears its revocation.
+      await store.members.put({ identifier: 'I3', attributes: {}, role: 'member', addedAt: NOW, addedBy: null })
+      assert.deepEqual(await store.revocations.list(), [])
+      assert.equal(await store.revocations.prune(NOW + 100), 0)
+    })
+
+    test('tickets: redeem makes a member, never lowers a role, and refuses reuse, expiry and unknown codes', async () => {
+      await store.tickets.create(ticket({ codeHash: '01'.repeat(32), attributes: { 'influxdb-inlet': 'true' } }))
+      const m = await store.tickets.redeem('01'.repeat(32), 'Idevice', NOW)
+      assert.deepEqual(m.attributes, { 'influxdb-inlet': 'true' })
+      await assert.rejects(store.tickets.redeem('01'.repeat(32), 'Iother', NOW), /already been used/)
+      await store.tickets.create(ticket({ codeHash: '02'.repeat(32), expiresAt: NOW }))
+      await assert.rejects(store.tickets.redeem('02'.repeat(32), 'Iother', NOW), /expired/)
+      await assert.rejects(store.tickets.redeem('03'.repeat(32), 'Iother', NOW), TicketRejectedError)
+      assert.equal(await store.members.get('Iother'), undefined)
+      await store.members.put({ identifier: 'Iboss', attributes: {}, role: 'admin', addedAt: NOW, addedBy: null })
+      await store.tickets.create(ticket({ codeHash: '04'.repeat(32) }))
+      await store.tickets.redeem('04'.repeat(32), 'Iboss', NOW)
+      assert.equal(await role(store, 'Iboss'), 'admin')
+      assert.equal(await store.tickets.prune(NOW + 1), 3)
+    })
+
+    test('50 concurrent redemptions of a one-use ticket make exactly one member', async () => {
+      await store.tickets.create(ticket({ codeHash: '05'.repeat(32) }))
+      const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => store.tickets.redeem('05'.repeat(32), `Irace${String(i).padStart(2, '0')}`, NOW)))
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
+      const members = (await store.members.list()).filter((m) => m.identifier.startsWith('Irace'))
+      assert.equal(members.length, 1)
+    })
+
+    test('a three-use ticket admits exactly three of many', async () => {
+      await store.tickets.create(ticket({ codeHash: '06'.repeat(32), usesLeft: 3 }))
+      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.tickets.redeem('06'.repeat(32), `Ithree${i}`, NOW)))
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3)
+    })
+
+    test('policies: set replaces, list is ordered, delete', async () => {
+      await store.policies.set({ resource: 'tcp-outlet', expression: 'a', updatedAt: NOW })
+      await store.policies.set({ resource: 'echo', expression: 'b', updatedAt: NOW })
+      await store.policies.set({ resource: 'tcp-outlet', expression: 'c', updatedAt: NOW + 1 })
+      assert.deepEqual((await store.policies.list()).map((p) => [p.resource, p.expression]), [['echo', 'b'], ['tcp-outlet', 'c']])
+      assert.equal(await store.policies.delete('echo'), true)
+      assert.equal(await store.policies.get('echo'), undefined)
+    })
+
+    test('a failed transaction leaves the store unchanged', async () => {
+      const before = await store.members.count()
+      await assert.rejects(store.tickets.redeem('ff'.repeat(32), 'Inobody', NOW))
+      assert.equal(await store.members.count(), before)
+    })
+  })
+}
+
+test('a corrupt SQLite file is a clear StoreError', async () => {
+  const path = join(dir, 'corrupt.sqlite')
+  writeFileSync(path, Buffer.alloc(8192, 0x5a))
+  await assert.rejects(openStore(path), (err: unknown) => err instanceof StoreError && /cannot open the SQLite store/.test(err.message))
+})
+
+test('an unreachable PostgreSQL is a clear StoreError without the password', async () => {
+  await assert.rejects(openStore('postgres://u:secret-pw@127.0.0.1:1/db'), (err: unknown) =>
+    err instanceof StoreError && /cannot connect/.test(err.message) && !err.message.includes('secret-pw'))
+})

@@ -1,0 +1,74 @@
+import { execFileSync, spawnSync } from 'node:child_process'
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, chmodSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+
+/** A real PostgreSQL server started for a test run, in a throw-away folder. */
+export interface PostgresServer {
+  /** A URL for a fresh, empty database of its own. */
+  createDatabase(name: string): Promise<string>
+  stop(): void
+}
+
+function binDir(): string {
+  const root = '/usr/lib/postgresql'
+  if (!existsSync(root)) throw new Error('PostgreSQL is not installed (apt-get install -y postgresql)')
+  const version = readdirSync(root).sort((a, b) => Number(b) - Number(a))[0]
+  if (version === undefined) throw new Error('PostgreSQL is not installed (apt-get install -y postgresql)')
+  return join(root, version, 'bin')
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const address = server.address()
+  await new Promise((r) => server.close(r))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+/** Runs a PostgreSQL tool as the `postgres` user when we are root: initdb refuses root. */
+function asPostgres(tool: string, args: string[]): void {
+  const path = join(binDir(), tool)
+  const root = process.getuid?.() === 0
+  const result = root ? spawnSync('runuser', ['-u', 'postgres', '--', path, ...args], { encoding: 'utf8' }) : spawnSync(path, args, { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`${tool} failed: ${result.stderr || result.stdout}`)
+}
+
+export async function startPostgres(): Promise<PostgresServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-pg-'))
+  chmodSync(dir, 0o700)
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim())
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim())
+    chownSync(dir, uid, gid)
+  }
+  const data = join(dir, 'data')
+  asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
+  const port = await freePort()
+  asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start'])
+  const admin = `postgres://postgres@127.0.0.1:${port}/postgres`
+  return {
+    async createDatabase(name) {
+      const client = new pg.Client({ connectionString: admin })
+      await client.connect()
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}"`)
+        await client.query(`CREATE DATABASE "${name}"`)
+      } finally {
+        await client.end()
+      }
+      return `postgres://postgres@127.0.0.1:${port}/${name}`
+    },
+    stop() {
+      try {
+        asPostgres('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'])
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  }
+}
