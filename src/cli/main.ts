@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander'
 import { identityCommands } from './commands/identity.js'
 import { nodeCommands } from './commands/node.js'
 import { channelCommands } from './commands/channel.js'
+import { projectCommands } from './commands/project.js'
+import { policyCommands } from './commands/policy.js'
 
 export function buildProgram(): Command {
   const program = new Command('portico')
@@ -11,6 +13,8 @@ export function buildProgram(): Command {
   identityCommands(program)
   nodeCommands(program)
   channelCommands(program)
+  projectCommands(program)
+  policyCommands(program)
   return program
 }
 

@@ -5,7 +5,7 @@ export class ControlClientError extends Error {
 }
 
 /** Calls a running node's control API over its Unix socket. */
-export async function callNode<T>(socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function callNode<T>(socketPath: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const payload = body === undefined ? undefined : JSON.stringify(body)
   return new Promise<T>((resolve, reject) => {
     const req = request({

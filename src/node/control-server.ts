@@ -3,12 +3,14 @@ import { rmSync, chmodSync } from 'node:fs'
 import { once } from 'node:events'
 import type { Logger } from 'pino'
 import { z } from 'zod'
-import type { PorticoNode } from './portico-node.js'
+import type { NodeRuntime } from './node-runtime.js'
+import { nowSeconds } from '../identity/signed-data.js'
 
 /** A control request body larger than this is refused before it is read further. */
 export const MAX_CONTROL_BODY = 64 * 1024
 
 const ChannelRequest = z.object({ to: z.string().max(1024), authorized: z.string().optional(), timeoutMs: z.number().int().positive().max(120_000).optional() }).strict()
+const PolicyRequest = z.object({ resource: z.string().min(1).max(128), expression: z.string().min(1).max(4096) }).strict()
 const MessageRequest = z.object({ to: z.string().max(1024), text: z.string().max(MAX_CONTROL_BODY), timeoutMs: z.number().int().positive().max(120_000).optional() }).strict()
 
 export class ControlError extends Error {
@@ -37,15 +39,25 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
  * The node's control API, for the CLI: HTTP/JSON on a Unix socket in the node's state folder
  * (0600), so only the node's user can drive it and no TCP port is opened for it.
  */
-export async function startControlServer(node: PorticoNode, socketPath: string, log: Logger, onStop: () => void): Promise<Server> {
+export async function startControlServer(runtime: NodeRuntime, socketPath: string, log: Logger, onStop: () => void): Promise<Server> {
+  const node = runtime.node
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<unknown> => {
     const route = `${req.method ?? ''} ${req.url ?? ''}`
+    if (req.method === 'DELETE' && req.url?.startsWith('/policies/') === true) {
+      const resource = decodeURIComponent(req.url.slice('/policies/'.length))
+      if (!await runtime.policies.delete(resource)) throw new ControlError(404, `no policy for resource '${resource}'`)
+      return { deleted: resource }
+    }
     switch (route) {
       case 'GET /show':
-        return {
-          name: node.name, identifier: node.identifier, tcpListenerAddress: node.listenAddress ?? null,
-          secureChannels: node.listChannels(), workers: node.router.addresses().sort(), connections: node.tcp.list()
-        }
+        return runtime.show()
+      case 'GET /policies':
+        return runtime.policies.list()
+      case 'POST /policies': {
+        const body = PolicyRequest.parse(await readJson(req))
+        const policy = await runtime.policies.set(body.resource, body.expression, nowSeconds())
+        return { resource: body.resource, expression: policy.source, canonical: policy.toString() }
+      }
       case 'GET /secure-channels':
         return node.listChannels()
       case 'POST /secure-channels': {
@@ -76,7 +88,7 @@ export async function startControlServer(node: PorticoNode, socketPath: string, 
     handle(req, res).then(
       (body) => send(res, 200, body),
       (err: unknown) => {
-        const status = err instanceof ControlError ? err.status : err instanceof z.ZodError ? 400 : 500
+        const status = err instanceof ControlError ? err.status : err instanceof z.ZodError || (err as Error).name === 'PolicySyntaxError' ? 400 : 500
         const message = err instanceof z.ZodError ? `invalid request: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : (err as Error).message
         log.warn({ url: req.url, status, err: message }, 'control request failed')
         send(res, status, { error: message, name: (err as Error).name })

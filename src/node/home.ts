@@ -6,6 +6,7 @@ import type { Crypto } from '../crypto/crypto.js'
 import { importIdentityHex } from '../identity/identity.js'
 import { LocalIdentity } from '../identity/local-identity.js'
 import { FileVault } from '../identity/vault.js'
+import { projectFromFile, projectToFile, type Project } from '../authority/project.js'
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
@@ -18,7 +19,8 @@ export type IdentityRecord = z.infer<typeof IdentityRecord>
 
 const NodeRecord = z.object({
   name: z.string(), identity: z.string(), identifier: z.string(), pid: z.number(),
-  tcpListenerAddress: z.string().optional(), startedAt: z.string()
+  tcpListenerAddress: z.string().optional(), httpServerAddress: z.string().optional(), project: z.string().optional(),
+  authority: z.boolean().optional(), startedAt: z.string()
 })
 export type NodeRecord = z.infer<typeof NodeRecord>
 
@@ -42,6 +44,7 @@ export class Home {
     this.root = root
     mkdirSync(join(root, 'identities'), { recursive: true, mode: 0o700 })
     mkdirSync(join(root, 'nodes'), { recursive: true, mode: 0o700 })
+    mkdirSync(join(root, 'projects'), { recursive: true, mode: 0o700 })
     this.vault = new FileVault(join(root, 'vault.json'))
   }
 
@@ -114,6 +117,50 @@ export class Home {
 
   deleteNode(name: string): void {
     rmSync(this.nodeDir(name), { recursive: true, force: true })
+  }
+
+  // Projects ------------------------------------------------------------------------------------
+
+  saveProject(project: Project, makeDefault = false): void {
+    writeJson(join(this.root, 'projects', `${checkName('project', project.name)}.json`), projectToFile(project))
+    if (makeDefault || this.defaultProjectName() === undefined) writeFileSync(join(this.root, 'default-project'), project.name + '\n', { mode: 0o600 })
+  }
+
+  defaultProjectName(): string | undefined {
+    const p = join(this.root, 'default-project')
+    return existsSync(p) ? readFileSync(p, 'utf8').trim() : undefined
+  }
+
+  /** The named project, or the default one; undefined when this home belongs to none. */
+  project(crypto: Crypto, name?: string): Project | undefined {
+    const chosen = name ?? this.defaultProjectName()
+    if (chosen === undefined) return undefined
+    const path = join(this.root, 'projects', `${checkName('project', chosen)}.json`)
+    if (!existsSync(path)) {
+      if (name !== undefined) throw new HomeError(`no project named '${name}' (import it or enroll with a ticket)`)
+      return undefined
+    }
+    return projectFromFile(crypto, JSON.parse(readFileSync(path, 'utf8')))
+  }
+
+  /** Records that `identifier` enrolled in `project`, so a node restarted with a used ticket does not redeem it again. */
+  markEnrolled(project: string, identifier: string): void {
+    const path = join(this.root, 'projects', 'enrolled.json')
+    const all = this.enrollments()
+    writeJson(path, [...new Set([...all, `${project}/${identifier}`])])
+  }
+
+  isEnrolled(project: string, identifier: string): boolean {
+    return this.enrollments().includes(`${project}/${identifier}`)
+  }
+
+  private enrollments(): string[] {
+    const path = join(this.root, 'projects', 'enrolled.json')
+    return existsSync(path) ? z.array(z.string()).parse(JSON.parse(readFileSync(path, 'utf8'))) : []
+  }
+
+  storePath(node: string): string {
+    return join(this.nodeDir(node), 'store.sqlite')
   }
 
   private identityPath(name: string): string {

@@ -15,8 +15,11 @@ import type { ChannelContext } from '../channel/context.js'
 import { createSecureChannel } from '../channel/initiator.js'
 import { SecureChannelListener } from '../channel/listener.js'
 import type { SecureChannel } from '../channel/secure-channel.js'
-import { trustEveryone, trustIdentifier, type TrustPolicy } from '../channel/trust-policy.js'
+import { trustAll, trustEveryone, trustIdentifier, type TrustPolicy } from '../channel/trust-policy.js'
 import { startEcho } from '../services/echo.js'
+import type { AccessControl } from '../routing/router.js'
+import type { Project } from '../authority/project.js'
+import { UntrustedPeerError } from '../channel/errors.js'
 
 export const DEFAULT_LISTENER = 'api'
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
@@ -33,6 +36,10 @@ export interface NodeOptions {
   credentials?: () => readonly CredentialAndPurposeKey[]
   /** Resolves `/node/NAME` to a TCP address. */
   resolveNode?: (name: string) => string
+  /** The project this node belongs to: `/project/NAME` routes go to its node through a secure channel. */
+  project?: Project
+  /** Who may use the `echo` service (default: anyone). */
+  echoAccess?: AccessControl
   signal?: AbortSignal
 }
 
@@ -51,6 +58,14 @@ export class PorticoNode {
   readonly context: ChannelContext
   private listener: SecureChannelListener | undefined
   private listening: HostPort | undefined
+  /** Identities the authority revoked: refused at handshake, their open channels closed. */
+  readonly revoked = new Set<string>()
+  private readonly notRevoked: TrustPolicy = {
+    description: 'not revoked',
+    check: (peer) => {
+      if (this.revoked.has(peer.identifier)) throw new UntrustedPeerError(`identity ${peer.identifier} has been revoked by the project authority`)
+    }
+  }
 
   private constructor(readonly options: NodeOptions) {
     const log = options.log
@@ -70,8 +85,8 @@ export class PorticoNode {
 
   static async start(options: NodeOptions): Promise<PorticoNode> {
     const node = new PorticoNode(options)
-    node.listener = new SecureChannelListener(node.context, DEFAULT_LISTENER, { trustPolicy: options.listenerTrust ?? trustEveryone })
-    startEcho(node.router)
+    node.listener = new SecureChannelListener(node.context, DEFAULT_LISTENER, { trustPolicy: trustAll(node.notRevoked, options.listenerTrust ?? trustEveryone) })
+    startEcho(node.router, 'echo', options.echoAccess)
     if (options.tcpListenerAddress !== undefined) {
       node.listening = await node.tcp.listen(options.tcpListenerAddress, options.signal)
     }
@@ -94,7 +109,7 @@ export class PorticoNode {
   async createSecureChannel(route: Route, options: ChannelOptions = {}): Promise<SecureChannel> {
     const trustPolicy = options.trustPolicy ?? (options.authorized !== undefined ? trustIdentifier(options.authorized) : trustEveryone)
     return createSecureChannel(this.context, route, {
-      trustPolicy,
+      trustPolicy: trustAll(this.notRevoked, trustPolicy),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {})
     })
@@ -122,8 +137,17 @@ export class PorticoNode {
           route = [local(channel.address)]
           break
         }
-        case 'project':
-          throw new Error('/project routes need a project (enroll first)')
+        case 'project': {
+          const project = this.options.project
+          if (project === undefined || (s.value !== project.name && s.value !== 'default')) {
+            throw new Error(`this node is not in project '${s.value}' (enroll with a ticket first)`)
+          }
+          const channel = await this.createSecureChannel([...(await this.resolve(project.route, options)), local(DEFAULT_LISTENER)], {
+            ...options, trustPolicy: trustIdentifier(project.authority.identifier)
+          })
+          route = [local(channel.address)]
+          break
+        }
         default:
           route = [...route, local(s.value)]
       }
@@ -141,6 +165,16 @@ export class PorticoNode {
 
   listChannels(): ReturnType<SecureChannel['summary']>[] {
     return [...this.channels.values()].map((c) => c.summary())
+  }
+
+  /** Refuses `identifier` from now on and closes its channels. */
+  revoke(identifier: string): number {
+    this.revoked.add(identifier)
+    return this.closeChannelsOf(identifier, 'identity revoked by the project authority')
+  }
+
+  unrevoke(identifier: string): void {
+    this.revoked.delete(identifier)
   }
 
   /** Closes every channel whose peer is `identifier`: used when a member is revoked. */

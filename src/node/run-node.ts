@@ -2,17 +2,19 @@ import { rmSync } from 'node:fs'
 import { once } from 'node:events'
 import type { Logger } from 'pino'
 import { nodeCrypto } from '../crypto/node-crypto.js'
-import type { Home} from './home.js';
+import { openStore, STORE_ENV } from '../store/open-store.js'
+import type { NodeConfig } from './config.js'
+import type { Home } from './home.js'
 import { isRunning, HomeError } from './home.js'
-import { PorticoNode } from './portico-node.js'
 import { startControlServer } from './control-server.js'
+import { NodeRuntime, type AuthorityMode } from './node-runtime.js'
 
 export interface RunNodeOptions {
   name: string
-  identityName?: string
-  tcpListenerAddress?: string
+  config: NodeConfig
   log: Logger
   signal: AbortSignal
+  authority?: AuthorityMode
 }
 
 /** `/node/NAME`: the TCP listener of a node recorded in this home. */
@@ -30,25 +32,37 @@ export async function runNode(home: Home, options: RunNodeOptions): Promise<void
   if (existing !== undefined && existing.pid !== process.pid && isRunning(existing.pid)) {
     throw new HomeError(`node '${options.name}' is already running (pid ${existing.pid})`)
   }
-  const identityName = options.identityName ?? existing?.identity
+  const config = options.config
+  const identityName = config.identity ?? existing?.identity
   const identity = home.loadIdentity(nodeCrypto, identityName)
-  const node = await PorticoNode.start({
-    name: options.name, identity, log: options.log,
-    ...(options.tcpListenerAddress !== undefined ? { tcpListenerAddress: options.tcpListenerAddress } : {}),
-    resolveNode: nodeResolver(home), signal: options.signal
-  })
+  const store = await openStore(config.store ?? process.env[STORE_ENV] ?? `sqlite:${home.storePath(options.name)}`)
+  let runtime: NodeRuntime
+  try {
+    runtime = await NodeRuntime.start({
+      name: options.name, home, crypto: nodeCrypto, identity, config, store, log: options.log, signal: options.signal,
+      ...(options.authority !== undefined ? { authority: options.authority } : {})
+    })
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  const node = runtime.node
   const stopped = new AbortController()
   const socket = home.apiSocket(options.name)
   home.writeNode({
     name: options.name, identity: identityName ?? home.defaultIdentityName() ?? 'default', identifier: node.identifier,
     pid: process.pid, ...(node.listenAddress !== undefined ? { tcpListenerAddress: node.listenAddress } : {}),
+    ...(runtime.httpServerAddress !== undefined ? { httpServerAddress: runtime.httpServerAddress } : {}),
+    ...(runtime.project !== undefined ? { project: runtime.project.name } : {}),
+    ...(options.authority !== undefined ? { authority: true } : {}),
     startedAt: new Date().toISOString()
   })
-  const control = await startControlServer(node, socket, options.log.child({ scope: 'control' }), () => stopped.abort())
+  const control = await startControlServer(runtime, socket, options.log.child({ scope: 'control' }), () => stopped.abort())
   options.log.info({ socket }, 'node ready')
   const both = AbortSignal.any([options.signal, stopped.signal])
   if (!both.aborted) await once(both, 'abort')
   control.close()
   rmSync(socket, { force: true })
-  await node.stop()
+  await runtime.stop()
+  await store.close()
 }

@@ -2,6 +2,7 @@ import { isOperator, MAX_POLICY_DEPTH, PolicySyntaxError, type Expr } from './as
 import type { Token } from './tokenizer.js'
 
 const NUMBER_RE = /^-?\d+(\.\d+)?$/
+const NAME_RE = /^(subject|resource|action)\.[A-Za-z0-9_.-]+$/
 
 /** Ockam-style S-expressions: `(and (= subject.role "device") (member? subject.site ["a" "b"]))`. */
 export function parseSexpr(tokens: readonly Token[]): Expr {
@@ -53,6 +54,7 @@ function atom(word: string, pos: number): Expr {
   if (word === 'true' || word === 'false') return { kind: 'bool', value: word === 'true' }
   if (NUMBER_RE.test(word)) return { kind: 'number', value: Number(word) }
   if (isOperator(word)) throw new PolicySyntaxError(`operator '${word}' outside parentheses`, pos)
+  if (!NAME_RE.test(word)) throw new PolicySyntaxError(`'${word.slice(0, 40)}' is not a name: names are subject.*, resource.* or action.*`, pos)
   return { kind: 'ident', name: word }
 }
 

@@ -1,7 +1,7 @@
 import { MAX_POLICY_DEPTH, PolicySyntaxError, type Expr } from './ast.js'
 import type { Token } from './tokenizer.js'
 
-const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.\-]*$/
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 const KEYWORDS = new Set(['and', 'or', 'not'])
 
 /**

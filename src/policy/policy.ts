@@ -23,8 +23,17 @@ export class Policy {
 
   static parse(text: string): Policy {
     const tokens = tokenize(text)
-    const expr = tokens[0]?.type === '(' ? parseSexpr(tokens) : parseShorthand(tokens)
-    return new Policy(expr, text.trim())
+    if (tokens[0]?.type !== '(') return new Policy(parseShorthand(tokens), text.trim())
+    // `(a or b) and c` also opens with a parenthesis: shorthand is tried when the S-expression fails.
+    try {
+      return new Policy(parseSexpr(tokens), text.trim())
+    } catch (sexprError) {
+      try {
+        return new Policy(parseShorthand(tokens), text.trim())
+      } catch {
+        throw sexprError
+      }
+    }
   }
 
   /** The canonical S-expression form. */

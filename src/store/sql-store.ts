@@ -82,10 +82,12 @@ function parseRole(value: unknown): Role {
   return value as Role
 }
 
+const text = (v: unknown): string => typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? v.toString() : JSON.stringify(v)
+
 function toMember(r: Row): MemberRecord {
   return {
     identifier: String(r.identifier), attributes: parseAttributes(r.attributes), role: parseRole(r.role),
-    addedAt: Number(r.added_at), addedBy: r.added_by === null ? null : String(r.added_by)
+    addedAt: Number(r.added_at), addedBy: r.added_by === null ? null : text(r.added_by)
   }
 }
 

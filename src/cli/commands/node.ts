@@ -1,53 +1,76 @@
-import { spawn } from 'node:child_process'
-import { openSync, existsSync, mkdirSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Command } from 'commander'
-import { createLogger } from '../../log/logger.js'
+import { readNodeConfig, type NodeConfig } from '../../node/config.js'
 import { Home, isRunning } from '../../node/home.js'
-import { runNode } from '../../node/run-node.js'
 import { callNode } from '../../node/control-client.js'
 import { parseOutput, print, table } from '../output.js'
+import { runForeground, startBackground, START_TIMEOUT_MS, TICKET_ENV } from '../node-process.js'
 
-const START_TIMEOUT_MS = 15_000
+interface CreateOptions {
+  config?: string; configuration?: string; enrollmentTicket?: string; tcpListenerAddress?: string; httpServerPort?: string
+  identity?: string; store?: string; project?: string; foreground?: boolean; output: 'plain' | 'json'
+}
 
-interface CreateOptions { tcpListenerAddress?: string; identity?: string; foreground?: boolean; output: 'plain' | 'json' }
+/** Command-line flags win over the config file. */
+function effectiveConfig(o: CreateOptions): NodeConfig {
+  const config = readNodeConfig({
+    ...(o.config !== undefined ? { file: o.config } : {}), ...(o.configuration !== undefined ? { text: o.configuration } : {})
+  })
+  const ticket = o.enrollmentTicket ?? process.env[TICKET_ENV]
+  return {
+    ...config,
+    ...(ticket !== undefined ? { ticket } : {}),
+    ...(o.tcpListenerAddress !== undefined ? { 'tcp-listener-address': o.tcpListenerAddress } : {}),
+    ...(o.httpServerPort !== undefined ? { 'http-server-port': Number(o.httpServerPort) } : {}),
+    ...(o.identity !== undefined ? { identity: o.identity } : {}),
+    ...(o.store !== undefined ? { store: o.store } : {}),
+    ...(o.project !== undefined ? { project: o.project } : {})
+  }
+}
+
+export async function stopNode(home: Home, name: string): Promise<void> {
+  const pid = home.nodeRecord(name)?.pid ?? -1
+  await callNode(home.apiSocket(name), 'POST', '/stop').catch((err: unknown) => {
+    if (pid > 0 && isRunning(pid)) process.kill(pid, 'SIGTERM')
+    else throw err
+  })
+  const deadline = Date.now() + START_TIMEOUT_MS
+  while (pid > 0 && isRunning(pid) && Date.now() < deadline) await sleep(50)
+}
 
 export function nodeCommands(program: Command): void {
   const node = program.command('node').description('Run and manage Portico nodes')
 
-  node.command('create').argument('[name]', 'node name', 'default')
+  node.command('create').argument('[name]', 'node name (default: the config\'s name, else "default")')
     .description('Start a node (in the background unless --foreground)')
+    .option('--config <file>', 'node configuration file, JSON or YAML')
+    .option('--configuration <text>', 'node configuration given inline, JSON or YAML')
+    .option('--enrollment-ticket <ticket>', `enroll with this ticket first (or set ${TICKET_ENV})`)
     .option('--tcp-listener-address <addr>', 'listen for TCP routes on HOST:PORT (port 0 picks one)')
+    .option('--http-server-port <port>', 'serve /healthz /readyz /show /metrics on 127.0.0.1:PORT')
     .option('--identity <name>', 'identity the node runs as (default: the default identity)')
+    .option('--project <name>', 'project to join (default: the default project, if any)')
+    .option('--store <url>', 'sqlite:PATH or postgres://… (default: $PORTICO_STORE, else SQLite in the node folder)')
     .option('--foreground', 'run in this process, logging to stdout, until interrupted')
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
-    .action(async (name: string, o: CreateOptions) => {
+    .action(async (nameArg: string | undefined, o: CreateOptions) => {
       const home = new Home()
+      const config = effectiveConfig(o)
+      const name = nameArg ?? config.name ?? 'default'
       if (o.foreground === true) {
-        const controller = new AbortController()
-        process.once('SIGINT', () => controller.abort())
-        process.once('SIGTERM', () => controller.abort())
-        await runNode(home, {
-          name, log: createLogger({ name }), signal: controller.signal,
-          ...(o.identity !== undefined ? { identityName: o.identity } : {}),
-          ...(o.tcpListenerAddress !== undefined ? { tcpListenerAddress: o.tcpListenerAddress } : {})
-        })
+        await runForeground(home, { name, config })
         return
       }
-      mkdirSync(home.nodeDir(name), { recursive: true, mode: 0o700 })
-      const args = [process.argv[1] ?? '', 'node', 'create', name, '--foreground',
+      const args = ['node', 'create', name,
+        ...(o.config !== undefined ? ['--config', o.config] : []),
+        ...(o.configuration !== undefined ? ['--configuration', o.configuration] : []),
         ...(o.tcpListenerAddress !== undefined ? ['--tcp-listener-address', o.tcpListenerAddress] : []),
-        ...(o.identity !== undefined ? ['--identity', o.identity] : [])]
-      const log = openSync(home.logFile(name), 'a', 0o600)
-      const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env })
-      child.unref()
-      const deadline = Date.now() + START_TIMEOUT_MS
-      while (!(existsSync(home.apiSocket(name)) && home.nodeRecord(name)?.pid === child.pid)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`node '${name}' did not start; see ${home.logFile(name)}`)
-        await sleep(50)
-      }
-      const r = home.nodeRecord(name)
-      print(o.output, r, () => `node ${name} started (pid ${child.pid ?? '?'}${r?.tcpListenerAddress !== undefined ? `, tcp ${r.tcpListenerAddress}` : ''})`)
+        ...(o.httpServerPort !== undefined ? ['--http-server-port', o.httpServerPort] : []),
+        ...(o.identity !== undefined ? ['--identity', o.identity] : []),
+        ...(o.project !== undefined ? ['--project', o.project] : []),
+        ...(o.store !== undefined ? ['--store', o.store] : [])]
+      const r = await startBackground(home, name, args, config.ticket !== undefined ? { [TICKET_ENV]: config.ticket } : {})
+      print(o.output, r, () => `node ${name} started (pid ${r?.pid ?? '?'}${r?.tcpListenerAddress !== undefined ? `, tcp ${r.tcpListenerAddress}` : ''}${r?.httpServerAddress !== undefined ? `, http ${r.httpServerAddress}` : ''})`)
     })
 
   node.command('list').description('List nodes in $PORTICO_HOME')
@@ -56,12 +79,12 @@ export function nodeCommands(program: Command): void {
       const home = new Home()
       const rows = home.listNodes().map((n) => {
         const r = home.nodeRecord(n)
-        return { name: n, status: r !== undefined && r.pid > 0 && isRunning(r.pid) ? 'running' : 'stopped', pid: r?.pid, tcp: r?.tcpListenerAddress, identifier: r?.identifier }
+        return { name: n, status: r !== undefined && r.pid > 0 && isRunning(r.pid) ? 'running' : 'stopped', pid: r?.pid, tcp: r?.tcpListenerAddress, http: r?.httpServerAddress, project: r?.project, identifier: r?.identifier }
       })
-      print(o.output, rows, () => table(rows, ['name', 'status', 'pid', 'tcp', 'identifier']))
+      print(o.output, rows, () => table(rows, ['name', 'status', 'pid', 'tcp', 'http', 'project', 'identifier']))
     })
 
-  node.command('show').argument('[name]', 'node name', 'default').description('Show a running node: identity, listeners, channels, workers')
+  node.command('show').argument('[name]', 'node name', 'default').description('Show a running node: identity, project, credential, policies, channels')
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
     .action(async (name: string, o: { output: 'plain' | 'json' }) => {
       const info = await callNode<Record<string, unknown>>(new Home().apiSocket(name), 'GET', '/show')
@@ -70,11 +93,7 @@ export function nodeCommands(program: Command): void {
 
   node.command('stop').argument('[name]', 'node name', 'default').description('Stop a background node')
     .action(async (name: string) => {
-      const home = new Home()
-      await callNode(home.apiSocket(name), 'POST', '/stop')
-      const pid = home.nodeRecord(name)?.pid ?? -1
-      const deadline = Date.now() + START_TIMEOUT_MS
-      while (pid > 0 && isRunning(pid) && Date.now() < deadline) await sleep(50)
+      await stopNode(new Home(), name)
       console.log(`node ${name} stopped`)
     })
 
@@ -82,11 +101,7 @@ export function nodeCommands(program: Command): void {
     .action(async (name: string) => {
       const home = new Home()
       const r = home.nodeRecord(name)
-      if (r !== undefined && r.pid > 0 && isRunning(r.pid)) {
-        await callNode(home.apiSocket(name), 'POST', '/stop').catch(() => process.kill(r.pid, 'SIGTERM'))
-        const deadline = Date.now() + START_TIMEOUT_MS
-        while (isRunning(r.pid) && Date.now() < deadline) await sleep(50)
-      }
+      if (r !== undefined && r.pid > 0 && isRunning(r.pid)) await stopNode(home, name)
       home.deleteNode(name)
       console.log(`node ${name} deleted`)
     })

@@ -1,0 +1,82 @@
+import { z } from 'zod'
+import type { CredentialAndPurposeKey } from '../identity/credential.js'
+import { local, type Route } from '../routing/address.js'
+import type { Router } from '../routing/router.js'
+import { attributesSchema, bytesSchema, callRpc } from '../services/rpc.js'
+import { AUTHORITY_ADDRESS } from './authority-service.js'
+
+/** An open route to the authority's `api` listener through a secure channel that trusts only the authority. */
+export interface AuthorityConnection {
+  route: Route
+  isOpen(): boolean
+}
+
+export type ConnectToAuthority = (signal?: AbortSignal) => Promise<AuthorityConnection>
+
+const Member = z.object({
+  identifier: z.string(), attributes: attributesSchema, role: z.enum(['member', 'enroller', 'admin']),
+  addedAt: z.number(), addedBy: z.string().nullable()
+})
+export type MemberView = z.infer<typeof Member>
+
+const IssuedCredential = z.object({
+  credential: bytesSchema, purposeKey: bytesSchema, createdAt: z.number(), expiresAt: z.number(), attributes: attributesSchema
+})
+export type IssuedCredential = z.infer<typeof IssuedCredential> & CredentialAndPurposeKey
+
+const CreatedTicket = z.object({
+  ticket: z.string(), expiresAt: z.number(), usageCount: z.number(), attributes: attributesSchema, role: z.string()
+})
+export type CreatedTicket = z.infer<typeof CreatedTicket>
+
+export interface TicketRequest {
+  attributes?: Record<string, string>
+  role?: 'member' | 'enroller' | 'admin'
+  expiresIn?: number
+  usageCount?: number
+}
+
+/** Calls the authority over one secure channel, reopened when it closes. */
+export class AuthorityClient {
+  private connection: AuthorityConnection | undefined
+
+  constructor(private readonly router: Router, private readonly connect: ConnectToAuthority) {}
+
+  private async call(op: string, args: unknown, signal?: AbortSignal): Promise<unknown> {
+    if (this.connection?.isOpen() !== true) this.connection = await this.connect(signal)
+    const route = [...this.connection.route, local(AUTHORITY_ADDRESS)]
+    return callRpc(this.router, route, op, args, signal !== undefined ? { signal } : {})
+  }
+
+  async enroll(code: Uint8Array, signal?: AbortSignal): Promise<MemberView> {
+    return Member.parse(await this.call('enroll', { code }, signal))
+  }
+
+  async credential(signal?: AbortSignal): Promise<IssuedCredential> {
+    return IssuedCredential.parse(await this.call('credential', {}, signal))
+  }
+
+  async revocations(signal?: AbortSignal): Promise<Uint8Array> {
+    return bytesSchema.parse(await this.call('revocations', {}, signal))
+  }
+
+  async createTicket(request: TicketRequest, signal?: AbortSignal): Promise<CreatedTicket> {
+    return CreatedTicket.parse(await this.call('ticket.create', request, signal))
+  }
+
+  async addMember(identifier: string, attributes: Record<string, string>, role: 'member' | 'enroller' | 'admin' = 'member', signal?: AbortSignal): Promise<MemberView> {
+    return Member.parse(await this.call('member.add', { identifier, attributes, role }, signal))
+  }
+
+  async listMembers(options: { after?: string; limit?: number } = {}, signal?: AbortSignal): Promise<MemberView[]> {
+    return z.array(Member).parse(await this.call('member.list', options, signal))
+  }
+
+  async showMember(identifier: string, signal?: AbortSignal): Promise<MemberView> {
+    return Member.parse(await this.call('member.show', { identifier }, signal))
+  }
+
+  async deleteMember(identifier: string, signal?: AbortSignal): Promise<void> {
+    await this.call('member.delete', { identifier }, signal)
+  }
+}

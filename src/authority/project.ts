@@ -1,0 +1,32 @@
+import { z } from 'zod'
+import type { Crypto } from '../crypto/crypto.js'
+import { importIdentity, type Identity } from '../identity/identity.js'
+import { toHex, fromHex } from '../encoding/hex.js'
+
+/** What a node needs to belong to a project: whom to trust as authority, and where it is. */
+export interface Project {
+  name: string
+  authority: Identity
+  /** Multiaddr of the project node's TCP listener, e.g. `/ip4/10.0.0.5/tcp/4000`. */
+  route: string
+}
+
+export const ProjectFile = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
+  authorityIdentifier: z.string(),
+  authorityChangeHistory: z.string().regex(/^[0-9a-f]+$/),
+  route: z.string().max(1024)
+}).strict()
+export type ProjectFile = z.infer<typeof ProjectFile>
+
+export function projectToFile(p: Project): ProjectFile {
+  return { name: p.name, authorityIdentifier: p.authority.identifier, authorityChangeHistory: toHex(p.authority.export()), route: p.route }
+}
+
+/** Verifies the authority's change history and that it matches the identifier on file. */
+export function projectFromFile(crypto: Crypto, value: unknown): Project {
+  const f = ProjectFile.parse(value)
+  const authority = importIdentity(crypto, fromHex(f.authorityChangeHistory))
+  if (authority.identifier !== f.authorityIdentifier) throw new Error(`project ${f.name}: the authority history is for ${authority.identifier}, not ${f.authorityIdentifier}`)
+  return { name: f.name, authority, route: f.route }
+}

@@ -1,0 +1,45 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { decodeCbor, encodeCbor, expectArray, expectBytes, expectString, expectUint } from '../encoding/cbor.js'
+import { DecodeError } from '../encoding/errors.js'
+
+export const TICKET_VERSION = 1
+export const TICKET_CODE_BYTES = 32
+/** A ticket string longer than this is refused before decoding. */
+export const MAX_TICKET_LENGTH = 8192
+export const DEFAULT_TICKET_TTL_SECONDS = 600
+export const DEFAULT_TICKET_USES = 1
+
+/** Everything a new node needs: the one-time code, where the project is, and whom to trust. */
+export interface Ticket {
+  code: Uint8Array
+  project: string
+  route: string
+  authority: Uint8Array
+}
+
+export function newTicketCode(): Uint8Array {
+  return randomBytes(TICKET_CODE_BYTES)
+}
+
+/** Only the hash is stored, so a copy of the store cannot enroll anyone. */
+export function ticketCodeHash(code: Uint8Array): string {
+  return createHash('sha256').update(code).digest('hex')
+}
+
+export function encodeTicket(t: Ticket): string {
+  return Buffer.from(encodeCbor([TICKET_VERSION, t.code, t.project, t.route, t.authority])).toString('base64url')
+}
+
+export function decodeTicket(text: string): Ticket {
+  const trimmed = text.trim()
+  if (trimmed.length > MAX_TICKET_LENGTH) throw new DecodeError('ticket too long')
+  if (!/^[A-Za-z0-9_-]+$/.test(trimmed)) throw new DecodeError('a ticket is one base64url string')
+  const [version, code, project, route, authority] = expectArray(decodeCbor(Buffer.from(trimmed, 'base64url')), 'ticket', 5)
+  if (expectUint(version, 'ticket version') !== TICKET_VERSION) throw new DecodeError('unsupported ticket version')
+  return {
+    code: expectBytes(code, 'ticket code', TICKET_CODE_BYTES),
+    project: expectString(project, 'ticket project'),
+    route: expectString(route, 'ticket route'),
+    authority: expectBytes(authority, 'ticket authority')
+  }
+}

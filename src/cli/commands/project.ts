@@ -1,0 +1,138 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import type { Command } from 'commander'
+import { nodeCrypto } from '../../crypto/node-crypto.js'
+import { projectFromFile, projectToFile } from '../../authority/project.js'
+import { decodeTicket } from '../../authority/ticket.js'
+import { importIdentity } from '../../identity/identity.js'
+import { parseDuration } from '../../encoding/duration.js'
+import { Home } from '../../node/home.js'
+import { parseOutput, print, table, type OutputFormat } from '../output.js'
+import { withAuthority } from '../project-client.js'
+import { runForeground, startBackground } from '../node-process.js'
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value]
+
+function parseAttributes(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const p of pairs) {
+    const i = p.indexOf('=')
+    if (i <= 0) throw new Error(`--attribute takes KEY=VALUE, not '${p}'`)
+    out[p.slice(0, i)] = p.slice(i + 1)
+  }
+  return out
+}
+
+const iso = (seconds: number): string => new Date(seconds * 1000).toISOString()
+
+interface AuthorityOptions { tcpListenerAddress: string; store?: string; project: string; identity?: string; publicRoute?: string; credentialTtl: string; httpServerPort?: string; foreground?: boolean; output: OutputFormat }
+
+export function projectCommands(program: Command): void {
+  program.command('authority').description('Run the project node: the authority, tickets and members')
+    .command('create').argument('[name]', 'node name (also the name of the authority identity)', 'authority')
+    .description('Start the project node; the identity that runs this command becomes its first admin')
+    .requiredOption('--tcp-listener-address <addr>', 'HOST:PORT where members reach the project')
+    .option('--store <url>', 'sqlite:PATH or postgres://… (default: $PORTICO_STORE, else SQLite in the node folder)')
+    .option('--project <name>', 'project name', 'default')
+    .option('--identity <name>', 'the first admin (default: the default identity)')
+    .option('--public-route <multiaddr>', 'route that members use, when not the listener address (e.g. /dnsaddr/project.example.com/tcp/4000)')
+    .option('--credential-ttl <duration>', 'life of the credentials the authority signs', '1h')
+    .option('--http-server-port <port>', 'serve /healthz /readyz /show /metrics on 127.0.0.1:PORT')
+    .option('--foreground', 'run in this process until interrupted')
+    .option('--output <format>', 'plain or json', parseOutput, 'plain')
+    .action(async (name: string, o: AuthorityOptions) => {
+      const home = new Home()
+      const admin = home.loadIdentity(nodeCrypto, o.identity).identifier
+      if (!home.listIdentities().some((i) => i.name === name)) home.createIdentity(nodeCrypto, name)
+      const config = {
+        identity: name, 'tcp-listener-address': o.tcpListenerAddress,
+        ...(o.store !== undefined ? { store: o.store } : {}), ...(o.httpServerPort !== undefined ? { 'http-server-port': Number(o.httpServerPort) } : {})
+      }
+      const authority = { projectName: o.project, admin, credentialTtlSeconds: parseDuration(o.credentialTtl), ...(o.publicRoute !== undefined ? { publicRoute: o.publicRoute } : {}) }
+      if (o.foreground === true) {
+        await runForeground(home, { name, config, authority })
+        return
+      }
+      const args = ['authority', 'create', name, '--tcp-listener-address', o.tcpListenerAddress, '--project', o.project, '--credential-ttl', o.credentialTtl,
+        ...(o.identity !== undefined ? ['--identity', o.identity] : []), ...(o.store !== undefined ? ['--store', o.store] : []),
+        ...(o.publicRoute !== undefined ? ['--public-route', o.publicRoute] : []), ...(o.httpServerPort !== undefined ? ['--http-server-port', o.httpServerPort] : [])]
+      const r = await startBackground(home, name, args)
+      print(o.output, { ...r, admin }, () => `project ${o.project}: authority ${r?.identifier ?? '?'} at ${r?.tcpListenerAddress ?? '?'}, first admin ${admin}`)
+    })
+
+  const project = program.command('project').description('Project files: the authority identity and route that nodes trust')
+  project.command('export').description('Write the project file (no secrets in it)')
+    .option('--project <name>', 'project (default: the default project)')
+    .option('--file <path>', 'write to this file instead of stdout')
+    .action((o: { project?: string; file?: string }) => {
+      const p = new Home().project(nodeCrypto, o.project)
+      if (p === undefined) throw new Error('this home belongs to no project')
+      const text = JSON.stringify(projectToFile(p), null, 2) + '\n'
+      if (o.file !== undefined) writeFileSync(o.file, text)
+      else process.stdout.write(text)
+    })
+  project.command('import').argument('<file>', 'project file from `portico project export`').description('Trust a project and make it the default')
+    .action((file: string) => {
+      const p = projectFromFile(nodeCrypto, JSON.parse(readFileSync(file, 'utf8')))
+      new Home().saveProject(p, true)
+      console.log(`project ${p.name} imported (authority ${p.authority.identifier}, route ${p.route})`)
+    })
+
+  program.command('ticket').description('Enrollment tickets').command('create')
+    .description('Print a one-time enrollment ticket (admins and enrollers only)')
+    .option('--attribute <key=value>', 'attribute the redeemer gets (repeatable)', collect, [])
+    .option('--relay <name>', 'allow the redeemer to register this relay name (sets the relay attribute)')
+    .option('--expires-in <duration>', 'how long the ticket can be redeemed', '10m')
+    .option('--usage-count <n>', 'how many identities may redeem it', '1')
+    .option('--enroller', 'the redeemer may create tickets itself (admins only)')
+    .option('--identity <name>', 'identity to ask as')
+    .option('--project <name>', 'project')
+    .option('--output <format>', 'plain or json', parseOutput, 'plain')
+    .action(async (o: { attribute: string[]; relay?: string; expiresIn: string; usageCount: string; enroller?: boolean; identity?: string; project?: string; output: OutputFormat }) => {
+      const attributes = { ...parseAttributes(o.attribute), ...(o.relay !== undefined ? { relay: o.relay } : {}) }
+      const usageCount = Number(o.usageCount)
+      if (!Number.isInteger(usageCount) || usageCount < 1) throw new Error('--usage-count must be a whole number of at least 1')
+      const t = await withAuthority(new Home(), o, (c) => c.createTicket({ attributes, expiresIn: parseDuration(o.expiresIn), usageCount, role: o.enroller === true ? 'enroller' : 'member' }))
+      print(o.output, t, () => t.ticket)
+    })
+
+  program.command('enroll').argument('<ticket>', 'ticket from `portico ticket create`')
+    .description('Become a member of the ticket\'s project, with its attributes, and fetch a credential')
+    .option('--identity <name>', 'identity to enroll (default: the default identity)')
+    .option('--output <format>', 'plain or json', parseOutput, 'plain')
+    .action(async (text: string, o: { identity?: string; output: OutputFormat }) => {
+      const home = new Home()
+      const ticket = decodeTicket(text)
+      const p = { name: ticket.project, authority: importIdentity(nodeCrypto, ticket.authority), route: ticket.route }
+      const result = await withAuthority(home, { ...o, project: p }, async (c, node) => {
+        const member = await c.enroll(ticket.code)
+        const credential = await c.credential()
+        return { identifier: node.identifier, project: p.name, attributes: member.attributes, credentialExpiresAt: iso(credential.expiresAt) }
+      })
+      home.saveProject(p)
+      home.markEnrolled(p.name, result.identifier)
+      print(o.output, result, () => `${result.identifier} enrolled in project ${p.name} with attributes ${JSON.stringify(result.attributes)}; credential valid until ${result.credentialExpiresAt}`)
+    })
+
+  const member = program.command('member').description('Project members (admins only)')
+  const asAdmin = (c: Command): Command => c.option('--identity <name>', 'admin identity to ask as').option('--project <name>', 'project').option('--output <format>', 'plain or json', parseOutput, 'plain')
+  type AdminOptions = { identity?: string; project?: string; output: OutputFormat }
+  asAdmin(member.command('add').argument('<identifier>', 'identity to add').description('Add a member with attributes')
+    .option('--attribute <key=value>', 'attribute (repeatable)', collect, []).option('--enroller', 'may create tickets'))
+    .action(async (identifier: string, o: AdminOptions & { attribute: string[]; enroller?: boolean }) => {
+      const m = await withAuthority(new Home(), o, (c) => c.addMember(identifier, parseAttributes(o.attribute), o.enroller === true ? 'enroller' : 'member'))
+      print(o.output, m, () => `member ${m.identifier} added with ${JSON.stringify(m.attributes)}`)
+    })
+  asAdmin(member.command('list').description('List members')).action(async (o: AdminOptions) => {
+    const rows = await withAuthority(new Home(), o, (c) => c.listMembers())
+    print(o.output, rows, () => table(rows.map((m) => ({ ...m, addedAt: iso(m.addedAt) })), ['identifier', 'role', 'attributes', 'addedAt']))
+  })
+  asAdmin(member.command('show').argument('<identifier>', 'member').description('Show a member')).action(async (identifier: string, o: AdminOptions) => {
+    const m = await withAuthority(new Home(), o, (c) => c.showMember(identifier))
+    print(o.output, m, () => JSON.stringify({ ...m, addedAt: iso(m.addedAt) }, null, 2))
+  })
+  asAdmin(member.command('delete').argument('<identifier>', 'member').description('Delete a member: no new credentials, and within 15 s every node closes its channels'))
+    .action(async (identifier: string, o: AdminOptions) => {
+      await withAuthority(new Home(), o, (c) => c.deleteMember(identifier))
+      print(o.output, { deleted: identifier }, () => `member ${identifier} deleted and revoked`)
+    })
+}

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { Policy } from '../policy/policy.js'
+
+/** A config file larger than this is refused before parsing. */
+export const MAX_CONFIG_BYTES = 1024 * 1024
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const port = z.union([z.number().int().min(0).max(65535), z.string().regex(/^\d{1,5}$/).transform(Number)])
+  .refine((n) => n >= 0 && n <= 65535, 'a port is 0-65535')
+const scalar = z.union([z.string(), z.number(), z.boolean()])
+
+export const PolicyEntries = z.record(z.string().min(1).max(128), z.string().min(1).max(4096).superRefine((text, ctx) => {
+  try {
+    Policy.parse(text)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+  }
+}))
+
+/** Every key a node config may hold; anything else is an error naming the key. */
+export const NodeConfigSchema = z.object({
+  variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), scalar).optional(),
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a node name is 1-64 letters, digits, . _ -').optional(),
+  identity: z.string().optional(),
+  ticket: z.string().min(1).optional(),
+  project: z.string().optional(),
+  store: z.string().optional(),
+  'tcp-listener-address': z.string().optional(),
+  'http-server-port': port.optional(),
+  'http-server-host': z.string().optional(),
+  policies: PolicyEntries.optional()
+}).strict()
+export type NodeConfig = z.infer<typeof NodeConfigSchema>
+
+const VAR_RE = /\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g
+
+/** Replaces `$VAR` and `${VAR}` in every string (from `variables`, then the environment); `$$` is a `$`. */
+export function substitute(value: unknown, vars: Readonly<Record<string, string>>, path = ''): unknown {
+  if (typeof value === 'string') {
+    return value.replace(VAR_RE, (_m, whole: string, braced: string | undefined, bare: string | undefined) => {
+      if (whole === '$') return '$'
+      const name = braced ?? bare ?? ''
+      const v = vars[name]
+      if (v === undefined) throw new ConfigError(`${path || 'config'}: variable $${name} is not set (define it under 'variables' or in the environment)`)
+      return v
+    })
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, vars, `${path}[${i}]`))
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, vars, path === '' ? k : `${path}.${k}`)]))
+  }
+  return value
+}
+
+function describeIssues(err: z.ZodError): string {
+  return err.issues.map((i) => {
+    const at = i.path.join('.')
+    if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${[...i.path, k].join('.')}'`).join(', ')}`
+    return `${at === '' ? 'config' : `'${at}'`}: ${i.message}`
+  }).join('; ')
+}
+
+/** Parses JSON or YAML text, substitutes variables and validates every key. */
+export function parseNodeConfig(text: string, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new ConfigError(`config larger than ${MAX_CONFIG_BYTES} bytes`)
+  let raw: unknown
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100 }) ?? {}
+  } catch (err) {
+    throw new ConfigError(`config is neither valid JSON nor YAML: ${(err as Error).message.split('\n')[0] ?? ''}`)
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('config must be a mapping of keys to values')
+  const declared = (raw as { variables?: unknown }).variables
+  const variables = z.record(z.string(), scalar).safeParse(declared ?? {})
+  if (!variables.success) throw new ConfigError(`'variables': ${describeIssues(variables.error)}`)
+  const vars: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) vars[k] = v
+  for (const [k, v] of Object.entries(variables.data)) vars[k] = String(v)
+  const { variables: _declared, ...rest } = raw as Record<string, unknown>
+  const result = NodeConfigSchema.safeParse({ ...(substitute(rest, vars) as object), ...(declared !== undefined ? { variables: declared } : {}) })
+  if (!result.success) throw new ConfigError(`invalid config: ${describeIssues(result.error)}`)
+  return result.data
+}
+
+export function readNodeConfig(options: { file?: string; text?: string }, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  if (options.file !== undefined && options.text !== undefined) throw new ConfigError('give --config or --configuration, not both')
+  if (options.file !== undefined) {
+    let text: string
+    try {
+      text = readFileSync(options.file, 'utf8')
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${options.file}: ${(err as Error).message}`)
+    }
+    return parseNodeConfig(text, env)
+  }
+  return options.text !== undefined ? parseNodeConfig(options.text, env) : {}
+}

@@ -1,0 +1,40 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import type { PorticoNode } from './portico-node.js'
+import type { Membership } from './membership.js'
+
+/**
+ * The node's Prometheus registry. Gauges read the live objects at scrape time, so nothing has to
+ * remember to update them; counters are incremented where events happen.
+ */
+export class NodeMetrics {
+  readonly registry = new Registry()
+  readonly accessDenied: Counter<'resource'>
+
+  constructor(node: PorticoNode, membership: Membership | undefined) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'portico_' })
+    const r = [this.registry]
+    new Gauge({ name: 'portico_secure_channels', help: 'Open secure channels', registers: r, collect() { this.set(node.channels.size) } })
+    new Gauge({ name: 'portico_tcp_connections', help: 'Open TCP connections', registers: r, collect() { this.set(node.tcp.list().length) } })
+    new Gauge({ name: 'portico_revoked_identities', help: 'Identities revoked by the project authority', registers: r, collect() { this.set(node.revoked.size) } })
+    new Gauge({
+      name: 'portico_router_messages', help: 'Messages routed, by outcome', labelNames: ['outcome'], registers: r,
+      collect() {
+        const s = node.router.stats
+        this.set({ outcome: 'delivered' }, s.delivered)
+        this.set({ outcome: 'no_route' }, s.dropped.noRoute)
+        this.set({ outcome: 'denied' }, s.dropped.denied)
+        this.set({ outcome: 'mailbox_full' }, s.dropped.mailboxFull)
+      }
+    })
+    if (membership !== undefined) {
+      new Gauge({
+        name: 'portico_credential_expires_at_seconds', help: 'When this node\'s credential expires (Unix seconds)', registers: r,
+        collect() { this.set(membership.credentials.expiresAt ?? 0) }
+      })
+      new Gauge({ name: 'portico_credential_refreshes', help: 'Credentials obtained from the authority', registers: r, collect() { this.set(membership.credentials.refreshes) } })
+      new Gauge({ name: 'portico_credential_failures', help: 'Failed attempts to obtain a credential', registers: r, collect() { this.set(membership.credentials.failures) } })
+      new Gauge({ name: 'portico_revocation_poll_failures', help: 'Failed polls of the revocation list', registers: r, collect() { this.set(membership.revocations.failures) } })
+    }
+    this.accessDenied = new Counter({ name: 'portico_access_denied_total', help: 'Messages refused by a policy', labelNames: ['resource'], registers: r })
+  }
+}

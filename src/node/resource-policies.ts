@@ -1,0 +1,67 @@
+import type { Logger } from 'pino'
+import { defaultPolicy, Policy } from '../policy/policy.js'
+import type { AccessControl } from '../routing/router.js'
+import type { PolicyRepository } from '../store/store.js'
+
+/**
+ * The policy of each resource on this node (services, outlets, inlets, relays), kept in the store
+ * and in memory; a resource without one gets the default policy.
+ */
+export class ResourcePolicies {
+  private readonly policies = new Map<string, Policy>()
+  /** Told of every refusal, for metrics. */
+  onDenied: ((resource: string) => void) | undefined
+
+  constructor(
+    private readonly repository: PolicyRepository | undefined,
+    private readonly log: Logger,
+    private readonly isRevoked: (identifier: string) => boolean,
+    private readonly fallback: Policy = defaultPolicy
+  ) {}
+
+  async load(): Promise<void> {
+    for (const p of await this.repository?.list() ?? []) this.policies.set(p.resource, Policy.parse(p.expression))
+  }
+
+  async set(resource: string, expression: string, now: number): Promise<Policy> {
+    const policy = Policy.parse(expression)
+    await this.repository?.set({ resource, expression, updatedAt: now })
+    this.policies.set(resource, policy)
+    this.log.info({ resource, policy: expression }, 'policy set')
+    return policy
+  }
+
+  async delete(resource: string): Promise<boolean> {
+    const had = this.policies.delete(resource)
+    const stored = await this.repository?.delete(resource) ?? false
+    return had || stored
+  }
+
+  get(resource: string): Policy {
+    return this.policies.get(resource) ?? this.fallback
+  }
+
+  list(): { resource: string; expression: string }[] {
+    return [...this.policies.entries()].map(([resource, p]) => ({ resource, expression: p.source }))
+  }
+
+  /** A router gate for `resource`: decided at each message, so a policy change applies at once. */
+  gate(resource: string, type: string): AccessControl {
+    return (msg) => {
+      const sc = msg.secureChannel
+      if (sc !== undefined && this.isRevoked(sc.identifier)) {
+        this.onDenied?.(resource)
+        return false
+      }
+      const d = this.get(resource).decide(
+        sc === undefined ? { hasCredential: false, attributes: {} } : { identifier: sc.identifier, hasCredential: sc.hasCredential, attributes: sc.attributes },
+        { id: resource, type }
+      )
+      if (!d.allowed) {
+        this.log.warn({ resource, subject: sc?.identifier, reason: d.reason }, 'access denied')
+        this.onDenied?.(resource)
+      }
+      return d.allowed
+    }
+  }
+}
