@@ -49,6 +49,8 @@ export interface AuthorityOptions {
   peerOf: (channel: string) => Identity | undefined
   /** Told at once when a member is deleted, so this node closes its channels without waiting to poll. */
   onRevoked?: (identifier: string) => void
+  /** Told when an identity becomes a member (again). */
+  onMember?: (identifier: string) => void
 }
 
 function memberView(m: MemberRecord): Record<string, unknown> {
@@ -123,6 +125,7 @@ export class AuthorityService {
     const member = await this.o.store.tickets.redeem(ticketCodeHash(code), caller, this.o.now())
     this.revocationCache = undefined
     this.o.log.info({ member: caller, attributes: member.attributes }, 'member enrolled')
+    this.o.onMember?.(caller)
     return memberView(member)
   }
 
@@ -159,6 +162,7 @@ export class AuthorityService {
     await this.o.store.members.put(member)
     this.revocationCache = undefined
     this.o.log.info({ member: a.identifier, by: admin.identifier }, 'member added')
+    this.o.onMember?.(a.identifier)
     return memberView(member)
   }
 

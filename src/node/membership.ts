@@ -30,7 +30,7 @@ export class Membership {
     this.credentials = new CredentialManager((signal) => this.client.credential(signal), log.child({ scope: 'credentials' }),
       () => this.node?.refreshCredentials(), now)
     this.revocations = new RevocationWatcher((signal) => this.client.revocations(signal), crypto, project.authority,
-      log.child({ scope: 'revocations' }), (id) => this.node?.revoke(id), now)
+      log.child({ scope: 'revocations' }), (id) => this.node?.revoke(id), (id) => this.node?.unrevoke(id), now)
   }
 
   get client(): AuthorityClient {

@@ -126,7 +126,8 @@ export class NodeRuntime {
       log: this.o.log.child({ scope: 'authority' }), now: nowSeconds,
       ...(mode.credentialTtlSeconds !== undefined ? { credentialTtlSeconds: mode.credentialTtlSeconds } : {}),
       peerOf: (channel) => this.node.channels.get(channel)?.peer.identity,
-      onRevoked: (id) => this.node.revoke(id)
+      onRevoked: (id) => this.node.revoke(id),
+      onMember: (id) => this.node.unrevoke(id)
     })
     await this.authority.bootstrap(mode.admin)
     for (const r of await this.o.store.revocations.list()) this.node.revoked.add(r.identifier)

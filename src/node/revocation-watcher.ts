@@ -23,6 +23,7 @@ export class RevocationWatcher {
     private readonly authority: Identity,
     private readonly log: Logger,
     private readonly onRevoked: (identifier: string) => void,
+    private readonly onRestored: (identifier: string) => void,
     private readonly now: () => number,
     private readonly intervalMs = REVOCATION_POLL_INTERVAL_MS
   ) {}
@@ -44,7 +45,13 @@ export class RevocationWatcher {
         this.onRevoked(id)
       }
     }
-    for (const id of this.revoked) if (!current.has(id)) this.revoked.delete(id)
+    for (const id of this.revoked) {
+      if (!current.has(id)) {
+        this.revoked.delete(id)
+        this.log.info({ identifier: id }, 'identity is a member again: no longer denied')
+        this.onRestored(id)
+      }
+    }
   }
 
   private async loop(signal: AbortSignal): Promise<void> {

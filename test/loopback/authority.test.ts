@@ -1,0 +1,141 @@
+import { after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { nodeCrypto } from '../../src/crypto/node-crypto.js'
+import type { LocalIdentity } from '../../src/identity/local-identity.js'
+import type { AuthorityClient } from '../../src/authority/authority-client.js'
+import { decodeTicket } from '../../src/authority/ticket.js'
+import { Home } from '../../src/node/home.js'
+import { authorityClientFor } from '../../src/node/membership.js'
+import { NodeRuntime, type AuthorityMode } from '../../src/node/node-runtime.js'
+import type { NodeConfig } from '../../src/node/config.js'
+import { PorticoNode } from '../../src/node/portico-node.js'
+import { openStore } from '../../src/store/open-store.js'
+import { local } from '../../src/routing/address.js'
+import { RemoteError } from '../../src/services/rpc.js'
+import { newIdentity, routeTo, str, testLogger, text, waitFor } from '../helpers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'portico-authority-'))
+const home = new Home(join(dir, 'home'))
+const cleanups: (() => Promise<void>)[] = []
+after(async () => { for (const c of cleanups.reverse()) await c() })
+
+async function runtime(name: string, identity: LocalIdentity, config: NodeConfig, authority?: AuthorityMode): Promise<NodeRuntime> {
+  const store = await openStore(`sqlite:${join(dir, `${name}.sqlite`)}`)
+  const controller = new AbortController()
+  const rt = await NodeRuntime.start({
+    name, home, crypto: nodeCrypto, identity, store, log: testLogger(name), signal: controller.signal,
+    config: { 'tcp-listener-address': '127.0.0.1:0', ...config }, ...(authority !== undefined ? { authority } : {})
+  })
+  cleanups.push(async () => { controller.abort(); await rt.stop(); await store.close() })
+  return rt
+}
+
+/** An in-process client node, as the CLI makes, to call the authority as `identity`. */
+async function clientAs(identity: LocalIdentity): Promise<AuthorityClient> {
+  const project = home.project(nodeCrypto, 'default')
+  assert.ok(project !== undefined)
+  const node = await PorticoNode.start({ name: 'client', identity, log: testLogger('client'), authorities: () => [project.authority], project })
+  cleanups.push(() => node.stop())
+  return authorityClientFor(node, project)
+}
+
+const admin = newIdentity()
+const authorityIdentity = newIdentity()
+const project = await runtime('authority', authorityIdentity, {}, { projectName: 'default', admin: admin.identifier, credentialTtlSeconds: 4 })
+const adminClient = await clientAs(admin)
+
+async function enrolledNode(name: string, attributes: Record<string, string>, config: NodeConfig = {}): Promise<NodeRuntime> {
+  const { ticket } = await adminClient.createTicket({ attributes })
+  const rt = await runtime(name, newIdentity(), { ticket, ...config })
+  await waitFor(() => rt.membership?.ready === true, 5000, `${name} credential`)
+  return rt
+}
+
+test('a ticket makes its redeemer a member with the ticket\'s attributes and a short-lived credential', async () => {
+  const rt = await enrolledNode('device-1', { 'influxdb-inlet': 'true' })
+  assert.deepEqual(rt.membership?.credentials.attributes, { 'influxdb-inlet': 'true' })
+  const expires = rt.membership?.credentials.expiresAt ?? 0
+  assert.ok(expires > Date.now() / 1000 && expires <= Date.now() / 1000 + 5)
+  const m = await adminClient.showMember(rt.node.identifier)
+  assert.equal(m.role, 'member')
+  assert.deepEqual(rt.notReady(), [])
+})
+
+test('policies guard a service by the subject\'s attested attributes', async () => {
+  const server = await enrolledNode('server', {}, { policies: { echo: '(= subject.site "a")' } })
+  const siteA = await enrolledNode('site-a', { site: 'a' })
+  const siteB = await enrolledNode('site-b', { site: 'b' })
+  const echo = routeTo(server.node, '/secure/api/service/echo')
+  assert.equal(str(await siteA.node.send(await siteA.node.resolve(echo), text('hi'))), 'hi')
+  await assert.rejects(siteB.node.send(await siteB.node.resolve(echo), text('hi'), { timeoutMs: 500 }), /no answer/)
+  // A stranger without a credential from the authority cannot even open a channel to a member node.
+  const stranger = await PorticoNode.start({ name: 'stranger', identity: newIdentity(), log: testLogger('stranger') })
+  cleanups.push(() => stranger.stop())
+  await assert.rejects(stranger.resolve(echo), /no valid credential/)
+})
+
+test('tickets: only admins and enrollers create them, only admins create enroller tickets; non-members get no credential', async () => {
+  const member = await enrolledNode('plain-member', {})
+  const memberClient = authorityClientFor(member.node, member.project ?? assert.fail())
+  await assert.rejects(memberClient.createTicket({}), (e: unknown) => e instanceof RemoteError && e.code === 'forbidden')
+  const { ticket } = await adminClient.createTicket({ role: 'enroller' })
+  const enroller = await runtime('enroller', newIdentity(), { ticket })
+  const enrollerClient = authorityClientFor(enroller.node, enroller.project ?? assert.fail())
+  const t = await enrollerClient.createTicket({ attributes: { x: '1' } })
+  assert.ok(t.ticket.length > 0)
+  await assert.rejects(enrollerClient.createTicket({ role: 'enroller' }), /only admins/)
+  await assert.rejects(memberClient.addMember(newIdentity().identifier, {}), (e: unknown) => e instanceof RemoteError && e.code === 'forbidden')
+  const outsider = await clientAs(newIdentity())
+  await assert.rejects(outsider.credential(), (e: unknown) => e instanceof RemoteError && e.code === 'not-member')
+  await assert.rejects(outsider.revocations(), /not a member/)
+})
+
+test('50 clients redeeming one one-use ticket at the same moment: exactly one becomes a member', async () => {
+  const { ticket } = await adminClient.createTicket({ attributes: { race: 'yes' } })
+  const code = decodeTicket(ticket).code
+  const clients = await Promise.all(Array.from({ length: 50 }, () => clientAs(newIdentity())))
+  const results = await Promise.allSettled(clients.map((c) => c.enroll(code)))
+  const won = results.filter((r) => r.status === 'fulfilled')
+  assert.equal(won.length, 1)
+  for (const r of results) if (r.status === 'rejected') assert.match(String(r.reason), /already been used/)
+  const members = (await adminClient.listMembers()).filter((m) => m.attributes.race === 'yes')
+  assert.equal(members.length, 1)
+})
+
+test('credentials are refreshed at half-life without interrupting an open channel', async () => {
+  const server = await enrolledNode('refresh-server', {})
+  const client = await enrolledNode('refresh-client', {})
+  const route = await client.node.resolve(routeTo(server.node, '/secure/api'))
+  const first = client.membership?.credentials.expiresAt ?? 0
+  // TTL is 4 s: by 5 s the credential was refreshed at least twice and the first one has expired.
+  const deadline = Date.now() + 5000
+  while (Date.now() < deadline) {
+    assert.equal(str(await client.node.send([...route, local('echo')], text('still here'))), 'still here')
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  assert.ok((client.membership?.credentials.expiresAt ?? 0) > first + 1)
+  assert.ok((client.membership?.credentials.refreshes ?? 0) >= 3)
+  assert.equal(client.node.channels.size >= 1, true)
+})
+
+test('deleting a member closes its channels on every node within 15 s and denies it afterwards', async () => {
+  const server = await enrolledNode('revoke-server', {})
+  const victim = await enrolledNode('victim', {})
+  const route = await victim.node.resolve(routeTo(server.node, '/secure/api'))
+  assert.equal(str(await victim.node.send([...route, local('echo')], text('x'))), 'x')
+  const started = Date.now()
+  await adminClient.deleteMember(victim.node.identifier)
+  await waitFor(() => ![...server.node.channels.values()].some((c) => c.peer.identifier === victim.node.identifier), 15_000, 'revocation on the server node')
+  const elapsed = Date.now() - started
+  assert.ok(elapsed < 15_000, `took ${elapsed} ms`)
+  assert.ok(server.node.revoked.has(victim.node.identifier))
+  await assert.rejects(victim.node.resolve(routeTo(server.node, '/secure/api')), /revoked/)
+  // The project node itself cut the victim off at once.
+  assert.ok(project.node.revoked.has(victim.node.identifier))
+  // Re-adding the identity lifts the revocation at the next poll.
+  await adminClient.addMember(victim.node.identifier, {})
+  await waitFor(() => !server.node.revoked.has(victim.node.identifier), 15_000, 'revocation lifted')
+})

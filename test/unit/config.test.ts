@@ -1,0 +1,61 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { ConfigError, parseNodeConfig } from '../../src/node/config.js'
+import { parseDuration } from '../../src/encoding/duration.js'
+
+test('JSON and YAML configs give the same result, with $VAR and ${VAR} from variables and then the environment', () => {
+  const env = { PORT: '23345', HOSTNAME_X: 'from-env' }
+  const json = parseNodeConfig('{"variables": {"NAME": "edge-1"}, "name": "$NAME", "http-server-port": "$PORT", "policies": {"echo": "${ROLE}-x"}, "identity": "$$literal"}', { ...env, ROLE: 'beta' })
+  const yaml = parseNodeConfig('variables:\n  NAME: edge-1\nname: $NAME\nhttp-server-port: $PORT\npolicies:\n  echo: ${ROLE}-x\nidentity: $$literal\n', { ...env, ROLE: 'beta' })
+  assert.deepEqual(json, yaml)
+  assert.equal(json.name, 'edge-1')
+  assert.equal(json['http-server-port'], 23345)
+  assert.deepEqual(json.policies, { echo: 'beta-x' })
+  assert.equal(json.identity, '$literal')
+})
+
+test('variables declared in the file win over the environment', () => {
+  assert.equal(parseNodeConfig('variables: {N: file}\nname: $N', { N: 'env' }).name, 'file')
+})
+
+test('bad configs are errors that name the key', () => {
+  const cases: [string, RegExp][] = [
+    ['{"nmae": "x"}', /unknown key 'nmae'/],
+    ['{"policies": {"echo": 3}}', /'policies.echo'/],
+    ['{"policies": {"echo": "(= subject.x"}}', /'policies.echo'.*missing \)|unexpected end/],
+    ['{"http-server-port": 70000}', /'http-server-port'/],
+    ['{"http-server-port": "$UNSET_VAR_X"}', /http-server-port: variable \$UNSET_VAR_X is not set/],
+    ['name: [unclosed', /neither valid JSON nor YAML/],
+    ['- a\n- b', /must be a mapping/],
+    ['{"variables": {"A": {"x": 1}}}', /'variables'/],
+    ['{"name": "bad name!"}', /'name'/]
+  ]
+  for (const [text, re] of cases) assert.throws(() => parseNodeConfig(text, {}), (e: unknown) => e instanceof ConfigError && re.test(e.message), text)
+})
+
+test('property: any text is a config or a ConfigError, never a crash', () => {
+  fc.assert(fc.property(fc.string({ maxLength: 300 }), (text) => {
+    try {
+      parseNodeConfig(text, {})
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err))
+    }
+  }), { numRuns: 2000 })
+  fc.assert(fc.property(fc.json(), (text) => {
+    try {
+      parseNodeConfig(text, {})
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err))
+    }
+  }), { numRuns: 1000 })
+})
+
+test('durations', () => {
+  assert.equal(parseDuration('300'), 300)
+  assert.equal(parseDuration(300), 300)
+  assert.equal(parseDuration('5m'), 300)
+  assert.equal(parseDuration('1h'), 3600)
+  assert.equal(parseDuration('7d'), 604800)
+  for (const bad of ['0', '-5', '1y', '1.5h', '', '9999999999', '400d']) assert.throws(() => parseDuration(bad), RangeError, bad)
+})
