@@ -1,25 +1,11 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync, readFileSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, statSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
+import { cli } from '../support/cli.js'
 
-const run = promisify(execFile)
-const BIN = new URL('../../bin/portico.js', import.meta.url).pathname
-const home = mkdtempSync(join(tmpdir(), 'portico-e2e-'))
-const env = { ...process.env, PORTICO_HOME: home }
-
-async function portico(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { env, timeout: 60_000 })
-    return { stdout: r.stdout.trim(), stderr: r.stderr.trim(), code: 0 }
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number }
-    return { stdout: e.stdout.trim(), stderr: e.stderr.trim(), code: e.code }
-  }
-}
+const portico = cli()
+const home = portico.home
 
 let serverId = ''
 let clientId = ''
