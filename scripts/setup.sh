@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(openssl openssh-server openssh-client)
+packages=(openssl openssh-server openssh-client postgresql influxdb influxdb-client python3-influxdb build-essential python3 curl)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cli, ok } from '../support/cli.js'
-import { waitFor } from '../helpers.js'
 
 // Separate processes, as deployed: a project node, and member nodes started from tickets and config files.
 const portico = cli('portico-project-')

@@ -72,7 +72,7 @@ const shorthand: fc.Arbitrary<string> = fc.letrec((tie) => ({
     name,
     fc.tuple(tie('expr'), fc.constantFrom('and', 'or'), tie('expr')).map(([a, op, b]) => `(${a as string}) ${op} (${b as string})`),
     tie('expr').map((e) => `not (${e as string})`))
-})).expr as fc.Arbitrary<string>
+})).expr
 
 test('property: any text either parses or fails with PolicySyntaxError, and a parsed policy always decides', () => {
   fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => {
