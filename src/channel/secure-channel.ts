@@ -68,6 +68,11 @@ export class SecureChannel {
     this.armExpiry()
   }
 
+  /** Where the peer's decryptor is: its first hop is the connection or channel this one runs over. */
+  get remoteRoute(): Route {
+    return this.p.remoteRoute
+  }
+
   get role(): Role {
     return this.p.role
   }

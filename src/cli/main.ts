@@ -4,6 +4,7 @@ import { nodeCommands } from './commands/node.js'
 import { channelCommands } from './commands/channel.js'
 import { projectCommands } from './commands/project.js'
 import { policyCommands } from './commands/policy.js'
+import { portalCommands } from './commands/portal.js'
 
 export function buildProgram(): Command {
   const program = new Command('portico')
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   channelCommands(program)
   projectCommands(program)
   policyCommands(program)
+  portalCommands(program)
   return program
 }
 

@@ -22,6 +22,39 @@ export const PolicyEntries = z.record(z.string().min(1).max(128), z.string().min
   }
 }))
 
+
+const hostPort = z.string().min(3).max(300)
+const policyText = z.string().min(1).max(4096).superRefine((text, ctx) => {
+  try {
+    Policy.parse(text)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+  }
+})
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+const serviceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a service name is 1-64 letters, digits, . _ -')
+
+export const TcpOutletConfig = z.object({
+  to: hostPort,
+  from: serviceName.default('outlet'),
+  allow: policyText.optional(),
+  tls: bool.default(false),
+  'tls-ca-file': z.string().optional(),
+  'tls-server-name': z.string().optional()
+}).strict()
+export type TcpOutletConfig = z.infer<typeof TcpOutletConfig>
+
+export const TcpInletConfig = z.object({
+  from: z.union([hostPort, z.number().int().min(0).max(65535)]).transform((v) => typeof v === 'number' || /^\d+$/.test(v) ? `127.0.0.1:${v}` : v),
+  via: serviceName.optional(),
+  to: z.string().max(1024).optional(),
+  outlet: serviceName.default('outlet'),
+  allow: policyText.optional()
+}).strict().refine((c) => (c.via === undefined) !== (c.to === undefined), 'give exactly one of via (a relay name) or to (a route)')
+export type TcpInletConfig = z.infer<typeof TcpInletConfig>
+
+const oneOrMany = <T extends z.ZodType>(t: T): z.ZodType<z.infer<T>[]> => z.union([t, z.array(t)]).transform((v) => Array.isArray(v) ? v : [v]) as unknown as z.ZodType<z.infer<T>[]>
+
 /** Every key a node config may hold; anything else is an error naming the key. */
 export const NodeConfigSchema = z.object({
   variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), scalar).optional(),
@@ -33,8 +66,15 @@ export const NodeConfigSchema = z.object({
   'tcp-listener-address': z.string().optional(),
   'http-server-port': port.optional(),
   'http-server-host': z.string().optional(),
-  policies: PolicyEntries.optional()
+  policies: PolicyEntries.optional(),
+  relay: z.union([RelayNameSchema(), z.array(RelayNameSchema())]).transform((v) => Array.isArray(v) ? v : [v]).optional(),
+  'tcp-outlet': oneOrMany(TcpOutletConfig).optional(),
+  'tcp-inlet': oneOrMany(TcpInletConfig).optional()
 }).strict()
+
+function RelayNameSchema(): z.ZodString {
+  return z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a relay name is 1-64 letters, digits, . _ -')
+}
 export type NodeConfig = z.infer<typeof NodeConfigSchema>
 
 const VAR_RE = /\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g

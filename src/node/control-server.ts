@@ -4,12 +4,15 @@ import { once } from 'node:events'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { NodeRuntime } from './node-runtime.js'
+import { TcpInletConfig, TcpOutletConfig } from './config.js'
+import { RelayName } from '../relay/relay-service.js'
 import { nowSeconds } from '../identity/signed-data.js'
 
 /** A control request body larger than this is refused before it is read further. */
 export const MAX_CONTROL_BODY = 64 * 1024
 
 const ChannelRequest = z.object({ to: z.string().max(1024), authorized: z.string().optional(), timeoutMs: z.number().int().positive().max(120_000).optional() }).strict()
+const RelayRequest = z.object({ name: RelayName, at: z.string().max(1024).optional() }).strict()
 const PolicyRequest = z.object({ resource: z.string().min(1).max(128), expression: z.string().min(1).max(4096) }).strict()
 const MessageRequest = z.object({ to: z.string().max(1024), text: z.string().max(MAX_CONTROL_BODY), timeoutMs: z.number().int().positive().max(120_000).optional() }).strict()
 
@@ -70,6 +73,14 @@ export async function startControlServer(runtime: NodeRuntime, socketPath: strin
         const channel = node.channels.get(address)
         return { address: `/service/${address}`, peer: channel?.peer.identifier ?? null, route: route.map((a) => a.value) }
       }
+      case 'POST /tcp-outlets':
+        return runtime.portals.addOutlet(TcpOutletConfig.parse(await readJson(req)))
+      case 'POST /tcp-inlets':
+        return runtime.portals.addInlet(TcpInletConfig.parse(await readJson(req)))
+      case 'POST /relays': {
+        const body = RelayRequest.parse(await readJson(req))
+        return runtime.portals.addRelay(body.name, body.at)
+      }
       case 'POST /messages': {
         const body = MessageRequest.parse(await readJson(req))
         const route = await node.resolve(body.to)
@@ -88,7 +99,7 @@ export async function startControlServer(runtime: NodeRuntime, socketPath: strin
     handle(req, res).then(
       (body) => send(res, 200, body),
       (err: unknown) => {
-        const status = err instanceof ControlError ? err.status : err instanceof z.ZodError || (err as Error).name === 'PolicySyntaxError' ? 400 : 500
+        const status = err instanceof ControlError ? err.status : err instanceof z.ZodError || ['PolicySyntaxError', 'PortalError'].includes((err as Error).name) ? 400 : 500
         const message = err instanceof z.ZodError ? `invalid request: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : (err as Error).message
         log.warn({ url: req.url, status, err: message }, 'control request failed')
         send(res, status, { error: message, name: (err as Error).name })

@@ -17,6 +17,8 @@ import { PorticoNode } from './portico-node.js'
 import { ResourcePolicies } from './resource-policies.js'
 import { nodeResolver } from './run-node.js'
 import { DEFAULT_STATUS_HOST, startStatusServer } from './status-server.js'
+import { Portals } from './portals.js'
+import { RelayService } from '../relay/relay-service.js'
 
 export interface AuthorityMode {
   projectName: string
@@ -57,6 +59,8 @@ export class NodeRuntime {
   project: Project | undefined
   readonly policies: ResourcePolicies
   metrics!: NodeMetrics
+  portals!: Portals
+  relayService: RelayService | undefined
   private status: Server | undefined
   private readonly started = Date.now()
   /** Stops background loops (credential refresh, revocation polling) when the node stops. */
@@ -108,6 +112,10 @@ export class NodeRuntime {
         // Credentials arrive in the background: /readyz says when; traffic that needs them waits for them.
         void rt.membership.start(AbortSignal.any([o.signal, rt.lifetime.signal]))
       }
+      rt.portals = new Portals({ node: rt.node, policies: rt.policies, log: log.child({ scope: 'portal' }), project: rt.project, signal: AbortSignal.any([o.signal, rt.lifetime.signal]) })
+      for (const name of config.relay ?? []) rt.portals.addRelay(name)
+      for (const c of config['tcp-outlet'] ?? []) await rt.portals.addOutlet(c)
+      for (const c of config['tcp-inlet'] ?? []) await rt.portals.addInlet(c)
       const port = config['http-server-port']
       if (port !== undefined) rt.status = await startStatusServer(rt, port, config['http-server-host'] ?? DEFAULT_STATUS_HOST, log.child({ scope: 'status' }))
     } catch (err) {
@@ -132,6 +140,11 @@ export class NodeRuntime {
     await this.authority.bootstrap(mode.admin)
     for (const r of await this.o.store.revocations.list()) this.node.revoked.add(r.identifier)
     this.authority.start(this.node.router)
+    this.relayService = new RelayService({
+      router: this.node.router, log: this.o.log.child({ scope: 'relay' }), access: this.policies.gate('relay', 'relay'),
+      onChannelClose: (address, fn) => this.node.channels.get(address)?.onClose(fn)
+    })
+    this.relayService.start()
     this.project = { name: mode.projectName, authority: this.o.identity.identity, route }
     this.o.home.saveProject(this.project, true)
   }
@@ -145,6 +158,7 @@ export class NodeRuntime {
     const reasons: string[] = []
     if (this.o.config['tcp-listener-address'] !== undefined && this.node.listenAddress === undefined) reasons.push('TCP listener not open')
     if (this.membership !== undefined && !this.membership.ready) reasons.push('no valid credential from the project authority yet')
+    for (const r of this.portals.relays.values()) if (!r.registered) reasons.push(`relay ${r.summary().name as string} not registered`)
     return reasons
   }
 
@@ -158,6 +172,8 @@ export class NodeRuntime {
       credential: m === undefined ? null : { attributes: m.credentials.attributes ?? null, expiresAt: m.credentials.expiresAt === undefined ? null : new Date(m.credentials.expiresAt * 1000).toISOString() },
       store: this.o.store.kind,
       policies: this.policies.list(),
+      ...this.portals.show(),
+      ...(this.relayService !== undefined ? { relayService: this.relayService.list() } : {}),
       revoked: [...this.node.revoked],
       secureChannels: this.node.listChannels(), workers: this.node.router.addresses().sort(), connections: this.node.tcp.list()
     }
@@ -170,6 +186,7 @@ export class NodeRuntime {
   async stop(): Promise<void> {
     this.lifetime.abort()
     this.status?.close()
+    await this.portals?.stop()
     await this.node.stop()
   }
 }

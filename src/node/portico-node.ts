@@ -5,7 +5,7 @@ import type { CredentialAndPurposeKey } from '../identity/credential.js'
 import type { Identity } from '../identity/identity.js'
 import type { LocalIdentity } from '../identity/local-identity.js'
 import { nowSeconds } from '../identity/signed-data.js'
-import { local, tcp, type Route } from '../routing/address.js'
+import { LOCAL, local, tcp, type Address, type Route } from '../routing/address.js'
 import { parseMultiaddr, type Segment } from '../routing/multiaddr.js'
 import { Router } from '../routing/router.js'
 import { request } from '../routing/request.js'
@@ -81,6 +81,10 @@ export class PorticoNode {
       now: nowSeconds,
       onChannel: (c) => this.track(c)
     }
+    // A channel cannot outlive what carries it: closing at once lets relays and inlets rebuild at once.
+    this.tcp.onConnectionClosed((info, reason) => {
+      this.closeChannelsVia(info.direction === 'out' ? tcp(info.peer) : local(info.address), `connection lost (${reason})`)
+    })
   }
 
   static async start(options: NodeOptions): Promise<PorticoNode> {
@@ -203,6 +207,32 @@ export class PorticoNode {
 
   private track(channel: SecureChannel): void {
     this.channels.set(channel.address, channel)
-    channel.onClose(() => this.channels.delete(channel.address))
+    channel.onClose((reason) => {
+      this.channels.delete(channel.address)
+      this.closeChannelsVia(local(channel.address), `outer secure channel closed (${reason})`)
+    })
+  }
+
+  /**
+   * Closes a channel and the channels it was built on that belong to it alone (a channel to the
+   * project opened just to reach a relay), so a rebuilt route leaves nothing behind.
+   */
+  closeChain(address: string, reason: string): void {
+    let next: string | undefined = address
+    while (next !== undefined) {
+      const c = this.channels.get(next)
+      if (c === undefined) return
+      const hop = c.remoteRoute[0]
+      c.close(reason)
+      next = hop?.type === LOCAL && this.channels.has(hop.value) && ![...this.channels.values()].some((o) => o.remoteRoute[0]?.value === hop.value)
+        ? hop.value : undefined
+    }
+  }
+
+  private closeChannelsVia(first: Address, reason: string): void {
+    for (const c of [...this.channels.values()]) {
+      const hop = c.remoteRoute[0]
+      if (hop !== undefined && hop.type === first.type && hop.value === first.value) c.close(reason, false)
+    }
   }
 }

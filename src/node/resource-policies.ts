@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import { defaultPolicy, Policy } from '../policy/policy.js'
+import { defaultPolicy, Policy, type Decision } from '../policy/policy.js'
+import type { LocalMessage } from '../routing/message.js'
 import type { AccessControl } from '../routing/router.js'
 import type { PolicyRepository } from '../store/store.js'
 
@@ -45,23 +46,27 @@ export class ResourcePolicies {
     return [...this.policies.entries()].map(([resource, p]) => ({ resource, expression: p.source }))
   }
 
-  /** A router gate for `resource`: decided at each message, so a policy change applies at once. */
-  gate(resource: string, type: string): AccessControl {
-    return (msg) => {
-      const sc = msg.secureChannel
-      if (sc !== undefined && this.isRevoked(sc.identifier)) {
-        this.onDenied?.(resource)
-        return false
-      }
-      const d = this.get(resource).decide(
+  /** Decides one message for `resource`, counting and logging a refusal. */
+  decide(resource: string, type: string, msg: LocalMessage): Decision {
+    const sc = msg.secureChannel
+    let d: Decision
+    if (sc !== undefined && this.isRevoked(sc.identifier)) {
+      d = { allowed: false, reason: `${sc.identifier} has been revoked` }
+    } else {
+      d = this.get(resource).decide(
         sc === undefined ? { hasCredential: false, attributes: {} } : { identifier: sc.identifier, hasCredential: sc.hasCredential, attributes: sc.attributes },
         { id: resource, type }
       )
-      if (!d.allowed) {
-        this.log.warn({ resource, subject: sc?.identifier, reason: d.reason }, 'access denied')
-        this.onDenied?.(resource)
-      }
-      return d.allowed
     }
+    if (!d.allowed) {
+      this.log.warn({ resource, subject: sc?.identifier, reason: d.reason }, 'access denied')
+      this.onDenied?.(resource)
+    }
+    return d
+  }
+
+  /** A router gate for `resource`: decided at each message, so a policy change applies at once. */
+  gate(resource: string, type: string): AccessControl {
+    return (msg) => this.decide(resource, type, msg).allowed
   }
 }

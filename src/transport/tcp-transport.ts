@@ -28,6 +28,7 @@ export class TcpTransport implements TransportRouter {
   private readonly connections = new Set<TcpConnection>()
   private readonly outgoing = new Map<string, TcpConnection>()
   private readonly pending = new Map<string, LocalMessage[]>()
+  private readonly closedHandlers: ((info: ConnectionInfo, reason: string) => void)[] = []
 
   constructor(private readonly router: Router, private readonly log: Logger) {
     router.registerTransport(this)
@@ -101,6 +102,11 @@ export class TcpTransport implements TransportRouter {
     return true
   }
 
+  /** Told of every connection that closes, so what runs over it (secure channels) can close too. */
+  onConnectionClosed(handler: (info: ConnectionInfo, reason: string) => void): void {
+    this.closedHandlers.push(handler)
+  }
+
   list(): ConnectionInfo[] {
     return [...this.connections].map((c) => c.info())
   }
@@ -126,7 +132,10 @@ export class TcpTransport implements TransportRouter {
   private adopt(socket: Socket, peer: string, direction: 'in' | 'out'): TcpConnection {
     const conn = new TcpConnection(socket, this.router, this.log, peer, direction)
     this.connections.add(conn)
-    conn.onClose(() => this.connections.delete(conn))
+    conn.onClose((reason) => {
+      this.connections.delete(conn)
+      for (const h of this.closedHandlers) h(conn.info(), reason)
+    })
     this.log.debug({ peer, direction }, 'tcp connection open')
     return conn
   }

@@ -1,0 +1,135 @@
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import { local, type Route } from '../routing/address.js'
+import type { LocalMessage } from '../routing/message.js'
+import type { Router } from '../routing/router.js'
+import { decodePortalMessage, encodePortalMessage, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES, type PortalMessage } from './portal-message.js'
+
+/** Credit is granted back in batches of this many bytes, not per chunk. */
+export const CREDIT_BATCH_BYTES = PORTAL_WINDOW_BYTES / 4
+
+export interface PortalConnectionOptions {
+  router: Router
+  log: Logger
+  socket: Duplex
+  /** This end's worker address. */
+  address: string
+  /** Where the other end's worker is (through the secure channel). */
+  peerRoute: Route
+  /** Only messages that came through this secure channel are accepted. */
+  channel: string
+  /** Bytes the other end allows us to send before it grants more. */
+  initialCredit: number
+  onClose?: (reason: string) => void
+}
+
+/**
+ * One TCP connection carried through a portal, at either end. Bytes read from the socket go out
+ * as data while we hold credit (the socket is paused when credit runs out, so TCP pushes back on
+ * the writer); bytes received are written to the socket and credited back only once the socket
+ * has taken them. So no hop ever holds more than one window per connection.
+ */
+export class PortalConnection {
+  private credit: number
+  private toGrant = 0
+  private paused = false
+  private closed = false
+  bytesIn = 0
+  bytesOut = 0
+
+  constructor(private readonly o: PortalConnectionOptions) {
+    this.credit = o.initialCredit
+  }
+
+  start(): void {
+    const { router, socket } = this.o
+    router.register(this.o.address, { handleMessage: (m) => this.handle(m) }, {
+      incoming: (m) => m.secureChannel?.channel === this.o.channel
+    })
+    socket.on('data', (chunk: Buffer) => this.read(chunk))
+    socket.on('end', () => this.send({ kind: 'end' }))
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`))
+    socket.on('close', () => this.close('connection closed'))
+    if (this.credit <= 0) this.pause()
+    socket.resume()
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  close(reason: string, notifyPeer = true): void {
+    if (this.closed) return
+    this.closed = true
+    if (notifyPeer) this.send({ kind: 'close', reason })
+    this.o.router.unregister(this.o.address)
+    this.o.socket.destroy()
+    this.o.log.debug({ connection: this.o.address, reason, bytesIn: this.bytesIn, bytesOut: this.bytesOut }, 'portal connection closed')
+    this.o.onClose?.(reason)
+  }
+
+  private read(chunk: Buffer): void {
+    for (let at = 0; at < chunk.byteLength && !this.closed; at += PORTAL_CHUNK_BYTES) {
+      const piece = chunk.subarray(at, Math.min(chunk.byteLength, at + PORTAL_CHUNK_BYTES))
+      this.credit -= piece.byteLength
+      this.bytesOut += piece.byteLength
+      this.send({ kind: 'data', bytes: piece })
+    }
+    if (this.credit <= 0) this.pause()
+  }
+
+  private pause(): void {
+    if (!this.paused) {
+      this.paused = true
+      this.o.socket.pause()
+    }
+  }
+
+  private handle(msg: LocalMessage): void {
+    let m: PortalMessage
+    try {
+      m = decodePortalMessage(msg.payload)
+    } catch (err) {
+      this.o.log.warn({ connection: this.o.address, err: (err as Error).message }, 'malformed portal message: closing the connection')
+      this.close(`malformed portal message: ${(err as Error).message}`)
+      return
+    }
+    switch (m.kind) {
+      case 'data': {
+        const n = m.bytes.byteLength
+        this.bytesIn += n
+        this.o.socket.write(m.bytes, () => this.grant(n))
+        return
+      }
+      case 'credit':
+        this.credit += m.bytes
+        if (this.paused && this.credit > 0) {
+          this.paused = false
+          this.o.socket.resume()
+        }
+        return
+      case 'end':
+        this.o.socket.end()
+        return
+      case 'close':
+        this.close(`closed by the other end: ${m.reason}`, false)
+        return
+      default:
+        this.close(`unexpected ${m.kind} on an open connection`)
+    }
+  }
+
+  private grant(n: number): void {
+    if (this.closed) return
+    this.toGrant += n
+    if (this.toGrant >= CREDIT_BATCH_BYTES) {
+      this.send({ kind: 'credit', bytes: this.toGrant })
+      this.toGrant = 0
+    }
+  }
+
+  private send(m: PortalMessage): void {
+    const sent = this.o.router.send({ onward: this.o.peerRoute, return: [local(this.o.address)], payload: encodePortalMessage(m) })
+    if (!sent && m.kind !== 'close') this.close('the secure channel to the other end is gone', false)
+  }
+}

@@ -1,0 +1,59 @@
+import { decodeCbor, encodeCbor, expectArray, expectBytes, expectString, expectUint } from '../encoding/cbor.js'
+import { DecodeError } from '../encoding/errors.js'
+
+/** Data is cut into chunks of at most this many bytes, so one connection cannot hog a channel. */
+export const PORTAL_CHUNK_BYTES = 48 * 1024
+/** Bytes a sender may have in flight before the receiver grants more: what any hop holds at most per connection. */
+export const PORTAL_WINDOW_BYTES = 256 * 1024
+export const MAX_CLOSE_REASON = 512
+
+export const PortalKind = { Connect: 0, Connected: 1, Data: 2, Credit: 3, End: 4, Close: 5 } as const
+
+/**
+ * `[0, credit]` connect, `[1, credit]` connected, `[2, bytes]` data, `[3, bytes]` more credit,
+ * `[4]` end (the sender finished writing: TCP half-close), `[5, reason]` close.
+ */
+export type PortalMessage =
+  | { kind: 'connect'; credit: number }
+  | { kind: 'connected'; credit: number }
+  | { kind: 'data'; bytes: Uint8Array }
+  | { kind: 'credit'; bytes: number }
+  | { kind: 'end' }
+  | { kind: 'close'; reason: string }
+
+export function encodePortalMessage(m: PortalMessage): Uint8Array {
+  switch (m.kind) {
+    case 'connect': return encodeCbor([PortalKind.Connect, m.credit])
+    case 'connected': return encodeCbor([PortalKind.Connected, m.credit])
+    case 'data': return encodeCbor([PortalKind.Data, m.bytes])
+    case 'credit': return encodeCbor([PortalKind.Credit, m.bytes])
+    case 'end': return encodeCbor([PortalKind.End])
+    case 'close': return encodeCbor([PortalKind.Close, m.reason.slice(0, MAX_CLOSE_REASON)])
+  }
+}
+
+export function decodePortalMessage(bytes: Uint8Array): PortalMessage {
+  if (bytes.byteLength > PORTAL_CHUNK_BYTES + 64) throw new DecodeError('portal message larger than a chunk')
+  const items = expectArray(decodeCbor(bytes), 'portal message', [1, 2])
+  const kind = expectUint(items[0], 'portal message kind')
+  const credit = (): number => {
+    const n = expectUint(items[1], 'credit')
+    if (n > 16 * PORTAL_WINDOW_BYTES) throw new DecodeError('credit larger than any window')
+    return n
+  }
+  switch (kind) {
+    case PortalKind.Connect: return { kind: 'connect', credit: credit() }
+    case PortalKind.Connected: return { kind: 'connected', credit: credit() }
+    case PortalKind.Data: {
+      const data = expectBytes(items[1], 'portal data')
+      if (data.byteLength === 0 || data.byteLength > PORTAL_CHUNK_BYTES) throw new DecodeError('portal data chunk must be 1 to 48 KiB')
+      return { kind: 'data', bytes: data }
+    }
+    case PortalKind.Credit: return { kind: 'credit', bytes: credit() }
+    case PortalKind.End:
+      if (items.length !== 1) throw new DecodeError('end takes no arguments')
+      return { kind: 'end' }
+    case PortalKind.Close: return { kind: 'close', reason: expectString(items[1], 'close reason', MAX_CLOSE_REASON) }
+    default: throw new DecodeError(`unknown portal message kind ${kind}`)
+  }
+}

@@ -1,0 +1,59 @@
+import type { Logger } from 'pino'
+import { local } from '../routing/address.js'
+import type { Route } from '../routing/address.js'
+import { callRpc } from '../services/rpc.js'
+import type { Router } from '../routing/router.js'
+import { Backoff } from '../services/backoff.js'
+import { RELAY_ADDRESS } from './relay-service.js'
+
+export interface RelayRegistrationOptions {
+  router: Router
+  log: Logger
+  name: string
+  /** Opens a secure channel to the project node; `route[0]` is the channel. */
+  connect: (signal: AbortSignal) => Promise<Route>
+  /** Resolves when the channel at `address` closes. */
+  closed: (address: string) => Promise<string>
+}
+
+/** Keeps `NAME` registered at the project's relay service: registers, waits for the channel to drop, registers again. */
+export class RelayRegistration {
+  registered = false
+  registrations = 0
+  lastError: string | undefined
+  private readonly backoff = new Backoff()
+
+  constructor(private readonly o: RelayRegistrationOptions) {}
+
+  start(signal: AbortSignal): void {
+    void this.loop(signal)
+  }
+
+  summary(): Record<string, unknown> {
+    return { name: this.o.name, registered: this.registered, registrations: this.registrations, lastError: this.lastError ?? null }
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const route = await this.o.connect(signal)
+        await callRpc(this.o.router, [...route, local(RELAY_ADDRESS)], 'register', { name: this.o.name }, { signal })
+        this.registered = true
+        this.registrations++
+        this.lastError = undefined
+        this.backoff.reset()
+        this.o.log.info({ relay: this.o.name }, 'relay registered at the project node')
+        const reason = await Promise.race([this.o.closed(route[0]?.value ?? ''), new Promise<string>((r) => signal.addEventListener('abort', () => r('stopping'), { once: true }))])
+        this.registered = false
+        if (signal.aborted) return
+        this.o.log.warn({ relay: this.o.name, reason }, 'lost the connection to the relay; registering again')
+      } catch (err) {
+        if (signal.aborted) return
+        this.registered = false
+        this.lastError = (err as Error).message
+        this.o.log.warn({ relay: this.o.name, err: this.lastError }, 'could not register the relay; retrying')
+        if (!await this.backoff.wait(signal)) return
+      }
+    }
+  }
+}

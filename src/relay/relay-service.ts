@@ -1,0 +1,83 @@
+import type { Logger } from 'pino'
+import { z } from 'zod'
+import { local } from '../routing/address.js'
+import type { LocalMessage } from '../routing/message.js'
+import type { AccessControl, Router } from '../routing/router.js'
+import { RpcError, serveRpc } from '../services/rpc.js'
+
+export const RELAY_ADDRESS = 'relay'
+export const MAX_RELAYS = 100_000
+export const RelayName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a relay name is 1-64 letters, digits, . _ -')
+
+export function forwarderAddress(name: string): string {
+  return `forward_to_${name}`
+}
+
+interface Registration {
+  name: string
+  channel: string
+  identifier: string
+  registeredAt: string
+  forwarded: number
+}
+
+export interface RelayServiceOptions {
+  router: Router
+  log: Logger
+  /** Who may send through a relay (the `relay` resource's policy). */
+  access: AccessControl
+  /** Runs `fn` when the secure channel at `address` closes. */
+  onChannelClose: (address: string, fn: () => void) => void
+}
+
+/**
+ * Named forwarding points on the project node. A node registers `NAME` over its own outbound
+ * secure channel; `forward_to_NAME` then sends whatever reaches it down that channel. The relay
+ * sees only the inner end-to-end ciphertext.
+ */
+export class RelayService {
+  private readonly relays = new Map<string, Registration>()
+
+  constructor(private readonly o: RelayServiceOptions) {}
+
+  start(): void {
+    serveRpc(this.o.router, RELAY_ADDRESS, { register: (args, msg) => Promise.resolve(this.register(args, msg)) }, this.o.log,
+      (msg) => msg.secureChannel !== undefined)
+  }
+
+  list(): Omit<Registration, 'channel'>[] {
+    return [...this.relays.values()].map(({ channel: _c, ...r }) => r)
+  }
+
+  private register(args: unknown, msg: LocalMessage): unknown {
+    const { name } = z.object({ name: RelayName }).strict().parse(args)
+    const sc = msg.secureChannel
+    if (sc === undefined) throw new RpcError('relays are registered through a secure channel', 'unauthenticated')
+    const allowed = sc.attributes.relay
+    if (!sc.hasCredential || (allowed !== name && allowed !== '*')) {
+      throw new RpcError(`${sc.identifier} may not register relay '${name}': its credential's relay attribute is ${allowed === undefined ? 'absent' : `'${allowed}'`}`, 'forbidden')
+    }
+    if (!this.relays.has(name) && this.relays.size >= MAX_RELAYS) throw new RpcError(`relay limit of ${MAX_RELAYS} reached`, 'limit')
+    const address = forwarderAddress(name)
+    const previous = this.relays.get(name)
+    if (previous !== undefined) this.o.router.unregister(address)
+    const registration: Registration = { name, channel: sc.channel, identifier: sc.identifier, registeredAt: new Date().toISOString(), forwarded: 0 }
+    this.relays.set(name, registration)
+    const { router } = this.o
+    router.register(address, {
+      handleMessage(m) {
+        registration.forwarded++
+        // Replace ourselves with the registering node's channel; the rest of the route is the node's.
+        router.send({ onward: [local(registration.channel), ...m.onward.slice(1)], return: m.return, payload: m.payload })
+      }
+    }, { incoming: this.o.access })
+    this.o.onChannelClose(sc.channel, () => {
+      if (this.relays.get(name) !== registration) return
+      this.relays.delete(name)
+      router.unregister(address)
+      this.o.log.info({ relay: name, identifier: sc.identifier }, 'relay removed: its node disconnected')
+    })
+    this.o.log.info({ relay: name, identifier: sc.identifier, replaced: previous !== undefined }, 'relay registered')
+    return { name, address }
+  }
+}

@@ -1,0 +1,46 @@
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { once } from 'node:events'
+import { createHash } from 'node:crypto'
+
+export interface Target {
+  server: Server
+  address: string
+  close(): Promise<void>
+}
+
+async function listen(server: Server): Promise<Target> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const a = server.address()
+  if (a === null || typeof a === 'string') throw new Error('no address')
+  const sockets = new Set<Socket>()
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
+  return {
+    server, address: `127.0.0.1:${a.port}`,
+    async close() {
+      for (const s of sockets) s.destroy()
+      server.close()
+      if (server.listening) await once(server, 'close')
+    }
+  }
+}
+
+/** A TCP echo server: the simplest private service. */
+export function echoServer(): Promise<Target> {
+  return listen(createServer({ allowHalfOpen: true }, (s) => { s.on('error', () => undefined); s.pipe(s) }))
+}
+
+/** Connects, writes `data`, half-closes, and returns everything the server sent back. */
+export async function roundTrip(address: string, data: Uint8Array): Promise<Buffer> {
+  const [host, port] = address.split(':')
+  const socket = connect({ host, port: Number(port), allowHalfOpen: true })
+  await once(socket, 'connect')
+  const chunks: Buffer[] = []
+  socket.on('data', (c: Buffer) => chunks.push(c))
+  socket.end(data)
+  await once(socket, 'end')
+  socket.destroy()
+  return Buffer.concat(chunks)
+}
+
+export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
