@@ -1,0 +1,110 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Agent, request } from 'node:https'
+import { freePort } from './postgres.js'
+
+/** A real InfluxDB 1.x (Debian's influxd) on loopback with auth enabled, started by a test. */
+export interface InfluxServer {
+  port: number
+  address: string
+  url: string
+  admin: { username: string; password: string }
+  /** PEM of the self-signed certificate when started with TLS. */
+  certificate?: Buffer
+  dir: string
+  process: ChildProcess
+  query(q: string, options?: { db?: string; username?: string; password?: string; method?: 'GET' | 'POST' }): Promise<{ status: number; body: string }>
+  stop(): Promise<void>
+  /** Starts it again on the same port and data (for recovery tests). */
+  restart(): Promise<void>
+}
+
+export interface InfluxOptions {
+  tls?: boolean
+  sharedSecret?: string
+}
+
+export async function startInflux(options: InfluxOptions = {}): Promise<InfluxServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-influx-'))
+  const port = await freePort()
+  const rpc = await freePort()
+  let certificate: Buffer | undefined
+  if (options.tls === true) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' })
+    certificate = execFileSync('cat', [join(dir, 'cert.pem')])
+  }
+  const config = join(dir, 'influxdb.conf')
+  writeFileSync(config, [
+    'reporting-disabled = true', `bind-address = "127.0.0.1:${rpc}"`,
+    '[meta]', `  dir = "${join(dir, 'meta')}"`,
+    '[data]', `  dir = "${join(dir, 'data')}"`, `  wal-dir = "${join(dir, 'wal')}"`, '  query-log-enabled = false',
+    '[http]', '  enabled = true', `  bind-address = "127.0.0.1:${port}"`, '  auth-enabled = true', '  log-enabled = false',
+    ...(options.tls === true ? ['  https-enabled = true', `  https-certificate = "${join(dir, 'cert.pem')}"`, `  https-private-key = "${join(dir, 'key.pem')}"`] : []),
+    ...(options.sharedSecret !== undefined ? [`  shared-secret = "${options.sharedSecret}"`] : []),
+    '[logging]', '  level = "warn"', ''
+  ].join('\n'))
+  const scheme = options.tls === true ? 'https' : 'http'
+  const agent = new Agent({ ...(certificate !== undefined ? { ca: certificate } : {}) })
+  const admin = { username: 'admin', password: 'admin-password-for-tests' }
+  const server: InfluxServer = {
+    port, address: `127.0.0.1:${port}`, url: `${scheme}://127.0.0.1:${port}`, admin, dir,
+    ...(certificate !== undefined ? { certificate } : {}),
+    process: undefined as unknown as ChildProcess,
+    async query(q, o = {}) {
+      const params = new URLSearchParams({ q, ...(o.db !== undefined ? { db: o.db } : {}) })
+      const auth = o.username !== undefined ? `Basic ${Buffer.from(`${o.username}:${o.password ?? ''}`).toString('base64')}` : undefined
+      return httpRequest(`${server.url}/query?${params.toString()}`, o.method ?? 'POST', auth, scheme === 'https' ? agent : undefined)
+    },
+    async stop() {
+      server.process.kill('SIGTERM')
+      if (server.process.exitCode === null) await new Promise((r) => server.process.once('exit', r))
+    },
+    async restart() {
+      await launch()
+    }
+  }
+  const launch = async (): Promise<void> => {
+    server.process = spawn('influxd', ['run', '-config', config], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    server.process.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000) })
+    for (let i = 0; i < 200; i++) {
+      try {
+        const r = await httpRequest(`${server.url}/ping`, 'GET', undefined, scheme === 'https' ? agent : undefined)
+        if (r.status === 204) return
+      } catch { /* not yet */ }
+      if (server.process.exitCode !== null) throw new Error(`influxd exited: ${stderr}`)
+      await sleep(25)
+    }
+    throw new Error(`influxd did not start: ${stderr}`)
+  }
+  await launch()
+  // With auth on and no users, InfluxDB accepts exactly one thing: creating the first admin.
+  const created = await server.query(`CREATE USER ${admin.username} WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`)
+  if (created.status !== 200) throw new Error(`cannot create the InfluxDB admin: ${created.body}`)
+  const stopAll = server.stop
+  server.stop = async () => {
+    await stopAll()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return server
+}
+
+async function httpRequest(url: string, method: string, authorization: string | undefined, agent: Agent | undefined): Promise<{ status: number; body: string }> {
+  if (agent === undefined) {
+    const r = await fetch(url, { method, ...(authorization !== undefined ? { headers: { authorization } } : {}) })
+    return { status: r.status, body: await r.text() }
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent, ...(authorization !== undefined ? { headers: { authorization } } : {}) }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
