@@ -12,6 +12,9 @@ import type { TcpInletConfig, TcpOutletConfig } from './config.js'
 import type { PorticoNode } from './portico-node.js'
 import type { ResourcePolicies } from './resource-policies.js'
 
+/** A relay whose node is away drops handshakes silently: give up quickly and try again. */
+export const PORTAL_HANDSHAKE_TIMEOUT_MS = 3000
+
 export class PortalError extends Error {
   override name = 'PortalError'
 }
@@ -73,7 +76,7 @@ export class Portals {
       async connect(signal) {
         // The route being replaced is closed with everything built for it, so rebuilding leaks nothing.
         if (previous !== undefined) node.closeChain(previous.channel, 'route to the outlet replaced')
-        const r = await node.resolve(route, { signal, trustPolicy })
+        const r = await node.resolve(route, { signal, trustPolicy, timeoutMs: PORTAL_HANDSHAKE_TIMEOUT_MS })
         const channel = r[0]?.value
         if (channel === undefined || !node.channels.has(channel)) throw new PortalError(`route ${route} does not start with a secure channel`)
         previous = { route: r, channel }

@@ -6,6 +6,9 @@ import type { Router } from '../routing/router.js'
 import { Backoff } from '../services/backoff.js'
 import { RELAY_ADDRESS } from './relay-service.js'
 
+export const RELAY_RETRY_MIN_MS = 250
+export const RELAY_RETRY_MAX_MS = 2000
+
 export interface RelayRegistrationOptions {
   router: Router
   log: Logger
@@ -21,7 +24,8 @@ export class RelayRegistration {
   registered = false
   registrations = 0
   lastError: string | undefined
-  private readonly backoff = new Backoff()
+  // Short: a relay that is back must be found again within seconds, not after a long backoff.
+  private readonly backoff = new Backoff(RELAY_RETRY_MIN_MS, RELAY_RETRY_MAX_MS)
 
   constructor(private readonly o: RelayRegistrationOptions) {}
 

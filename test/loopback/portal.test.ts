@@ -7,6 +7,7 @@ import { startProject, type TestProject } from '../support/project.js'
 import { echoServer, roundTrip, sha256, type Target } from '../support/tcp-servers.js'
 import { waitFor } from '../helpers.js'
 import type { NodeRuntime } from '../../src/node/node-runtime.js'
+import { startManyInlets } from '../support/many-inlets.js'
 
 let project: TestProject
 let target: Target
@@ -76,4 +77,38 @@ test('a non-member cannot register a relay it was not given', async () => {
   assert.match(String(sneaky.portals.relays.get('db')?.summary().lastError), /may not register relay 'db'/)
   // The real outlet's registration is untouched.
   assert.equal((await roundTrip(inletAddress, Buffer.from('still mine'))).toString(), 'still mine')
+})
+
+test('scale: 1,000 concurrent TCP connections through one inlet, relay and outlet', async () => {
+  const sockets = await Promise.all(Array.from({ length: 1000 }, async () => {
+    const s = connect({ host: '127.0.0.1', port: Number(inletAddress.split(':')[1]) })
+    await once(s, 'connect')
+    return s
+  }))
+  // All open at once: each echoes its own bytes while the others stay open.
+  const echoes = await Promise.all(sockets.map(async (s, i) => {
+    const reply = once(s, 'data')
+    s.write(`hello ${i}`)
+    const [data] = await reply as [Buffer]
+    return data.toString()
+  }))
+  echoes.forEach((e, i) => assert.equal(e, `hello ${i}`))
+  await waitFor(() => (outletNode.portals.outlets.get('outlet')?.size ?? 0) >= 1000, 5000, '1000 outlet connections')
+  for (const s of sockets) s.destroy()
+  await waitFor(() => outletNode.portals.outlets.get('outlet')?.size === 0, 10_000, 'outlet connections closed')
+})
+
+test('scale: 1,000 distinct enrolled inlet identities through one relay to one outlet', async () => {
+  const { ticket } = await project.admin.createTicket({ attributes: { 'db-inlet': 'true' }, usageCount: 1000 })
+  const inlets = await startManyInlets(project, ticket, 1000, 'db', 'outlet')
+  try {
+    const replies = await Promise.all(inlets.map((i, n) => roundTrip(i.address, Buffer.from(`identity ${n}`))))
+    replies.forEach((r, n) => assert.equal(r.toString(), `identity ${n}`))
+    const identities = new Set(inlets.map((i) => i.identifier))
+    assert.equal(identities.size, 1000)
+    const peers = new Set([...outletNode.node.channels.values()].map((c) => c.peer.identifier))
+    for (const id of identities) assert.ok(peers.has(id))
+  } finally {
+    await Promise.all(inlets.map((i) => i.stop()))
+  }
 })
