@@ -53,7 +53,7 @@ export const TcpInletConfig = z.object({
 }).strict().refine((c) => (c.via === undefined) !== (c.to === undefined), 'give exactly one of via (a relay name) or to (a route)')
 export type TcpInletConfig = z.infer<typeof TcpInletConfig>
 
-const oneOrMany = <T extends z.ZodType>(t: T): z.ZodType<z.infer<T>[]> => z.union([t, z.array(t)]).transform((v) => Array.isArray(v) ? v : [v]) as unknown as z.ZodType<z.infer<T>[]>
+const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[])
 
 /** Every key a node config may hold; anything else is an error naming the key. */
 export const NodeConfigSchema = z.object({

@@ -56,7 +56,7 @@ export class TcpOutlet {
     this.o.router.send({ onward: msg.return, return: [local(from)], payload })
   }
 
-  private async onConnect(msg: LocalMessage): Promise<void> {
+  private onConnect(msg: LocalMessage): void {
     const channel = msg.secureChannel?.channel
     let credit: number
     try {

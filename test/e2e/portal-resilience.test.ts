@@ -107,7 +107,7 @@ after(async () => {
   await stopTarget()
 })
 
-test('recovery: restart the project node (relay), the outlet node and the target in turn; the inlet keeps listening', async () => {
+test('recovery: restart the project node (relay), the outlet node and the target in turn; the inlet keeps listening', async (t) => {
   const figures: Record<string, number> = {}
   await ok(portico, 'node', 'stop', 'authority')
   assert.equal(await inletStillListening(), true)
@@ -128,7 +128,7 @@ test('recovery: restart the project node (relay), the outlet node and the target
   back = Date.now()
   figures.target = await recovered(back)
   // Figures for the issue note: milliseconds from the peer being back to a working new connection.
-  console.log(`# recovery ms ${JSON.stringify(figures)}`)
+  t.diagnostic(`recovery ms ${JSON.stringify(figures)}`)
 
   const inletLog = readFileSync(join(portico.home, 'nodes', 'inlet', 'node.log'), 'utf8')
   assert.match(inletLog, /"msg":"secure channel closed"/)
@@ -138,7 +138,7 @@ test('recovery: restart the project node (relay), the outlet node and the target
   assert.match(outletLog, /target unreachable/)
 })
 
-test('flow control: 1 GiB into a portal whose far end does not read; every process stays within 64 MiB of growth, and nothing is lost', async () => {
+test('flow control: 1 GiB into a portal whose far end does not read; every process stays within 64 MiB of growth, and nothing is lost', async (t) => {
   const TOTAL = 1024 ** 3
   const CHUNK = 1024 * 1024
   const pids = { inlet: nodePid(portico.home, 'inlet'), relay: nodePid(portico.home, 'authority'), outlet: nodePid(portico.home, 'outlet') }
@@ -183,7 +183,7 @@ test('flow control: 1 GiB into a portal whose far end does not read; every proce
   assert.equal(received.digest('hex'), sent.digest('hex'))
   const growth = Object.fromEntries(Object.keys(pids).map((k) => [k, Math.round(((peak[k] ?? 0) - (baseline[k] ?? 0)) / 2 ** 20)]))
   const stalledGrowth = Object.fromEntries(Object.keys(pids).map((k) => [k, Math.round(((stalledPeak[k] ?? 0) - (baseline[k] ?? 0)) / 2 ** 20)]))
-  console.log(`# stalled writer accepted ${(stalledAt / 2 ** 20).toFixed(0)} MiB; RSS growth MiB while stalled ${JSON.stringify(stalledGrowth)}, over the whole 1 GiB ${JSON.stringify(growth)}`)
+  t.diagnostic(`stalled writer accepted ${(stalledAt / 2 ** 20).toFixed(0)} MiB; RSS growth MiB while stalled ${JSON.stringify(stalledGrowth)}, over the whole 1 GiB ${JSON.stringify(growth)}`)
   // The bound that matters is the stalled one: with nobody reading, no hop may buffer the 1 GiB.
   for (const [k, g] of Object.entries(stalledGrowth)) assert.ok(g < 64, `${k} grew by ${g} MiB while the reader stalled`)
 })

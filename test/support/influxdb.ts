@@ -85,9 +85,12 @@ export async function startInflux(options: InfluxOptions = {}): Promise<InfluxSe
   // With auth on and no users, InfluxDB accepts exactly one thing: creating the first admin.
   const created = await server.query(`CREATE USER ${admin.username} WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`)
   if (created.status !== 200) throw new Error(`cannot create the InfluxDB admin: ${created.body}`)
-  const stopAll = server.stop
+  const stopProcess = async (): Promise<void> => {
+    server.process.kill('SIGTERM')
+    if (server.process.exitCode === null) await new Promise((r) => server.process.once('exit', r))
+  }
   server.stop = async () => {
-    await stopAll()
+    await stopProcess()
     rmSync(dir, { recursive: true, force: true })
   }
   return server

@@ -24,14 +24,14 @@ export async function startManyInlets(project: TestProject, ticket: string, coun
   const code = decodeTicket(ticket).code
   const route = inletRoute({ from: '127.0.0.1:0', via, outlet }, p)
   const start = async (): Promise<LightInlet> => {
-    let credential: CredentialAndPurposeKey | undefined
+    const held: { credential?: CredentialAndPurposeKey } = {}
     const node = await PorticoNode.start({
       name: 'device', identity: newIdentity(), log: testLogger('device'), authorities: () => [p.authority], project: p,
-      credentials: () => credential === undefined ? [] : [credential]
+      credentials: () => held.credential === undefined ? [] : [held.credential]
     })
     const client = authorityClientFor(node, p)
     await client.enroll(code)
-    credential = await client.credential()
+    held.credential = await client.credential()
     const inlet = new TcpInlet({
       router: node.router, log: testLogger('device'), from: '127.0.0.1:0',
       async connect(signal) {

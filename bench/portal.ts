@@ -1,0 +1,158 @@
+// npm run bench:portal — one run, side by side on loopback: (a) direct TCP, (b) an `ssh -L` tunnel
+// through our own sshd, (c) a Portico portal inlet -> outlet, (d) a Portico portal through a relay.
+// Bulk throughput, small-message round-trip latency p50/p99, and memory per idle connection at the
+// middle hop. Separate processes throughout; no thresholds, only figures and ratios.
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import { connect, type Socket } from 'node:net'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { promisify } from 'node:util'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from '../test/support/postgres.js'
+import { nodePid, rssBytes } from '../test/support/processes.js'
+import { startSshTunnel } from './lib/sshd.js'
+import { fmt, percentile, report } from './lib/report.js'
+
+const BULK_BYTES = Number(process.env.BENCH_BULK_MIB ?? 512) * 2 ** 20
+const PINGS = Number(process.env.BENCH_PINGS ?? 2000)
+const IDLE = Number(process.env.BENCH_IDLE ?? 200)
+const run = promisify(execFile)
+const BIN = new URL('../bin/portico.js', import.meta.url).pathname
+const home = mkdtempSync(join(tmpdir(), 'portico-bench-portal-'))
+const env = { ...process.env, PORTICO_HOME: home, PORTICO_LOG_LEVEL: 'warn' }
+const portico = async (...args: string[]): Promise<string> => (await run(process.execPath, [BIN, ...args], { env })).stdout.trim()
+
+async function open(port: number): Promise<Socket> {
+  const s = connect({ host: '127.0.0.1', port })
+  s.setNoDelay(true)
+  await once(s, 'connect')
+  return s
+}
+
+/** Writes BULK_BYTES and waits for the sink's count: one-way throughput through the path. */
+async function bulk(port: number): Promise<number> {
+  const s = await open(port)
+  const chunk = Buffer.alloc(256 * 1024, 7)
+  const started = process.hrtime.bigint()
+  let sent = 0
+  const answer = new Promise<string>((resolve) => {
+    let text = ''
+    s.on('data', (c: Buffer) => { text += c.toString() })
+    s.on('end', () => resolve(text))
+  })
+  while (sent < BULK_BYTES) {
+    sent += chunk.length
+    if (!s.write(chunk)) await once(s, 'drain')
+  }
+  s.end()
+  const count = Number(await answer)
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  s.destroy()
+  if (count !== sent) throw new Error(`sink counted ${count} of ${sent} bytes`)
+  return (sent * 8) / seconds / 1e9
+}
+
+/** 64-byte ping-pong on one connection: round-trip times in ms. */
+async function latency(port: number): Promise<number[]> {
+  const s = await open(port)
+  const msg = Buffer.alloc(64, 1)
+  const times: number[] = []
+  for (let i = 0; i < PINGS + 100; i++) {
+    const t = process.hrtime.bigint()
+    let got = 0
+    s.write(msg)
+    while (got < msg.length) {
+      const [c] = await once(s, 'data') as [Buffer]
+      got += c.length
+    }
+    if (i >= 100) times.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
+  s.destroy()
+  return times.sort((a, b) => a - b)
+}
+
+/** RSS growth of `pids` per idle connection opened through `port` (each proves it is open with one echo). */
+async function idleMemory(port: number, pids: () => number[]): Promise<number> {
+  const rss = (): number => pids().reduce((sum, p) => sum + rssBytes(p), 0)
+  await sleep(500)
+  const before = rss()
+  const sockets: Socket[] = []
+  for (let i = 0; i < IDLE; i++) {
+    const s = await open(port)
+    s.write('x')
+    await once(s, 'data')
+    sockets.push(s)
+  }
+  await sleep(1000)
+  const after = rss()
+  for (const s of sockets) s.destroy()
+  return (after - before) / IDLE / 1024
+}
+
+function descendants(pid: number): number[] {
+  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+  const pairs = out.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number))
+  const found = [pid]
+  for (let i = 0; i < found.length; i++) for (const [p, pp] of pairs) if (pp === found[i] && p !== undefined) found.push(p)
+  return found
+}
+
+async function main(): Promise<void> {
+  const targets = spawn(process.execPath, [new URL('./lib/targets.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const line = await once(createInterface({ input: targets.stdout }), 'line') as [string]
+  const t = JSON.parse(line[0]) as { echo: number; sink: number }
+  const [sshPort, sshEcho, sshSink, projectPort, outletPort, cEcho, cSink, dEcho, dSink] = await Promise.all(Array.from({ length: 9 }, freePort))
+  const ssh = await startSshTunnel(home, sshPort ?? 0, [{ local: sshEcho ?? 0, target: t.echo }, { local: sshSink ?? 0, target: t.sink }])
+  try {
+    await portico('identity', 'create', 'admin')
+    await portico('authority', 'create', '--tcp-listener-address', `127.0.0.1:${projectPort}`)
+    for (const [name, args] of [['outlet', ['--attribute', 'bench-outlet=true', '--relay', 'bench']], ['inlet', ['--attribute', 'bench-inlet=true']]] as const) {
+      await portico('identity', 'create', name)
+      await portico('enroll', await portico('ticket', 'create', ...args), '--identity', name)
+    }
+    const outletCfg = join(home, 'outlet.yaml')
+    writeFileSync(outletCfg, [`tcp-listener-address: 127.0.0.1:${outletPort}`, 'relay: bench', 'tcp-outlet:',
+      `  - {to: "127.0.0.1:${t.echo}", from: echo-outlet, allow: bench-inlet}`, `  - {to: "127.0.0.1:${t.sink}", from: sink-outlet, allow: bench-inlet}`, ''].join('\n'))
+    await portico('node', 'create', 'outlet', '--identity', 'outlet', '--config', outletCfg)
+    const direct = (svc: string): string => `/ip4/127.0.0.1/tcp/${outletPort}/secure/api/service/${svc}`
+    const inletCfg = join(home, 'inlet.yaml')
+    writeFileSync(inletCfg, ['tcp-inlet:',
+      `  - {from: "127.0.0.1:${cEcho}", to: "${direct('echo-outlet')}", allow: bench-outlet}`, `  - {from: "127.0.0.1:${cSink}", to: "${direct('sink-outlet')}", allow: bench-outlet}`,
+      `  - {from: "127.0.0.1:${dEcho}", via: bench, outlet: echo-outlet, allow: bench-outlet}`, `  - {from: "127.0.0.1:${dSink}", via: bench, outlet: sink-outlet, allow: bench-outlet}`, ''].join('\n'))
+    await portico('node', 'create', 'inlet', '--identity', 'inlet', '--config', inletCfg)
+    await sleep(1500)
+
+    const paths = [
+      { name: '(a) direct TCP', echo: t.echo, sink: t.sink, middle: () => [] as number[], middleName: '-' },
+      { name: '(b) ssh -L tunnel', echo: sshEcho ?? 0, sink: sshSink ?? 0, middle: () => descendants(ssh.sshd.pid ?? 0), middleName: 'sshd (all its processes)' },
+      { name: '(c) portal inlet -> outlet', echo: cEcho ?? 0, sink: cSink ?? 0, middle: () => [nodePid(home, 'outlet')], middleName: 'outlet node' },
+      { name: '(d) portal via relay', echo: dEcho ?? 0, sink: dSink ?? 0, middle: () => [nodePid(home, 'authority')], middleName: 'relay (project node)' }
+    ]
+    const results = []
+    for (const p of paths) {
+      await bulk(p.sink) // warm-up: channels open, JIT warm
+      const gbit = Math.max(await bulk(p.sink), await bulk(p.sink))
+      const lat = await latency(p.echo)
+      const mem = p.middle().length === 0 ? NaN : await idleMemory(p.echo, p.middle)
+      results.push({ path: p.name, gbit, p50: percentile(lat, 50), p99: percentile(lat, 99), mem, middle: p.middleName })
+    }
+    const ssh1 = results[1]?.gbit ?? NaN
+    const a = results[0]
+    const rows = results.map((r) => ({
+      path: r.path, 'bulk Gbit/s': fmt(r.gbit), 'x ssh -L': fmt(r.gbit / ssh1), 'p50 ms': fmt(r.p50, 3), 'p99 ms': fmt(r.p99, 3),
+      'p50 added vs direct ms': fmt(r.p50 - (a?.p50 ?? 0), 3), 'KiB per idle connection': Number.isNaN(r.mem) ? '-' : fmt(r.mem, 1), 'measured at': r.middle
+    }))
+    report('portal', rows, { bulkMiB: BULK_BYTES / 2 ** 20, pings: PINGS, idleConnections: IDLE, goals: { c_vs_b: '>= 1.0', d_vs_b: '>= 0.75', d_p50_added_ms: '<= 1' } })
+  } finally {
+    for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
+    ssh.stop()
+    targets.kill()
+    rmSync(home, { recursive: true, force: true })
+  }
+}
+
+await main()
+process.exit(0)
