@@ -101,7 +101,7 @@ function descendants(pid: number): number[] {
 }
 
 async function main(): Promise<void> {
-  const targets = spawn(process.execPath, [new URL('./lib/targets.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const targets = spawn(process.execPath, ['--import', 'tsx', new URL('./lib/targets.ts', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await once(createInterface({ input: targets.stdout }), 'line') as [string]
   const t = JSON.parse(line[0]) as { echo: number; sink: number }
   const [sshPort, sshEcho, sshSink, projectPort, outletPort, cEcho, cSink, dEcho, dSink] = await Promise.all(Array.from({ length: 9 }, freePort))
