@@ -5,6 +5,7 @@ import { channelCommands } from './commands/channel.js'
 import { projectCommands } from './commands/project.js'
 import { policyCommands } from './commands/policy.js'
 import { portalCommands } from './commands/portal.js'
+import { leaseCommands } from './commands/lease.js'
 
 export function buildProgram(): Command {
   const program = new Command('portico')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   projectCommands(program)
   policyCommands(program)
   portalCommands(program)
+  leaseCommands(program)
   return program
 }
 

@@ -10,14 +10,14 @@ import { PorticoNode } from '../node/portico-node.js'
  * Runs `fn` with a client of the project's authority from a short-lived in-process node, as the
  * chosen identity: the CLI holds no long connection and needs no running node of its own.
  */
-export async function withAuthority<T>(home: Home, options: { identity?: string; project?: string | Project }, fn: (client: AuthorityClient, node: PorticoNode) => Promise<T>): Promise<T> {
+export async function withAuthority<T>(home: Home, options: { identity?: string; project?: string | Project }, fn: (client: AuthorityClient, node: PorticoNode, project: Project) => Promise<T>): Promise<T> {
   const project = typeof options.project === 'object' ? options.project : home.project(nodeCrypto, options.project)
   if (project === undefined) throw new Error('this home belongs to no project: enroll with a ticket or import a project file first')
   const identity = home.loadIdentity(nodeCrypto, options.identity)
   const log = process.env.PORTICO_LOG_LEVEL !== undefined ? createLogger({ name: 'cli' }) : silentLogger
   const node = await PorticoNode.start({ name: 'cli', identity, log, authorities: () => [project.authority], project })
   try {
-    return await fn(authorityClientFor(node, project), node)
+    return await fn(authorityClientFor(node, project), node, project)
   } finally {
     await node.stop()
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { Policy } from '../policy/policy.js'
+import { parseDuration } from '../encoding/duration.js'
 
 /** A config file larger than this is refused before parsing. */
 export const MAX_CONFIG_BYTES = 1024 * 1024
@@ -53,6 +54,46 @@ export const TcpInletConfig = z.object({
 }).strict().refine((c) => (c.via === undefined) !== (c.to === undefined), 'give exactly one of via (a relay name) or to (a route)')
 export type TcpInletConfig = z.infer<typeof TcpInletConfig>
 
+const duration = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+    return z.NEVER
+  }
+})
+const count = z.union([z.number().int().positive(), z.string().regex(/^\d+$/).transform(Number)])
+
+export const InfluxdbOutletConfig = z.object({
+  to: hostPort,
+  from: serviceName.default('influxdb-outlet'),
+  tls: bool.default(false),
+  'tls-ca-file': z.string().optional(),
+  'tls-server-name': z.string().optional(),
+  allow: policyText.optional(),
+  api: z.enum(['auto', 'v1', 'v2', 'v3']).default('auto'),
+  'org-id': z.string().max(128).optional(),
+  'all-access-token': z.string().max(1024).optional(),
+  'admin-username': z.string().max(256).optional(),
+  'admin-password': z.string().max(1024).optional(),
+  'shared-secret': z.string().max(1024).optional(),
+  'leased-token-expires-in': duration.default(3600),
+  'leased-token-permissions': z.union([z.string().max(64 * 1024), z.array(z.unknown())]),
+  'max-leases-per-identity': count.default(10),
+  'max-leases': count.default(100_000)
+}).strict()
+export type InfluxdbOutletConfig = z.infer<typeof InfluxdbOutletConfig>
+
+export const InfluxdbInletConfig = z.object({
+  from: z.union([hostPort, z.number().int().min(0).max(65535)]).transform((v) => typeof v === 'number' || /^\d+$/.test(v) ? `127.0.0.1:${v}` : v),
+  via: serviceName.optional(),
+  to: z.string().max(1024).optional(),
+  outlet: serviceName.default('influxdb-outlet'),
+  allow: policyText.optional(),
+  'leased-token-strategy': z.enum(['shared', 'per-client']).default('shared')
+}).strict().refine((c) => (c.via === undefined) !== (c.to === undefined), 'give exactly one of via (a relay name) or to (a route)')
+export type InfluxdbInletConfig = z.infer<typeof InfluxdbInletConfig>
+
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[])
 
 /** Every key a node config may hold; anything else is an error naming the key. */
@@ -69,7 +110,9 @@ export const NodeConfigSchema = z.object({
   policies: PolicyEntries.optional(),
   relay: z.union([RelayNameSchema(), z.array(RelayNameSchema())]).transform((v) => Array.isArray(v) ? v : [v]).optional(),
   'tcp-outlet': oneOrMany(TcpOutletConfig).optional(),
-  'tcp-inlet': oneOrMany(TcpInletConfig).optional()
+  'tcp-inlet': oneOrMany(TcpInletConfig).optional(),
+  'influxdb-outlet': InfluxdbOutletConfig.optional(),
+  'influxdb-inlet': oneOrMany(InfluxdbInletConfig).optional()
 }).strict()
 
 function RelayNameSchema(): z.ZodString {

@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { NodeRuntime } from './node-runtime.js'
-import { TcpInletConfig, TcpOutletConfig } from './config.js'
+import { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutletConfig } from './config.js'
 import { RelayName } from '../relay/relay-service.js'
 import { nowSeconds } from '../identity/signed-data.js'
 
@@ -77,6 +77,10 @@ export async function startControlServer(runtime: NodeRuntime, socketPath: strin
         return runtime.portals.addOutlet(TcpOutletConfig.parse(await readJson(req)))
       case 'POST /tcp-inlets':
         return runtime.portals.addInlet(TcpInletConfig.parse(await readJson(req)))
+      case 'POST /influxdb-outlets':
+        return runtime.portals.addInfluxdbOutlet(InfluxdbOutletConfig.parse(await readJson(req)))
+      case 'POST /influxdb-inlets':
+        return runtime.portals.addInfluxdbInlet(InfluxdbInletConfig.parse(await readJson(req)))
       case 'POST /relays': {
         const body = RelayRequest.parse(await readJson(req))
         return runtime.portals.addRelay(body.name, body.at)
@@ -99,7 +103,7 @@ export async function startControlServer(runtime: NodeRuntime, socketPath: strin
     handle(req, res).then(
       (body) => send(res, 200, body),
       (err: unknown) => {
-        const status = err instanceof ControlError ? err.status : err instanceof z.ZodError || ['PolicySyntaxError', 'PortalError'].includes((err as Error).name) ? 400 : 500
+        const status = err instanceof ControlError ? err.status : err instanceof z.ZodError || ['PolicySyntaxError', 'PortalError', 'LeaseError', 'BackendError'].includes((err as Error).name) ? 400 : 500
         const message = err instanceof z.ZodError ? `invalid request: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : (err as Error).message
         log.warn({ url: req.url, status, err: message }, 'control request failed')
         send(res, status, { error: message, name: (err as Error).name })

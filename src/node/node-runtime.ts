@@ -112,10 +112,12 @@ export class NodeRuntime {
         // Credentials arrive in the background: /readyz says when; traffic that needs them waits for them.
         void rt.membership.start(AbortSignal.any([o.signal, rt.lifetime.signal]))
       }
-      rt.portals = new Portals({ node: rt.node, policies: rt.policies, log: log.child({ scope: 'portal' }), project: rt.project, signal: AbortSignal.any([o.signal, rt.lifetime.signal]) })
+      rt.portals = new Portals({ node: rt.node, policies: rt.policies, log: log.child({ scope: 'portal' }), project: rt.project, signal: AbortSignal.any([o.signal, rt.lifetime.signal]), leases: o.store.leases })
       for (const name of config.relay ?? []) rt.portals.addRelay(name)
       for (const c of config['tcp-outlet'] ?? []) await rt.portals.addOutlet(c)
       for (const c of config['tcp-inlet'] ?? []) await rt.portals.addInlet(c)
+      if (config['influxdb-outlet'] !== undefined) await rt.portals.addInfluxdbOutlet(config['influxdb-outlet'])
+      for (const c of config['influxdb-inlet'] ?? []) await rt.portals.addInfluxdbInlet(c)
       const port = config['http-server-port']
       if (port !== undefined) rt.status = await startStatusServer(rt, port, config['http-server-host'] ?? DEFAULT_STATUS_HOST, log.child({ scope: 'status' }))
     } catch (err) {

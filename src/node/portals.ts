@@ -8,7 +8,19 @@ import { TcpInlet, type OutletRoute } from '../portal/tcp-inlet.js'
 import { TcpOutlet } from '../portal/tcp-outlet.js'
 import { RelayRegistration } from '../relay/relay-registration.js'
 import { forwarderAddress } from '../relay/relay-service.js'
-import type { TcpInletConfig, TcpOutletConfig } from './config.js'
+import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutletConfig } from './config.js'
+import type { LeaseRepository } from '../store/store.js'
+import { local } from '../routing/address.js'
+import type { LeaseBackend } from '../influxdb/backend.js'
+import { detectApi } from '../influxdb/detect.js'
+import type { Endpoint } from '../influxdb/http.js'
+import { InfluxdbInlet } from '../influxdb/influxdb-inlet.js'
+import { LeaseKeeper } from '../influxdb/lease-keeper.js'
+import { LeaseManager } from '../influxdb/lease-manager.js'
+import { LeaseClient, leaseRoute, leaseServiceAddress, serveLeases } from '../influxdb/lease-service.js'
+import { parsePermissionTemplate } from '../influxdb/permissions.js'
+import { V1Backend } from '../influxdb/v1-backend.js'
+import { V2Backend } from '../influxdb/v2-backend.js'
 import type { PorticoNode } from './portico-node.js'
 import type { ResourcePolicies } from './resource-policies.js'
 
@@ -25,6 +37,7 @@ export interface PortalsOptions {
   log: Logger
   project: Project | undefined
   signal: AbortSignal
+  leases: LeaseRepository
 }
 
 /** The route an inlet uses: through a relay of the project, or as written. */
@@ -39,20 +52,15 @@ export class Portals {
   readonly outlets = new Map<string, TcpOutlet>()
   readonly inlets = new Map<string, { inlet: TcpInlet; route: string }>()
   readonly relays = new Map<string, RelayRegistration>()
+  readonly leaseManagers = new Map<string, LeaseManager>()
+  readonly influxdbInlets = new Map<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper; route: string }>()
 
   constructor(private readonly o: PortalsOptions) {}
 
   async addOutlet(c: TcpOutletConfig): Promise<Record<string, unknown>> {
     if (this.outlets.has(c.from)) throw new PortalError(`an outlet named '${c.from}' already exists`)
     if (c.allow !== undefined) await this.o.policies.set(c.from, c.allow, nowSeconds())
-    let ca: Buffer | undefined
-    if (c['tls-ca-file'] !== undefined) {
-      try {
-        ca = readFileSync(c['tls-ca-file'])
-      } catch (err) {
-        throw new PortalError(`cannot read tls-ca-file ${c['tls-ca-file']}: ${(err as Error).message}`)
-      }
-    }
+    const ca = readCa(c['tls-ca-file'])
     const outlet = new TcpOutlet({
       router: this.o.node.router, log: this.o.log.child({ outlet: c.from }), address: c.from, to: c.to,
       ...(c.tls ? { tls: { ...(ca !== undefined ? { ca } : {}), ...(c['tls-server-name'] !== undefined ? { servername: c['tls-server-name'] } : {}) } } : {}),
@@ -61,6 +69,71 @@ export class Portals {
     outlet.start()
     this.outlets.set(c.from, outlet)
     return outlet.summary()
+  }
+
+  async addInfluxdbOutlet(c: InfluxdbOutletConfig): Promise<Record<string, unknown>> {
+    if (this.leaseManagers.has(c.from)) throw new PortalError(`an influxdb outlet named '${c.from}' already exists`)
+    const ca = readCa(c['tls-ca-file'])
+    const endpoint = { to: c.to, tls: c.tls, ...(ca !== undefined ? { ca } : {}) }
+    const api = c.api === 'auto' ? await detectApi(endpoint, this.o.signal) : c.api
+    const backend = makeBackend(api, c, endpoint)
+    const log = this.o.log.child({ outlet: c.from })
+    const manager = new LeaseManager({
+      outlet: c.from, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions'] as string | unknown[]),
+      ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases']
+    })
+    await this.addOutlet({ to: c.to, from: c.from, tls: c.tls, ...(c.allow !== undefined ? { allow: c.allow } : {}),
+      ...(c['tls-ca-file'] !== undefined ? { 'tls-ca-file': c['tls-ca-file'] } : {}), ...(c['tls-server-name'] !== undefined ? { 'tls-server-name': c['tls-server-name'] } : {}) })
+    serveLeases(this.o.node.router, leaseServiceAddress(c.from), manager, (msg) => this.o.policies.decide(c.from, 'influxdb-outlet', msg), log)
+    this.leaseManagers.set(c.from, manager)
+    this.o.node.onRevoke((id) => { void manager.revokeIdentity(id) })
+    // Orphans first (a crash may have left credentials behind), then the sweeper, for as long as the node runs.
+    try {
+      const orphans = await manager.reconcile(this.o.signal)
+      if (orphans > 0) log.warn({ orphans }, 'revoked lease credentials left behind by an earlier run')
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not check the database for orphaned leases; the sweeper will still revoke known ones')
+    }
+    void manager.sweep(this.o.signal)
+    return { ...this.outlets.get(c.from)?.summary(), api, leases: leaseServiceAddress(c.from) }
+  }
+
+  async addInfluxdbInlet(c: InfluxdbInletConfig): Promise<Record<string, unknown>> {
+    const { node } = this.o
+    const base = inletRoute({ from: c.from, outlet: c.outlet, ...(c.via !== undefined ? { via: c.via } : {}), ...(c.to !== undefined ? { to: c.to } : {}) }, this.o.project)
+    // One secure channel to the outlet node carries both the portal and the lease requests.
+    const channelRoute = base.slice(0, base.lastIndexOf('/service/'))
+    const resource = `influxdb-inlet:${c.from}`
+    if (c.allow !== undefined) await this.o.policies.set(resource, c.allow, nowSeconds())
+    const allow = c.allow !== undefined ? Policy.parse(c.allow) : undefined
+    const trustPolicy = policyTrust(() => allow ?? this.o.policies.get(resource), { id: resource, type: 'influxdb-inlet' })
+    let current: Promise<OutletRoute> | undefined
+    const channel = async (signal?: AbortSignal): Promise<OutletRoute> => {
+      const have = current !== undefined ? await current.catch(() => undefined) : undefined
+      if (have !== undefined && node.channels.has(have.channel)) return have
+      if (have !== undefined) node.closeChain(have.channel, 'route to the outlet replaced')
+      current = node.resolve(channelRoute, { trustPolicy, timeoutMs: PORTAL_HANDSHAKE_TIMEOUT_MS, ...(signal !== undefined ? { signal } : {}) }).then((r) => ({ route: r, channel: r[0]?.value ?? '' }))
+      return current
+    }
+    const log = this.o.log.child({ inlet: c.from })
+    const portal = new TcpInlet({
+      router: node.router, log, from: '127.0.0.1:0',
+      connect: async (signal) => {
+        const r = await channel(signal)
+        return { route: [...r.route, local(c.outlet)], channel: r.channel }
+      },
+      isOpen: (ch) => node.channels.has(ch),
+      discard: (r) => node.closeChain(r.channel, 'the outlet stopped answering')
+    })
+    const internal = await portal.start()
+    const client = new LeaseClient(node.router, async () => leaseRoute((await channel()).route, c.outlet))
+    const keeper = new LeaseKeeper((signal) => client.create(signal), log)
+    const [host, port] = [internal.slice(0, internal.lastIndexOf(':')), Number(internal.slice(internal.lastIndexOf(':') + 1))]
+    const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => ({ host, port }), leases: keeper, strategy: c['leased-token-strategy'] })
+    const bound = await inlet.start()
+    this.inlets.set(`internal:${bound}`, { inlet: portal, route: base })
+    this.influxdbInlets.set(bound, { inlet, keeper, route: base })
+    return { from: bound, route: base, strategy: c['leased-token-strategy'] }
   }
 
   async addInlet(c: TcpInletConfig): Promise<Record<string, unknown>> {
@@ -115,6 +188,8 @@ export class Portals {
 
   show(): Record<string, unknown> {
     return {
+      influxdbOutlets: [...this.leaseManagers.entries()].map(([name, m]) => ({ name, api: m.kind, ...m.stats, lateness: undefined })),
+      influxdbInlets: [...this.influxdbInlets.entries()].map(([from, i]) => ({ from, route: i.route, ...i.inlet.summary(), leases: i.keeper.current() })),
       tcpOutlets: [...this.outlets.values()].map((o) => o.summary()),
       tcpInlets: [...this.inlets.values()].map(({ inlet, route }) => ({ ...inlet.summary(), route })),
       relays: [...this.relays.values()].map((r) => r.summary())
@@ -122,7 +197,30 @@ export class Portals {
   }
 
   async stop(): Promise<void> {
+    await Promise.all([...this.influxdbInlets.values()].map(({ inlet }) => inlet.stop()))
     for (const o of this.outlets.values()) o.stop()
     await Promise.all([...this.inlets.values()].map(({ inlet }) => inlet.stop()))
+  }
+}
+
+function readCa(file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined
+  try {
+    return readFileSync(file)
+  } catch (err) {
+    throw new PortalError(`cannot read tls-ca-file ${file}: ${(err as Error).message}`)
+  }
+}
+
+function makeBackend(api: 'v1' | 'v2' | 'v3', c: InfluxdbOutletConfig, endpoint: Endpoint): LeaseBackend {
+  switch (api) {
+    case 'v1':
+      if (c['admin-username'] === undefined || c['admin-password'] === undefined) throw new PortalError('an InfluxDB 1.x outlet needs admin-username and admin-password')
+      return new V1Backend({ endpoint, adminUsername: c['admin-username'], adminPassword: c['admin-password'], ...(c['shared-secret'] !== undefined ? { sharedSecret: c['shared-secret'] } : {}) })
+    case 'v2':
+      if (c['org-id'] === undefined || c['all-access-token'] === undefined) throw new PortalError('an InfluxDB 2.x outlet needs org-id and all-access-token')
+      return new V2Backend({ endpoint, orgId: c['org-id'], allAccessToken: c['all-access-token'] })
+    case 'v3':
+      throw new PortalError('InfluxDB 3 Enterprise leases are not supported yet: use api v1 or v2')
   }
 }

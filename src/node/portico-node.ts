@@ -60,6 +60,7 @@ export class PorticoNode {
   private listening: HostPort | undefined
   /** Identities the authority revoked: refused at handshake, their open channels closed. */
   readonly revoked = new Set<string>()
+  private readonly revocationListeners: ((identifier: string) => void)[] = []
   private readonly notRevoked: TrustPolicy = {
     description: 'not revoked',
     check: (peer) => {
@@ -174,7 +175,13 @@ export class PorticoNode {
   /** Refuses `identifier` from now on and closes its channels. */
   revoke(identifier: string): number {
     this.revoked.add(identifier)
+    for (const l of this.revocationListeners) l(identifier)
     return this.closeChannelsOf(identifier, 'identity revoked by the project authority')
+  }
+
+  /** Told of every identity the authority revokes (the lease manager revokes its leases). */
+  onRevoke(listener: (identifier: string) => void): void {
+    this.revocationListeners.push(listener)
   }
 
   unrevoke(identifier: string): void {

@@ -29,7 +29,7 @@ export class RemoteError extends Error {
 export type RpcHandler = (args: unknown, msg: LocalMessage) => Promise<unknown>
 
 /** Error classes whose messages are written for callers; anything else is answered "internal error". */
-const CALLER_FACING = new Set(['RpcError', 'TicketRejectedError', 'PolicySyntaxError', 'ZodError', 'DecodeError', 'LeaseError'])
+const CALLER_FACING = new Set(['RpcError', 'TicketRejectedError', 'PolicySyntaxError', 'ZodError', 'DecodeError', 'LeaseError', 'BackendError'])
 
 /**
  * A request/answer service: `[op, args]` in, `[0, result]` or `[1, code, message]` out, CBOR.

@@ -41,6 +41,28 @@ export const MIGRATIONS: readonly Migration[] = [
         updated_at BIGINT NOT NULL
       )`
     ]
+  },
+  {
+    version: 2,
+    name: 'influxdb leases',
+    statements: [
+      `CREATE TABLE leases (
+        id TEXT PRIMARY KEY,
+        identifier TEXT NOT NULL,
+        outlet TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        backend_id TEXT NOT NULL,
+        permissions TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT,
+        revoke_attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL DEFAULT 0,
+        last_error TEXT
+      )`,
+      `CREATE INDEX leases_due ON leases (expires_at) WHERE revoked_at IS NULL`,
+      `CREATE INDEX leases_identifier ON leases (identifier)`
+    ]
   }
 ]
 

@@ -3,7 +3,7 @@ import { MIGRATIONS, SCHEMA_TABLE, type Migration } from './migrations.js'
 import type { Row, SqlDb, SqlExecutor } from './sql-db.js'
 import {
   ROLES, StoreError, TicketRejectedError, type MemberRecord, type MemberRepository, type PolicyRecord, type PolicyRepository,
-  type RevocationRecord, type RevocationRepository, type Role, type Store, type TicketRecord, type TicketRepository
+  type LeaseRecord, type LeaseRepository, type RevocationRecord, type RevocationRepository, type Role, type Store, type TicketRecord, type TicketRepository
 } from './store.js'
 
 export const MAX_LIST_LIMIT = 100_000
@@ -16,8 +16,10 @@ export class SqlStore implements Store {
   readonly tickets: TicketRepository
   readonly policies: PolicyRepository
   readonly revocations: RevocationRepository
+  readonly leases: LeaseRepository
 
   private constructor(private readonly db: SqlDb) {
+    this.leases = leaseRepository(db)
     this.members = memberRepository(db)
     this.tickets = ticketRepository(db)
     this.policies = policyRepository(db)
@@ -185,5 +187,50 @@ function revocationRepository(db: SqlDb): RevocationRepository {
       return rows.map((r): RevocationRecord => ({ identifier: String(r.identifier), revokedAt: Number(r.revoked_at) }))
     },
     prune: (before) => db.run('DELETE FROM revocations WHERE revoked_at < ?', [before])
+  }
+}
+
+function toLease(r: Row): LeaseRecord {
+  return {
+    id: text(r.id), identifier: text(r.identifier), outlet: text(r.outlet), backend: text(r.backend) as LeaseRecord['backend'],
+    backendId: text(r.backend_id), permissions: text(r.permissions), createdAt: Number(r.created_at), expiresAt: Number(r.expires_at),
+    revokedAt: r.revoked_at === null || r.revoked_at === undefined ? null : Number(r.revoked_at), revokeAttempts: Number(r.revoke_attempts),
+    nextAttemptAt: Number(r.next_attempt_at), lastError: r.last_error === null || r.last_error === undefined ? null : text(r.last_error)
+  }
+}
+
+function leaseRepository(db: SqlDb): LeaseRepository {
+  return {
+    async insert(l) {
+      await db.run(`INSERT INTO leases (id, identifier, outlet, backend, backend_id, permissions, created_at, expires_at, revoked_at, revoke_attempts, next_attempt_at, last_error)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [l.id, l.identifier, l.outlet, l.backend, l.backendId, l.permissions, l.createdAt, l.expiresAt, l.revokedAt, l.revokeAttempts, l.nextAttemptAt, l.lastError])
+    },
+    async get(id) {
+      const r = (await db.all('SELECT * FROM leases WHERE id = ?', [id]))[0]
+      return r === undefined ? undefined : toLease(r)
+    },
+    async active(identifier) {
+      const rows = identifier === undefined
+        ? await db.all('SELECT * FROM leases WHERE revoked_at IS NULL ORDER BY created_at')
+        : await db.all('SELECT * FROM leases WHERE revoked_at IS NULL AND identifier = ? ORDER BY created_at', [identifier])
+      return rows.map(toLease)
+    },
+    async countActive(identifier) {
+      const rows = identifier === undefined
+        ? await db.all('SELECT count(*) AS n FROM leases WHERE revoked_at IS NULL')
+        : await db.all('SELECT count(*) AS n FROM leases WHERE revoked_at IS NULL AND identifier = ?', [identifier])
+      return Number(rows[0]?.n ?? 0)
+    },
+    async due(now, limit) {
+      return (await db.all('SELECT * FROM leases WHERE revoked_at IS NULL AND expires_at <= ? AND next_attempt_at <= ? ORDER BY expires_at LIMIT ?', [now, now, limit])).map(toLease)
+    },
+    async markRevoked(id, now) {
+      await db.run('UPDATE leases SET revoked_at = ?, last_error = NULL WHERE id = ?', [now, id])
+    },
+    async markFailed(id, error, nextAttemptAt) {
+      await db.run('UPDATE leases SET revoke_attempts = revoke_attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?', [error.slice(0, 1000), nextAttemptAt, id])
+    },
+    expireIdentity: (identifier, now) => db.run('UPDATE leases SET expires_at = ?, next_attempt_at = 0 WHERE identifier = ? AND revoked_at IS NULL AND expires_at > ?', [now, identifier, now])
   }
 }

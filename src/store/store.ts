@@ -35,6 +35,38 @@ export interface RevocationRecord {
   revokedAt: number
 }
 
+/** One backend credential issued to one identity; times in milliseconds, for on-time revocation. */
+export interface LeaseRecord {
+  id: string
+  identifier: string
+  /** The influxdb-outlet that issued it. */
+  outlet: string
+  backend: 'v1' | 'v2' | 'v3'
+  /** How the backend names it: an authorization id (v2), a user name (v1), a token name (v3). Never the secret. */
+  backendId: string
+  permissions: string
+  createdAt: number
+  expiresAt: number
+  revokedAt: number | null
+  revokeAttempts: number
+  nextAttemptAt: number
+  lastError: string | null
+}
+
+export interface LeaseRepository {
+  insert(lease: LeaseRecord): Promise<void>
+  get(id: string): Promise<LeaseRecord | undefined>
+  /** Leases not yet revoked, of one identity or all. */
+  active(identifier?: string): Promise<LeaseRecord[]>
+  countActive(identifier?: string): Promise<number>
+  /** Active leases past expiry whose next revocation attempt is due. */
+  due(now: number, limit: number): Promise<LeaseRecord[]>
+  markRevoked(id: string, now: number): Promise<void>
+  markFailed(id: string, error: string, nextAttemptAt: number): Promise<void>
+  /** Makes every active lease of `identifier` due now (the member was deleted). */
+  expireIdentity(identifier: string, now: number): Promise<number>
+}
+
 export class StoreError extends Error {
   override name = 'StoreError'
 }
@@ -84,6 +116,7 @@ export interface Store {
   readonly tickets: TicketRepository
   readonly policies: PolicyRepository
   readonly revocations: RevocationRepository
+  readonly leases: LeaseRepository
   /** Applied migration version. */
   schemaVersion(): Promise<number>
   /** Bytes used on disk (SQLite file or PostgreSQL database). */

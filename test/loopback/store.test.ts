@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/open-store.js'
-import { StoreError, TicketRejectedError, type Store, type TicketRecord } from '../../src/store/store.js'
+import { StoreError, TicketRejectedError, type LeaseRecord, type Store, type TicketRecord } from '../../src/store/store.js'
 import { startPostgres, type PostgresServer } from '../support/postgres.js'
 
 const NOW = 1_800_000_000
@@ -34,7 +34,7 @@ for (const kind of kinds) {
     after(async () => { await store.close() })
 
     test('migrations are versioned and idempotent', async () => {
-      assert.equal(await store.schemaVersion(), 1)
+      assert.equal(await store.schemaVersion(), 2)
     })
 
     test('members: put, get, list in pages, count, delete records a revocation', async () => {
@@ -90,6 +90,26 @@ for (const kind of kinds) {
       assert.deepEqual((await store.policies.list()).map((p) => [p.resource, p.expression]), [['echo', 'b'], ['tcp-outlet', 'c']])
       assert.equal(await store.policies.delete('echo'), true)
       assert.equal(await store.policies.get('echo'), undefined)
+    })
+
+    test('leases: active, due in expiry order, failures back off, revoked leave the active set, identity expiry', async () => {
+      const lease = (id: string, identifier: string, expiresAt: number): LeaseRecord => ({
+        id, identifier, outlet: 'influxdb', backend: 'v2', backendId: `auth-${id}`, permissions: '[]', createdAt: NOW, expiresAt,
+        revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null
+      })
+      await store.leases.insert(lease('l1', 'Ia', NOW + 10))
+      await store.leases.insert(lease('l2', 'Ia', NOW + 5))
+      await store.leases.insert(lease('l3', 'Ib', NOW + 1000))
+      assert.equal(await store.leases.countActive(), 3)
+      assert.equal(await store.leases.countActive('Ia'), 2)
+      assert.deepEqual((await store.leases.due(NOW + 20, 10)).map((l) => l.id), ['l2', 'l1'])
+      await store.leases.markFailed('l2', 'backend down', NOW + 30)
+      assert.deepEqual((await store.leases.due(NOW + 20, 10)).map((l) => l.id), ['l1'])
+      assert.equal((await store.leases.get('l2'))?.revokeAttempts, 1)
+      await store.leases.markRevoked('l1', NOW + 21)
+      assert.deepEqual((await store.leases.active('Ia')).map((l) => l.id), ['l2'])
+      assert.equal(await store.leases.expireIdentity('Ib', NOW + 22), 1)
+      assert.deepEqual((await store.leases.due(NOW + 22, 10)).map((l) => l.id), ['l3'])
     })
 
     test('a failed transaction leaves the store unchanged', async () => {

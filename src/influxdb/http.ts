@@ -1,0 +1,52 @@
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+
+/** Largest answer from an InfluxDB admin API that we read. */
+export const MAX_BACKEND_RESPONSE_BYTES = 4 * 1024 * 1024
+export const BACKEND_TIMEOUT_MS = 10_000
+
+export class BackendError extends Error {
+  override name = 'BackendError'
+  constructor(message: string, readonly status?: number, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+export interface Endpoint {
+  /** HOST:PORT */
+  to: string
+  tls: boolean
+  ca?: Buffer
+}
+
+export interface HttpAnswer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+/** One request to the database's own API; secrets go in headers and are never part of an error. */
+export function call(endpoint: Endpoint, method: string, path: string, headers: Record<string, string>, body?: string, signal?: AbortSignal): Promise<HttpAnswer> {
+  const [host, port] = [endpoint.to.slice(0, endpoint.to.lastIndexOf(':')), Number(endpoint.to.slice(endpoint.to.lastIndexOf(':') + 1))]
+  const requester = endpoint.tls ? httpsRequest : httpRequest
+  return new Promise((resolve, reject) => {
+    const req = requester({
+      host, port, method, path, timeout: BACKEND_TIMEOUT_MS, ...(signal !== undefined ? { signal } : {}),
+      ...(endpoint.tls && endpoint.ca !== undefined ? { ca: endpoint.ca } : {}),
+      headers: { ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) }
+    }, (res) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (c: Buffer) => {
+        size += c.length
+        if (size > MAX_BACKEND_RESPONSE_BYTES) req.destroy(new BackendError('answer from the database too large'))
+        else chunks.push(c)
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new BackendError(`the database at ${endpoint.to} did not answer within ${BACKEND_TIMEOUT_MS} ms`)))
+    req.on('error', (err) => reject(err instanceof BackendError ? err : new BackendError(`cannot reach the database at ${endpoint.to}: ${err.message}`, undefined, { cause: err })))
+    req.end(body)
+  })
+}

@@ -1,0 +1,152 @@
+import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
+import { once } from 'node:events'
+import type { Socket } from 'node:net'
+import type { Logger } from 'pino'
+import type { LeaseKeeper } from './lease-keeper.js'
+
+/** A body up to this size is kept while it streams, so the request can be retried once after a 401. */
+export const MAX_RETRY_BODY_BYTES = 1024 * 1024
+export const MAX_HEADER_BYTES = 64 * 1024
+export const UPSTREAM_SOCKETS = 256
+
+/** Headers that belong to one hop, or that carry a client credential: never forwarded. */
+const DROPPED = new Set(['authorization', 'proxy-authorization', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection'])
+/** v1 query-string credentials. */
+const DROPPED_PARAMS = ['u', 'p']
+
+export interface InfluxdbInletOptions {
+  log: Logger
+  from: string
+  /** Where the portal to the InfluxDB outlet listens (an internal loopback inlet). */
+  upstream: () => { host: string; port: number }
+  leases: LeaseKeeper
+  strategy: 'shared' | 'per-client'
+}
+
+export function cleanPath(url: string): string {
+  const q = url.indexOf('?')
+  if (q < 0) return url
+  const params = new URLSearchParams(url.slice(q + 1))
+  for (const p of DROPPED_PARAMS) params.delete(p)
+  const rest = params.toString()
+  return rest === '' ? url.slice(0, q) : `${url.slice(0, q)}?${rest}`
+}
+
+export function cleanHeaders(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {}
+  for (const [k, v] of Object.entries(headers)) if (!DROPPED.has(k) && v !== undefined) out[k] = v
+  return out
+}
+
+/**
+ * The client-facing HTTP/1.1 endpoint (Node's own parser: keep-alive, pipelining, chunked bodies,
+ * streaming): it removes every credential the client sent, injects the current lease, and sends
+ * the request through the portal.
+ */
+export class InfluxdbInlet {
+  private server: Server | undefined
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: UPSTREAM_SOCKETS })
+  requests = 0
+  retried = 0
+  badRequests = 0
+  upstreamErrors = 0
+
+  constructor(private readonly o: InfluxdbInletOptions) {}
+
+  async start(): Promise<string> {
+    const [host, port] = [this.o.from.slice(0, this.o.from.lastIndexOf(':')), Number(this.o.from.slice(this.o.from.lastIndexOf(':') + 1))]
+    const server = createServer({ keepAlive: true, maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0 }, (req, res) => { void this.handle(req, res) })
+    server.on('clientError', (err, socket: Socket) => {
+      // Malformed HTTP: answer 400, forward nothing, close this connection; others are untouched.
+      this.badRequests++
+      this.o.log.warn({ err: (err as Error & { code?: string }).code ?? err.message }, 'malformed HTTP request refused')
+      const body = '{"code":"invalid","message":"malformed HTTP request"}'
+      if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+      socket.destroy()
+    })
+    server.listen(port, host)
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => { throw e as Error })])
+    this.server = server
+    const a = server.address()
+    const bound = a !== null && typeof a === 'object' ? `${a.address}:${a.port}` : this.o.from
+    this.o.log.info({ from: bound, strategy: this.o.strategy }, 'influxdb inlet listening')
+    return bound
+  }
+
+  async stop(): Promise<void> {
+    this.agent.destroy()
+    const s = this.server
+    if (s?.listening === true) {
+      s.close()
+      s.closeAllConnections()
+      await once(s, 'close')
+    }
+  }
+
+  summary(): Record<string, unknown> {
+    return { requests: this.requests, retriedAfter401: this.retried, badRequests: this.badRequests, upstreamErrors: this.upstreamErrors, strategy: this.o.strategy }
+  }
+
+  private fail(res: ServerResponse, status: number, message: string): void {
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    const body = JSON.stringify({ code: status === 502 ? 'bad gateway' : 'unavailable', message })
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+    res.end(body)
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.requests++
+    const key = this.o.strategy === 'per-client' ? req.socket.remoteAddress ?? 'unknown' : 'shared'
+    const path = cleanPath(req.url ?? '/')
+    const headers = cleanHeaders(req.headers)
+    // Keep a copy of a small body as it streams, for one retry after a 401.
+    const kept: Buffer[] = []
+    let keptBytes = 0
+    let keep = true
+    req.on('data', (c: Buffer) => {
+      if (!keep) return
+      keptBytes += c.length
+      if (keptBytes > MAX_RETRY_BODY_BYTES) {
+        keep = false
+        kept.length = 0
+      } else {
+        kept.push(c)
+      }
+    })
+    const send = async (retry: boolean): Promise<void> => {
+      let grant
+      try {
+        grant = await this.o.leases.get(key)
+      } catch (err) {
+        this.fail(res, 503, `no database lease could be obtained: ${(err as Error).message}`)
+        req.resume()
+        return
+      }
+      const up = this.o.upstream()
+      const upstream = request({ host: up.host, port: up.port, method: req.method, path, agent: this.agent, headers: { ...headers, authorization: grant.authorization } })
+      upstream.on('response', (ur) => {
+        if (ur.statusCode === 401 && !retry && keep && req.complete) {
+          // Expired or revoked under us: renew and send the same body once more.
+          ur.resume()
+          this.retried++
+          this.o.leases.invalidate(key, grant.id)
+          void send(true)
+          return
+        }
+        res.writeHead(ur.statusCode ?? 502, ur.statusMessage, ur.headers)
+        ur.pipe(res)
+      })
+      upstream.on('error', (err) => {
+        this.upstreamErrors++
+        this.o.log.warn({ err: err.message }, 'request through the portal failed')
+        this.fail(res, 502, `the database could not be reached through the portal: ${err.message}`)
+      })
+      if (retry) upstream.end(Buffer.concat(kept))
+      else req.pipe(upstream)
+    }
+    await send(false)
+  }
+}

@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Attributes } from '../identity/credential.js'
+import type { LeaseRecord, LeaseRepository } from '../store/store.js'
+import type { LeaseBackend } from './backend.js'
+import { LeaseError, renderPermissions } from './permissions.js'
+
+export const DEFAULT_LEASE_TTL_SECONDS = 3600
+export const DEFAULT_MAX_LEASES_PER_IDENTITY = 10
+export const DEFAULT_MAX_LEASES = 100_000
+/** The sweeper looks for due leases this often: revocation lands well within 2 s of expiry. */
+export const SWEEP_INTERVAL_MS = 250
+export const SWEEP_BATCH = 200
+export const SWEEP_CONCURRENCY = 32
+export const REVOKE_RETRY_MAX_MS = 60_000
+
+export interface LeaseGrant {
+  id: string
+  expiresAt: number
+  authorization: string
+  token: string
+  backend: string
+}
+
+export interface LeaseView {
+  id: string
+  identifier: string
+  backend: string
+  createdAt: string
+  expiresAt: string
+  revokedAt: string | null
+  permissions: unknown
+}
+
+export interface LeaseManagerOptions {
+  outlet: string
+  backend: LeaseBackend
+  leases: LeaseRepository
+  log: Logger
+  orgId: string
+  permissions: string
+  ttlSeconds: number
+  maxPerIdentity: number
+  maxTotal: number
+  now?: () => number
+}
+
+export interface LeaseStats {
+  issued: number
+  revoked: number
+  revokeFailures: number
+  issueFailures: number
+  lateness: number[]
+}
+
+function view(l: LeaseRecord): LeaseView {
+  const iso = (ms: number): string => new Date(ms).toISOString()
+  return {
+    id: l.id, identifier: l.identifier, backend: l.backend, createdAt: iso(l.createdAt), expiresAt: iso(l.expiresAt),
+    revokedAt: l.revokedAt === null ? null : iso(l.revokedAt), permissions: JSON.parse(l.permissions) as unknown
+  }
+}
+
+/**
+ * Issues each identity its own backend credential for a fixed time, keeps them in the store, and
+ * revokes them on time (and at start-up, any tagged credential it does not know or that expired).
+ */
+export class LeaseManager {
+  readonly stats: LeaseStats = { issued: 0, revoked: 0, revokeFailures: 0, issueFailures: 0, lateness: [] }
+  onRevoked: ((latenessMs: number) => void) | undefined
+  private readonly now: () => number
+
+  constructor(private readonly o: LeaseManagerOptions) {
+    this.now = o.now ?? Date.now
+  }
+
+  get kind(): string {
+    return this.o.backend.kind
+  }
+
+  async create(subject: { identifier: string; attributes: Attributes }, signal?: AbortSignal): Promise<LeaseGrant> {
+    const permissions = renderPermissions(this.o.permissions, this.o.orgId, subject.attributes)
+    if (await this.o.leases.countActive(subject.identifier) >= this.o.maxPerIdentity) {
+      throw new LeaseError(`${subject.identifier} already holds ${this.o.maxPerIdentity} active leases (max-leases-per-identity)`)
+    }
+    if (await this.o.leases.countActive() >= this.o.maxTotal) throw new LeaseError(`the outlet holds its maximum of ${this.o.maxTotal} active leases`)
+    const id = randomBytes(8).toString('hex')
+    const createdAt = this.now()
+    const expiresAt = createdAt + this.o.ttlSeconds * 1000
+    let issued
+    try {
+      issued = await this.o.backend.issue({ leaseId: id, identifier: subject.identifier, expiresAt, permissions }, signal)
+    } catch (err) {
+      this.stats.issueFailures++
+      throw err
+    }
+    try {
+      await this.o.leases.insert({
+        id, identifier: subject.identifier, outlet: this.o.outlet, backend: this.o.backend.kind, backendId: issued.backendId,
+        permissions: JSON.stringify(permissions), createdAt, expiresAt, revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null
+      })
+    } catch (err) {
+      // Never leave a live credential the store does not know.
+      await this.o.backend.revoke(issued.backendId).catch(() => undefined)
+      throw err
+    }
+    this.stats.issued++
+    this.o.log.info({ lease: id, identifier: subject.identifier, expiresAt: new Date(expiresAt).toISOString(), backend: this.o.backend.kind }, 'lease issued')
+    return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: this.o.backend.kind }
+  }
+
+  async list(identifier: string): Promise<LeaseView[]> {
+    return (await this.o.leases.active(identifier)).map(view)
+  }
+
+  async show(identifier: string, id: string): Promise<LeaseView> {
+    const l = await this.o.leases.get(id)
+    if (l === undefined || l.identifier !== identifier) throw new LeaseError(`no lease ${id} of yours`)
+    return view(l)
+  }
+
+  async revoke(identifier: string, id: string): Promise<void> {
+    const l = await this.o.leases.get(id)
+    if (l === undefined || l.identifier !== identifier) throw new LeaseError(`no lease ${id} of yours`)
+    if (l.revokedAt !== null) return
+    await this.revokeOne(l, 'revoked by its holder')
+  }
+
+  /** The member was deleted: all its leases become due now; the sweeper revokes them within a sweep. */
+  async revokeIdentity(identifier: string): Promise<number> {
+    const n = await this.o.leases.expireIdentity(identifier, this.now())
+    if (n > 0) this.o.log.warn({ identifier, leases: n }, 'identity revoked: revoking its leases')
+    return n
+  }
+
+  /** Revokes every tagged backend credential whose lease is unknown, expired or revoked: a crash leaves no orphan. */
+  async reconcile(signal?: AbortSignal): Promise<number> {
+    const tagged = await this.o.backend.listTagged(signal)
+    let n = 0
+    for (const t of tagged) {
+      const l = await this.o.leases.get(t.leaseId)
+      if (l !== undefined && l.revokedAt === null && l.expiresAt > this.now() && l.backendId === t.backendId) continue
+      if (l !== undefined && l.revokedAt === null) {
+        await this.revokeOne(l, 'expired while the outlet was down')
+      } else {
+        await this.o.backend.revoke(t.backendId, signal)
+        this.o.log.warn({ lease: t.leaseId }, 'revoked an orphaned lease credential found in the database')
+      }
+      n++
+    }
+    return n
+  }
+
+  /** Runs until `signal` aborts: each sweep revokes the leases that are due. */
+  async sweep(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const due = await this.o.leases.due(this.now(), SWEEP_BATCH)
+        for (let i = 0; i < due.length; i += SWEEP_CONCURRENCY) {
+          await Promise.all(due.slice(i, i + SWEEP_CONCURRENCY).map((l) => this.revokeOne(l, 'expired')))
+        }
+        if (due.length === SWEEP_BATCH) continue
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'lease sweep failed; will retry')
+      }
+      try {
+        await sleep(SWEEP_INTERVAL_MS, undefined, { signal })
+      } catch {
+        return
+      }
+    }
+  }
+
+  private async revokeOne(l: LeaseRecord, reason: string): Promise<void> {
+    try {
+      await this.o.backend.revoke(l.backendId)
+    } catch (err) {
+      this.stats.revokeFailures++
+      const wait = Math.min(REVOKE_RETRY_MAX_MS, 500 * 2 ** l.revokeAttempts)
+      await this.o.leases.markFailed(l.id, (err as Error).message, this.now() + wait)
+      this.o.log.warn({ lease: l.id, identifier: l.identifier, attempt: l.revokeAttempts + 1, retryInMs: wait, err: (err as Error).message }, 'lease revocation failed; will retry')
+      return
+    }
+    const now = this.now()
+    await this.o.leases.markRevoked(l.id, now)
+    this.stats.revoked++
+    const lateness = Math.max(0, now - l.expiresAt)
+    this.onRevoked?.(lateness)
+    this.o.log.info({ lease: l.id, identifier: l.identifier, reason, latenessMs: reason === 'expired' ? lateness : undefined }, 'lease revoked')
+  }
+}

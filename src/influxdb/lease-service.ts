@@ -1,0 +1,75 @@
+import type { Logger } from 'pino'
+import { z } from 'zod'
+import type { Decision } from '../policy/policy.js'
+import type { LocalMessage } from '../routing/message.js'
+import { local, type Route } from '../routing/address.js'
+import type { Router } from '../routing/router.js'
+import { callRpc, RpcError, serveRpc } from '../services/rpc.js'
+import type { LeaseGrant, LeaseManager, LeaseView } from './lease-manager.js'
+
+const Id = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/) }).strict()
+
+/**
+ * The lease manager's service: its only callers are identities on secure channels that pass the
+ * outlet's policy; each sees and revokes only its own leases.
+ */
+export function serveLeases(router: Router, address: string, manager: LeaseManager, decide: (msg: LocalMessage) => Decision, log: Logger): void {
+  const caller = (msg: LocalMessage): { identifier: string; attributes: Record<string, string> } => {
+    const sc = msg.secureChannel
+    if (sc === undefined) throw new RpcError('leases are only given through a secure channel', 'unauthenticated')
+    const d = decide(msg)
+    if (!d.allowed) throw new RpcError(`lease refused: ${d.reason}`, 'forbidden')
+    return { identifier: sc.identifier, attributes: { ...sc.attributes } }
+  }
+  serveRpc(router, address, {
+    create: async (a, m) => {
+      z.object({}).strict().parse(a)
+      return manager.create(caller(m))
+    },
+    list: async (a, m) => {
+      z.object({}).strict().parse(a)
+      return manager.list(caller(m).identifier)
+    },
+    show: async (a, m) => manager.show(caller(m).identifier, Id.parse(a).id),
+    revoke: async (a, m) => {
+      await manager.revoke(caller(m).identifier, Id.parse(a).id)
+      return { revoked: Id.parse(a).id }
+    }
+  }, log, (msg) => msg.secureChannel !== undefined)
+}
+
+const Grant = z.object({ id: z.string(), expiresAt: z.number(), authorization: z.string(), token: z.string(), backend: z.string() })
+const View = z.object({
+  id: z.string(), identifier: z.string(), backend: z.string(), createdAt: z.string(), expiresAt: z.string(), revokedAt: z.string().nullable(), permissions: z.unknown()
+})
+
+/** Calls a lease manager at `route` (which goes through a secure channel). */
+export class LeaseClient {
+  constructor(private readonly router: Router, private readonly route: () => Promise<Route>) {}
+
+  private async call(op: string, args: unknown, signal?: AbortSignal): Promise<unknown> {
+    return callRpc(this.router, await this.route(), op, args, signal !== undefined ? { signal } : {})
+  }
+
+  async create(signal?: AbortSignal): Promise<LeaseGrant> {
+    return Grant.parse(await this.call('create', {}, signal))
+  }
+
+  async list(signal?: AbortSignal): Promise<LeaseView[]> {
+    return z.array(View).parse(await this.call('list', {}, signal))
+  }
+
+  async show(id: string, signal?: AbortSignal): Promise<LeaseView> {
+    return View.parse(await this.call('show', { id }, signal))
+  }
+
+  async revoke(id: string, signal?: AbortSignal): Promise<void> {
+    await this.call('revoke', { id }, signal)
+  }
+}
+
+export function leaseServiceAddress(outlet: string): string {
+  return `${outlet}-leases`
+}
+
+export const leaseRoute = (channelRoute: Route, outlet: string): Route => [...channelRoute, local(leaseServiceAddress(outlet))]

@@ -1,0 +1,53 @@
+import { z } from 'zod'
+import type { Attributes } from '../identity/credential.js'
+import type { Permission } from './backend.js'
+
+export const MAX_PERMISSIONS = 64
+
+export class LeaseError extends Error {
+  override name = 'LeaseError'
+}
+
+const PermissionSchema = z.object({
+  action: z.enum(['read', 'write']),
+  resource: z.object({
+    type: z.string().min(1).max(64), id: z.string().max(128).optional(), name: z.string().max(256).optional(),
+    orgID: z.string().max(128).optional(), org: z.string().max(256).optional()
+  }).strict()
+}).strict()
+
+const ATTRIBUTE_RE = /\{subject\.([A-Za-z0-9_.:-]+)\}/g
+const SAFE_VALUE_RE = /^[A-Za-z0-9_.:-]{1,128}$/
+
+/** Parses the configured template once, so a bad one fails at start-up, not at the first client. */
+export function parsePermissionTemplate(json: string | unknown[]): string {
+  const text = typeof json === 'string' ? json : JSON.stringify(json)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text.replace(ATTRIBUTE_RE, 'x').replace(/INFLUX_ORG_ID/g, 'x'))
+  } catch {
+    throw new LeaseError('leased-token-permissions is not a JSON array of permissions')
+  }
+  z.array(PermissionSchema).min(1).max(MAX_PERMISSIONS).parse(parsed)
+  return text
+}
+
+/**
+ * The permissions of one lease: `INFLUX_ORG_ID` becomes the org id, and `{subject.NAME}` the
+ * subject's attested attribute NAME (so each device's token covers only its own bucket). A subject
+ * without the attribute is refused; values are restricted to names, so no attribute can widen a grant.
+ */
+export function renderPermissions(template: string, orgId: string, attributes: Attributes): Permission[] {
+  const missing: string[] = []
+  const text = template.replace(/INFLUX_ORG_ID/g, orgId).replace(ATTRIBUTE_RE, (_m, name: string) => {
+    const value = attributes[name]
+    if (value === undefined) {
+      missing.push(name)
+      return ''
+    }
+    if (!SAFE_VALUE_RE.test(value)) throw new LeaseError(`attribute ${name} is not usable in a permission (letters, digits, _ . : - only)`)
+    return value
+  })
+  if (missing.length > 0) throw new LeaseError(`this identity lacks the attribute${missing.length > 1 ? 's' : ''} ${missing.join(', ')} that its lease permissions need`)
+  return z.array(PermissionSchema).parse(JSON.parse(text)) as Permission[]
+}
