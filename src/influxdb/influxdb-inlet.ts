@@ -102,11 +102,12 @@ export class InfluxdbInlet {
     const key = this.o.strategy === 'per-client' ? req.socket.remoteAddress ?? 'unknown' : 'shared'
     const path = cleanPath(req.url ?? '/')
     const headers = cleanHeaders(req.headers)
-    // Keep a copy of a small body as it streams, for one retry after a 401.
+    // Keep a copy of a small body as it streams, for one retry after a 401. The copy starts with the
+    // pipe, not before: a listener attached earlier would let the body flow away while the lease is fetched.
     const kept: Buffer[] = []
     let keptBytes = 0
     let keep = true
-    req.on('data', (c: Buffer) => {
+    const keepCopy = (c: Buffer): void => {
       if (!keep) return
       keptBytes += c.length
       if (keptBytes > MAX_RETRY_BODY_BYTES) {
@@ -115,7 +116,7 @@ export class InfluxdbInlet {
       } else {
         kept.push(c)
       }
-    })
+    }
     const send = async (retry: boolean): Promise<void> => {
       let grant
       try {
@@ -144,8 +145,12 @@ export class InfluxdbInlet {
         this.o.log.warn({ err: err.message }, 'request through the portal failed')
         this.fail(res, 502, `the database could not be reached through the portal: ${err.message}`)
       })
-      if (retry) upstream.end(Buffer.concat(kept))
-      else req.pipe(upstream)
+      if (retry) {
+        upstream.end(Buffer.concat(kept))
+      } else {
+        req.on('data', keepCopy)
+        req.pipe(upstream)
+      }
     }
     await send(false)
   }

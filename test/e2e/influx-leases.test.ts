@@ -1,0 +1,162 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { connect } from 'node:net'
+import { once } from 'node:events'
+import { promisify } from 'node:util'
+import Influx from 'influx'
+import { cli, ok } from '../support/cli.js'
+import { freePort } from '../support/postgres.js'
+import { startInflux, type InfluxServer } from '../support/influxdb.js'
+
+// Real InfluxDB 1.6.7 with auth and a JWT shared secret; clients hold no credential at all.
+const run = promisify(execFile)
+const portico = cli('portico-leases-')
+const SHARED_SECRET = 'jwt-shared-secret-for-the-lease-test'
+const TTL = 10
+let influx: InfluxServer
+const ports: Record<string, number> = {}
+const secrets: string[] = [SHARED_SECRET]
+
+async function member(name: string, attributes: string[], config: string): Promise<void> {
+  await ok(portico, 'identity', 'create', name)
+  await ok(portico, 'enroll', await ok(portico, 'ticket', 'create', ...attributes.flatMap((a) => ['--attribute', a])), '--identity', name)
+  const file = join(portico.home, `${name}.yaml`)
+  writeFileSync(file, config)
+  await ok(portico, 'node', 'create', name, '--identity', name, '--config', file)
+  // Ready means enrolled and holding a credential: requests before that get a 503 to retry.
+  for (let i = 0; i < 100; i++) {
+    const show = JSON.parse(await ok(portico, 'node', 'show', name, '--output', 'json')) as { credential: { expiresAt: string | null } | null }
+    if (show.credential?.expiresAt !== null && show.credential?.expiresAt !== undefined) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+const users = async (): Promise<string[]> => {
+  const r = await influx.query('SHOW USERS', { username: influx.admin.username, password: influx.admin.password })
+  return ((JSON.parse(r.body) as { results: { series?: { values: string[][] }[] }[] }).results[0]?.series?.[0]?.values ?? []).map((v) => v[0] ?? '')
+}
+const leaseUsers = async (): Promise<string[]> => (await users()).filter((u) => u.startsWith('portico_lease_'))
+const write = (port: number, db: string, line: string, extra = ''): Promise<Response> =>
+  fetch(`http://127.0.0.1:${port}/write?db=${db}${extra}`, { method: 'POST', body: line })
+
+before(async () => {
+  influx = await startInflux({ sharedSecret: SHARED_SECRET })
+  secrets.push(influx.admin.password)
+  for (const db of ['dev1', 'dev2']) await influx.query(`CREATE DATABASE ${db}`, { username: influx.admin.username, password: influx.admin.password })
+  for (const k of ['dev1', 'dev2', 'plain']) ports[k] = await freePort()
+  await ok(portico, 'identity', 'create', 'admin')
+  await ok(portico, 'authority', 'create', '--tcp-listener-address', '127.0.0.1:0')
+  const permissions = JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }, { action: 'read', resource: { type: 'buckets', name: '{subject.bucket}' } }])
+  await ok(portico, 'identity', 'create', 'outlet')
+  await ok(portico, 'enroll', await ok(portico, 'ticket', 'create', '--attribute', 'influxdb-outlet=true', '--relay', 'influxdb'), '--identity', 'outlet')
+  writeFileSync(join(portico.home, 'outlet.json'), JSON.stringify({
+    relay: 'influxdb',
+    'influxdb-outlet': {
+      to: influx.address, api: 'auto', allow: 'influxdb-inlet', 'admin-username': '$INFLUX_ADMIN', 'admin-password': '$INFLUX_PASSWORD',
+      'shared-secret': SHARED_SECRET, 'leased-token-expires-in': String(TTL), 'leased-token-permissions': permissions
+    }
+  }))
+  portico.env.INFLUX_ADMIN = influx.admin.username
+  portico.env.INFLUX_PASSWORD = influx.admin.password
+  await ok(portico, 'node', 'create', 'outlet', '--identity', 'outlet', '--config', join(portico.home, 'outlet.json'))
+  delete portico.env.INFLUX_PASSWORD
+  await member('dev1', ['influxdb-inlet=true', 'bucket=dev1'], `influxdb-inlet: {from: ${ports.dev1}, via: influxdb, allow: influxdb-outlet}\n`)
+  await member('dev2', ['influxdb-inlet=true', 'bucket=dev2'], `influxdb-inlet: {from: ${ports.dev2}, via: influxdb, allow: influxdb-outlet}\n`)
+})
+
+after(async () => {
+  for (const n of ['dev1', 'dev2', 'plain', 'outlet', 'authority']) await portico('node', 'delete', n)
+  await influx.stop()
+})
+
+test('each device writes with no credential of its own, through its own unique lease, only to its own bucket', async () => {
+  const r1 = await write(ports.dev1 ?? 0, 'dev1', 'cpu,host=dev1 value=1')
+  assert.equal(r1.status, 204, await r1.text())
+  // A client-supplied credential is removed, whatever it claims.
+  const r2 = await write(ports.dev2 ?? 0, 'dev2', 'cpu,host=dev2 value=2', '&u=admin&p=wrong')
+  assert.equal(r2.status, 204, await r2.text())
+  const cross = await write(ports.dev1 ?? 0, 'dev2', 'cpu,host=dev1 value=3')
+  assert.equal(cross.status, 403)
+  assert.equal((await leaseUsers()).length, 2)
+
+  await run('influx', ['-host', '127.0.0.1', '-port', String(ports.dev1), '-database', 'dev1', '-execute', 'INSERT mem,host=dev1 used=42'], { timeout: 30_000 })
+  const out = await run('influx', ['-host', '127.0.0.1', '-port', String(ports.dev1), '-database', 'dev1', '-format', 'json', '-execute', 'SELECT used FROM mem'], { timeout: 30_000 })
+  assert.match(out.stdout, /42/)
+  const client = new Influx.InfluxDB({ host: '127.0.0.1', port: ports.dev2 ?? 0, database: 'dev2' })
+  await client.writePoints([{ measurement: 'temp', fields: { c: 19.5 } }])
+  assert.equal((await client.query<{ c: number }>('SELECT c FROM temp'))[0]?.c, 19.5)
+  const py = await run('/usr/bin/python3', ['-c', [
+    'from influxdb import InfluxDBClient',
+    `c = InfluxDBClient(host="127.0.0.1", port=${ports.dev1}, database="dev1")`,
+    'c.write_points([{"measurement": "py", "fields": {"v": 7}}])',
+    'print(list(c.query("SELECT v FROM py").get_points()))'].join('\n')], { timeout: 30_000 })
+  assert.match(py.stdout, /'v': 7/)
+})
+
+test('leases rotate before expiry, and an expired lease token is refused by InfluxDB itself', async () => {
+  const lease = JSON.parse(await ok(portico, 'lease', 'create', '--via', 'influxdb', '--identity', 'dev1', '--output', 'json')) as { id: string; token: string; expiresAt: string }
+  secrets.push(lease.token)
+  const direct = (): Promise<Response> => fetch(`${influx.url}/write?db=dev1`, { method: 'POST', body: 'direct v=1', headers: { authorization: `Bearer ${lease.token}` } })
+  assert.equal((await direct()).status, 204)
+  const listed = JSON.parse(await ok(portico, 'lease', 'list', '--via', 'influxdb', '--identity', 'dev1', '--output', 'json')) as { id: string }[]
+  assert.ok(listed.some((l) => l.id === lease.id))
+  // Keep writing through the inlet across two lease lives: every request succeeds.
+  const until = Date.now() + (TTL + 3) * 1000
+  while (Date.now() < until) {
+    const r = await write(ports.dev1 ?? 0, 'dev1', 'steady v=1')
+    assert.equal(r.status, 204, await r.text())
+    await new Promise((r) => setTimeout(r, 300))
+  }
+  assert.equal((await direct()).status, 401)
+  const show = JSON.parse(await ok(portico, 'node', 'show', 'dev1', '--output', 'json')) as { influxdbInlets: { leases: { id: string }[]; requests: number }[] }
+  assert.notEqual(show.influxdbInlets[0]?.leases[0]?.id, undefined)
+})
+
+test('an identity without the attribute gets no lease and a clear error', async () => {
+  await member('plain', ['bucket=dev1'], `influxdb-inlet: {from: ${ports.plain}, via: influxdb}\n`)
+  const r = await write(ports.plain ?? 0, 'dev1', 'x v=1')
+  assert.equal(r.status, 503)
+  assert.match(await r.text(), /lease refused: policy influxdb-inlet denies/)
+})
+
+test('malformed HTTP gets a 400 and a closed connection; nothing is forwarded', async () => {
+  const before = await leaseUsers()
+  const s = connect({ host: '127.0.0.1', port: ports.dev1 ?? 0 })
+  await once(s, 'connect')
+  let answer = ''
+  s.on('data', (c: Buffer) => { answer += c.toString() })
+  s.write('GARBAGE / HTTP/9.9\r\n\x00\x01\r\n\r\n')
+  await once(s, 'close')
+  assert.match(answer, /^HTTP\/1.1 400 Bad Request/)
+  assert.deepEqual(await leaseUsers(), before)
+})
+
+test('deleting a member revokes its leases within 15 s, long before they would expire', async () => {
+  const id = (JSON.parse(await ok(portico, 'node', 'show', 'dev2', '--output', 'json')) as { identifier: string }).identifier
+  assert.equal((await write(ports.dev2 ?? 0, 'dev2', 'last v=1')).status, 204)
+  const before = await leaseUsers()
+  await ok(portico, 'member', 'delete', id)
+  const started = Date.now()
+  let revoked = false
+  while (!revoked && Date.now() - started < 15_000) {
+    const log = readFileSync(join(portico.home, 'nodes', 'outlet', 'node.log'), 'utf8')
+    revoked = new RegExp(`"identifier":"${id}","leases":[1-9]\\d*,"msg":"identity revoked: revoking its leases"`).test(log) && (await leaseUsers()).length < before.length
+    if (!revoked) await new Promise((r) => setTimeout(r, 250))
+  }
+  const elapsed = Date.now() - started
+  assert.ok(revoked, 'the deleted member still has a live lease user after 15 s')
+  assert.ok(elapsed < TTL * 1000, `took ${elapsed} ms: that is just expiry`)
+  const r = await write(ports.dev2 ?? 0, 'dev2', 'after v=1')
+  assert.notEqual(r.status, 204)
+})
+
+test('no token, password or shared secret appears in any log', () => {
+  for (const node of readdirSync(join(portico.home, 'nodes'))) {
+    const log = readFileSync(join(portico.home, 'nodes', node, 'node.log'), 'utf8')
+    for (const s of secrets) assert.ok(!log.includes(s), `a secret appeared in ${node}'s log`)
+    assert.doesNotMatch(log, /Bearer ey|Token [A-Za-z0-9_-]{20}|Basic [A-Za-z0-9+/=]{16}/)
+  }
+})
