@@ -1,6 +1,7 @@
 import { nodeCrypto } from '../crypto/node-crypto.js'
 import type { AuthorityClient } from '../authority/authority-client.js'
 import type { Project } from '../authority/project.js'
+import { pino } from 'pino'
 import { createLogger, silentLogger } from '../log/logger.js'
 import type { Home } from '../node/home.js'
 import { authorityClientFor } from '../node/membership.js'
@@ -14,7 +15,8 @@ export async function withAuthority<T>(home: Home, options: { identity?: string;
   const project = typeof options.project === 'object' ? options.project : home.project(nodeCrypto, options.project)
   if (project === undefined) throw new Error('this home belongs to no project: enroll with a ticket or import a project file first')
   const identity = home.loadIdentity(nodeCrypto, options.identity)
-  const log = process.env.PORTICO_LOG_LEVEL !== undefined ? createLogger({ name: 'cli' }) : silentLogger
+  // Command output is stdout; a temporary node's logs, when asked for, go to stderr.
+  const log = process.env.PORTICO_LOG_LEVEL !== undefined ? createLogger({ name: 'cli', destination: pino.destination(2) }) : silentLogger
   const node = await PorticoNode.start({ name: 'cli', identity, log, authorities: () => [project.authority], project })
   try {
     return await fn(authorityClientFor(node, project), node, project)

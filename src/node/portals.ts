@@ -79,7 +79,7 @@ export class Portals {
     const backend = makeBackend(api, c, endpoint)
     const log = this.o.log.child({ outlet: c.from })
     const manager = new LeaseManager({
-      outlet: c.from, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions'] as string | unknown[]),
+      outlet: c.from, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions']),
       ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases']
     })
     await this.addOutlet({ to: c.to, from: c.from, tls: c.tls, ...(c.allow !== undefined ? { allow: c.allow } : {}),
