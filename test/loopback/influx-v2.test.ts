@@ -1,0 +1,100 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { InfluxDB, Point } from '@influxdata/influxdb-client'
+import { startProject, type TestProject } from '../support/project.js'
+import { startV2Emulator, type V2Emulator } from '../support/influx-v2-emulator.js'
+import { waitFor } from '../helpers.js'
+import type { NodeRuntime } from '../../src/node/node-runtime.js'
+import { leaseDescription } from '../../src/influxdb/v2-backend.js'
+
+// The v2 API (OSS 2.x, Cloud, Timestream for InfluxDB), with the seed's JSON configuration keys,
+// against the emulator that checks every exchange against the official OpenAPI contract.
+let project: TestProject
+let v2: V2Emulator
+let outlet: NodeRuntime
+const inlets: Record<string, string> = {}
+
+before(async () => {
+  project = await startProject()
+  v2 = await startV2Emulator()
+  const permissions = JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}', orgID: 'INFLUX_ORG_ID' } }])
+  outlet = await project.member('outlet', { 'amazon-influxdb-outlet': 'true', relay: 'influxdb' }, {
+    'tcp-listener-address': undefined, 'http-server-port': 0, relay: ['influxdb'],
+    'tcp-outlet': [{ to: v2.address, from: 'ui-outlet', allow: 'amazon-influxdb-inlet', tls: false }],
+    'influxdb-outlet': {
+      to: v2.address, tls: false, allow: 'amazon-influxdb-inlet', 'org-id': v2.orgId, 'all-access-token': v2.allAccessToken, api: 'auto',
+      'leased-token-expires-in': 300, 'leased-token-permissions': permissions, from: 'influxdb-outlet', 'max-leases-per-identity': 2, 'max-leases': 100
+    }
+  })
+  await waitFor(() => outlet.portals.relays.get('influxdb')?.registered === true, 5000, 'relay')
+  for (const device of ['sensor-a', 'sensor-b']) {
+    const rt = await project.member(device, { 'amazon-influxdb-inlet': 'true', bucket: device }, {
+      'influxdb-inlet': [{ from: '127.0.0.1:0', via: 'influxdb', outlet: 'influxdb-outlet', 'leased-token-strategy': 'shared' }]
+    })
+    inlets[device] = [...rt.portals.influxdbInlets.keys()][0] ?? ''
+  }
+})
+after(async () => {
+  await project.stop()
+  assert.deepEqual(v2.violations, [], 'an exchange broke the OpenAPI contract')
+  await v2.close()
+})
+
+test('the official @influxdata/influxdb-client writes (gzip bodies) through the inlet with no token; each device gets its own', async () => {
+  for (const device of ['sensor-a', 'sensor-b']) {
+    const client = new InfluxDB({ url: `http://${inlets[device] ?? ''}`, token: 'not-a-real-token-and-it-is-removed' })
+    const api = client.getWriteApi(v2.orgId, device, 'ms', { maxRetries: 0 })
+    for (let i = 0; i < 50; i++) api.writePoint(new Point('air').tag('device', device).floatField('pm25', i))
+    await api.close()
+    assert.equal(v2.points.get(device)?.length, 50)
+  }
+  const writes = v2.seen.filter((s) => s.path === '/api/v2/write')
+  assert.ok(writes.every((w) => w.authorization !== undefined && !w.authorization.includes('not-a-real-token')))
+  const leases = [...v2.authorizations.values()].filter((a) => a.description.startsWith('portico-lease:'))
+  assert.equal(leases.length, 2)
+  assert.notEqual(leases[0]?.token, leases[1]?.token)
+  assert.deepEqual(leases.map((l) => l.permissions[0]?.resource.name).sort(), ['sensor-a', 'sensor-b'])
+  assert.ok(leases.every((l) => l.permissions[0]?.resource.orgID === v2.orgId))
+})
+
+test('a device writing to another device\'s bucket is refused by the database', async () => {
+  const client = new InfluxDB({ url: `http://${inlets['sensor-a'] ?? ''}` })
+  const api = client.getWriteApi(v2.orgId, 'sensor-b', 'ms', { maxRetries: 0 })
+  api.writePoint(new Point('air').floatField('pm25', 1))
+  await assert.rejects(api.close(), /unauthorized|401/)
+})
+
+test('leases are capped per identity, and listed only to their holder', async () => {
+  const manager = outlet.portals.leaseManagers.get('influxdb-outlet')
+  assert.ok(manager !== undefined)
+  const id = (await project.member('greedy', { 'amazon-influxdb-inlet': 'true', bucket: 'g' })).node.identifier
+  await manager.create({ identifier: id, attributes: { bucket: 'g' } })
+  await manager.create({ identifier: id, attributes: { bucket: 'g' } })
+  await assert.rejects(manager.create({ identifier: id, attributes: { bucket: 'g' } }), /max-leases-per-identity/)
+  await assert.rejects(manager.create({ identifier: 'Iother', attributes: {} }), /lacks the attribute bucket/)
+  assert.equal((await manager.list(id)).length, 2)
+  assert.equal((await manager.list('Inobody')).length, 0)
+})
+
+test('at start-up, tagged tokens whose lease is unknown or expired are revoked (no orphans after a crash)', async () => {
+  const manager = outlet.portals.leaseManagers.get('influxdb-outlet')
+  assert.ok(manager !== undefined)
+  const orphan = { id: 'deadbeef00000001', token: 'orphan-token', orgID: v2.orgId, description: leaseDescription('00000000deadbeef', 'Ix', Date.now() + 60_000),
+    status: 'active' as const, permissions: [{ action: 'read' as const, resource: { type: 'buckets' } }], createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() }
+  v2.authorizations.set(orphan.id, orphan)
+  const untagged = { ...orphan, id: 'cafe000000000002', token: 'someone-elses', description: 'a token a person made' }
+  v2.authorizations.set(untagged.id, untagged)
+  assert.equal(await manager.reconcile(), 1)
+  assert.equal(v2.authorizations.has(orphan.id), false)
+  assert.equal(v2.authorizations.has(untagged.id), true)
+})
+
+test('the emulator really checks the contract', async () => {
+  const before = v2.violations.length
+  const r = await fetch(`http://${v2.address}/api/v2/authorizations`, { method: 'POST', headers: { authorization: `Token ${v2.allAccessToken}` }, body: JSON.stringify({ orgID: v2.orgId, permissions: [] }) })
+  assert.equal(r.status, 201)
+  const found = v2.violations.splice(before)
+  assert.equal(found.length, 2)
+  assert.match(found[0] ?? '', /request: .*permissions must NOT have fewer than 1 items/)
+  assert.match(found[1] ?? '', /response 201: .*permissions must NOT have fewer than 1 items/)
+})
