@@ -1,0 +1,136 @@
+// npm run bench:influx — side by side in one run: points/s written directly to InfluxDB 1.6.7 and
+// through a relayed, token-injecting inlet (separate processes); added latency per request; leases
+// issued per second (v1 real InfluxDB, v2 contract-checked emulator); revocation lateness for 10,000 leases.
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from '../test/support/postgres.js'
+import { startInflux } from '../test/support/influxdb.js'
+import { startV2Emulator } from '../test/support/influx-v2-emulator.js'
+import { LeaseManager } from '../src/influxdb/lease-manager.js'
+import { V1Backend } from '../src/influxdb/v1-backend.js'
+import { V2Backend } from '../src/influxdb/v2-backend.js'
+import type { LeaseBackend } from '../src/influxdb/backend.js'
+import { openStore } from '../src/store/open-store.js'
+import { silentLogger } from '../src/log/logger.js'
+import { fmt, percentile, report } from './lib/report.js'
+
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 200)
+const BATCH_POINTS = 5000
+const CONCURRENCY = 4
+const PINGS = Number(process.env.BENCH_PINGS ?? 1000)
+const LEASES = Number(process.env.BENCH_LEASES ?? 10_000)
+const run = promisify(execFile)
+const BIN = new URL('../bin/portico.js', import.meta.url).pathname
+const home = mkdtempSync(join(tmpdir(), 'portico-bench-influx-'))
+const env = { ...process.env, PORTICO_HOME: home, PORTICO_LOG_LEVEL: 'warn' }
+const portico = async (...args: string[]): Promise<string> => (await run(process.execPath, [BIN, ...args], { env })).stdout.trim()
+
+const batch = (n: number): string => Array.from({ length: BATCH_POINTS }, (_, i) => `cpu,host=h${i % 50},batch=${n} usage=${(i % 100) / 3},idle=${i} ${1_700_000_000_000_000_000 + n * BATCH_POINTS + i}`).join('\n')
+
+async function pointsPerSecond(url: string, headers: Record<string, string>): Promise<number> {
+  const bodies = Array.from({ length: 8 }, (_, i) => batch(i))
+  let next = 0
+  const t = process.hrtime.bigint()
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < BATCHES) {
+      const n = next++
+      const r = await fetch(url, { method: 'POST', body: bodies[n % bodies.length], headers })
+      if (r.status !== 204) throw new Error(`write failed: ${r.status} ${await r.text()}`)
+    }
+  }))
+  return (BATCHES * BATCH_POINTS) / (Number(process.hrtime.bigint() - t) / 1e9)
+}
+
+async function latencies(url: string, headers: Record<string, string>): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < PINGS + 50; i++) {
+    const t = process.hrtime.bigint()
+    const r = await fetch(url, { method: 'POST', body: `lat v=${i} ${1_800_000_000_000_000_000 + i}`, headers })
+    await r.arrayBuffer()
+    if (i >= 50) times.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
+  return times.sort((a, b) => a - b)
+}
+
+async function leaseFigures(name: string, backend: LeaseBackend, count: number, ttlSeconds: number): Promise<Record<string, string | number>> {
+  const store = await openStore(`sqlite:${join(home, `${name}.sqlite`)}`)
+  const lateness: number[] = []
+  const manager = new LeaseManager({
+    outlet: name, backend, leases: store.leases, log: silentLogger, orgId: 'org', ttlSeconds, maxPerIdentity: count, maxTotal: count * 2,
+    permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: 'bench' } }])
+  })
+  manager.onRevoked = (ms) => lateness.push(ms)
+  const controller = new AbortController()
+  void manager.sweep(controller.signal)
+  const t = process.hrtime.bigint()
+  let next = 0
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < count) {
+      next++
+      await manager.create({ identifier: `I${(next % 100).toString().padStart(64, '0')}`, attributes: {} })
+    }
+  }))
+  const issuedPerSecond = count / (Number(process.hrtime.bigint() - t) / 1e9)
+  while (lateness.length < count) await sleep(100)
+  controller.abort()
+  await store.close()
+  lateness.sort((a, b) => a - b)
+  return {
+    backend: name, leases: count, 'issued/s': fmt(issuedPerSecond, 1),
+    'revocation lateness p50 ms': fmt(percentile(lateness, 50), 0), 'p99 ms': fmt(percentile(lateness, 99), 0), 'max ms': fmt(lateness.at(-1) ?? NaN, 0)
+  }
+}
+
+async function main(): Promise<void> {
+  const secret = 'bench-shared-secret'
+  const influx = await startInflux({ sharedSecret: secret })
+  const v2 = await startV2Emulator()
+  try {
+    const admin = { authorization: `Basic ${Buffer.from(`${influx.admin.username}:${influx.admin.password}`).toString('base64')}` }
+    await influx.query('CREATE DATABASE bench', { username: influx.admin.username, password: influx.admin.password })
+    const [projectPort, inletPort] = [await freePort(), await freePort()]
+    await portico('identity', 'create', 'admin')
+    await portico('authority', 'create', '--tcp-listener-address', `127.0.0.1:${projectPort}`)
+    for (const [name, args] of [['outlet', ['--attribute', 'influxdb-outlet=true', '--relay', 'influxdb']], ['inlet', ['--attribute', 'influxdb-inlet=true']]] as const) {
+      await portico('identity', 'create', name)
+      await portico('enroll', await portico('ticket', 'create', ...args), '--identity', name)
+    }
+    writeFileSync(join(home, 'outlet.json'), JSON.stringify({ relay: 'influxdb', 'influxdb-outlet': {
+      to: influx.address, api: 'v1', allow: 'influxdb-inlet', 'admin-username': influx.admin.username, 'admin-password': influx.admin.password,
+      'shared-secret': secret, 'leased-token-expires-in': '1h', 'leased-token-permissions': [{ action: 'write', resource: { type: 'buckets', name: 'bench' } }]
+    } }))
+    await portico('node', 'create', 'outlet', '--identity', 'outlet', '--config', join(home, 'outlet.json'))
+    await portico('node', 'create', 'inlet', '--identity', 'inlet', '--configuration', `influxdb-inlet: {from: ${inletPort}, via: influxdb, allow: influxdb-outlet}`)
+    await sleep(1000)
+    const direct = `${influx.url}/write?db=bench`
+    const relayed = `http://127.0.0.1:${inletPort}/write?db=bench`
+    await pointsPerSecond(relayed, {}) // warm-up: lease, channels, JIT
+    const d = await pointsPerSecond(direct, admin)
+    const p = await pointsPerSecond(relayed, {})
+    const ld = await latencies(direct, admin)
+    const lp = await latencies(relayed, {})
+    const rows = [
+      { measure: 'points/s, 4 writers x 5000-point batches', direct: fmt(d, 0), 'relayed inlet (injected lease)': fmt(p, 0), ratio: fmt(p / d), goal: '>= 0.9' },
+      { measure: 'write latency p50 ms (1 point)', direct: fmt(percentile(ld, 50), 3), 'relayed inlet (injected lease)': fmt(percentile(lp, 50), 3), ratio: `+${fmt(percentile(lp, 50) - percentile(ld, 50), 3)} ms`, goal: 'added <= 1 ms' },
+      { measure: 'write latency p99 ms (1 point)', direct: fmt(percentile(ld, 99), 3), 'relayed inlet (injected lease)': fmt(percentile(lp, 99), 3), ratio: `+${fmt(percentile(lp, 99) - percentile(ld, 99), 3)} ms`, goal: '-' }
+    ]
+    report('influx-writes', rows, { batches: BATCHES, batchPoints: BATCH_POINTS, pings: PINGS })
+    const leases = [
+      await leaseFigures('v1 (InfluxDB 1.6.7, bcrypt users)', new V1Backend({ endpoint: { to: influx.address, tls: false }, adminUsername: influx.admin.username, adminPassword: influx.admin.password, sharedSecret: secret }), Number(process.env.BENCH_V1_LEASES ?? 300), 3),
+      await leaseFigures('v2 (contract-checked emulator)', new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }), LEASES, 5)
+    ]
+    report('influx-leases', leases, { violations: v2.violations.length })
+  } finally {
+    for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
+    await influx.stop()
+    await v2.close()
+    rmSync(home, { recursive: true, force: true })
+  }
+}
+
+await main()
+process.exit(0)
