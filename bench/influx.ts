@@ -38,7 +38,7 @@ async function pointsPerSecond(url: string, headers: Record<string, string>): Pr
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < BATCHES) {
       const n = next++
-      const r = await fetch(url, { method: 'POST', body: bodies[n % bodies.length], headers })
+      const r = await fetch(url, { method: 'POST', body: bodies[n % bodies.length] ?? '', headers })
       if (r.status !== 204) throw new Error(`write failed: ${r.status} ${await r.text()}`)
     }
   }))
