@@ -1,11 +1,8 @@
 // npm run bench:influx — side by side in one run: points/s written directly to InfluxDB 1.6.7 and
 // through a relayed, token-injecting inlet (separate processes); added latency per request; leases
 // issued per second (v1 real InfluxDB, v2 contract-checked emulator); revocation lateness for 10,000 leases.
-import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../test/support/postgres.js'
 import { startInflux } from '../test/support/influxdb.js'
@@ -17,17 +14,14 @@ import type { LeaseBackend } from '../src/influxdb/backend.js'
 import { openStore } from '../src/store/open-store.js'
 import { silentLogger } from '../src/log/logger.js'
 import { fmt, percentile, report } from './lib/report.js'
+import { benchHome, benchProject } from './lib/portico-cli.js'
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 200)
 const BATCH_POINTS = 5000
 const CONCURRENCY = 4
 const PINGS = Number(process.env.BENCH_PINGS ?? 1000)
 const LEASES = Number(process.env.BENCH_LEASES ?? 10_000)
-const run = promisify(execFile)
-const BIN = new URL('../bin/portico.js', import.meta.url).pathname
-const home = mkdtempSync(join(tmpdir(), 'portico-bench-influx-'))
-const env = { ...process.env, PORTICO_HOME: home, PORTICO_LOG_LEVEL: 'warn' }
-const portico = async (...args: string[]): Promise<string> => (await run(process.execPath, [BIN, ...args], { env })).stdout.trim()
+const { home, portico } = benchHome('portico-bench-influx-')
 
 const batch = (n: number): string => Array.from({ length: BATCH_POINTS }, (_, i) => `cpu,host=h${i % 50},batch=${n} usage=${(i % 100) / 3},idle=${i} ${1_700_000_000_000_000_000 + n * BATCH_POINTS + i}`).join('\n')
 
@@ -93,12 +87,7 @@ async function main(): Promise<void> {
     const admin = { authorization: `Basic ${Buffer.from(`${influx.admin.username}:${influx.admin.password}`).toString('base64')}` }
     await influx.query('CREATE DATABASE bench', { username: influx.admin.username, password: influx.admin.password })
     const [projectPort, inletPort] = [await freePort(), await freePort()]
-    await portico('identity', 'create', 'admin')
-    await portico('authority', 'create', '--tcp-listener-address', `127.0.0.1:${projectPort}`)
-    for (const [name, args] of [['outlet', ['--attribute', 'influxdb-outlet=true', '--relay', 'influxdb']], ['inlet', ['--attribute', 'influxdb-inlet=true']]] as const) {
-      await portico('identity', 'create', name)
-      await portico('enroll', await portico('ticket', 'create', ...args), '--identity', name)
-    }
+    await benchProject(portico, projectPort ?? 0, ['--attribute', 'influxdb-outlet=true', '--relay', 'influxdb'], ['--attribute', 'influxdb-inlet=true'])
     writeFileSync(join(home, 'outlet.json'), JSON.stringify({ relay: 'influxdb', 'influxdb-outlet': {
       to: influx.address, api: 'v1', allow: 'influxdb-inlet', 'admin-username': influx.admin.username, 'admin-password': influx.admin.password,
       'shared-secret': secret, 'leased-token-expires-in': '1h', 'leased-token-permissions': [{ action: 'write', resource: { type: 'buckets', name: 'bench' } }]

@@ -2,28 +2,23 @@
 // through our own sshd, (c) a Portico portal inlet -> outlet, (d) a Portico portal through a relay.
 // Bulk throughput, small-message round-trip latency p50/p99, and memory per idle connection at the
 // middle hop. Separate processes throughout; no thresholds, only figures and ratios.
-import { execFile, execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { promisify } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../test/support/postgres.js'
 import { nodePid, rssBytes } from '../test/support/processes.js'
 import { startSshTunnel } from './lib/sshd.js'
 import { fmt, percentile, report } from './lib/report.js'
+import { benchHome, benchProject } from './lib/portico-cli.js'
 
 const BULK_BYTES = Number(process.env.BENCH_BULK_MIB ?? 512) * 2 ** 20
 const PINGS = Number(process.env.BENCH_PINGS ?? 2000)
 const IDLE = Number(process.env.BENCH_IDLE ?? 200)
-const run = promisify(execFile)
-const BIN = new URL('../bin/portico.js', import.meta.url).pathname
-const home = mkdtempSync(join(tmpdir(), 'portico-bench-portal-'))
-const env = { ...process.env, PORTICO_HOME: home, PORTICO_LOG_LEVEL: 'warn' }
-const portico = async (...args: string[]): Promise<string> => (await run(process.execPath, [BIN, ...args], { env })).stdout.trim()
+const { home, portico } = benchHome('portico-bench-portal-')
 
 async function open(port: number): Promise<Socket> {
   const s = connect({ host: '127.0.0.1', port })
@@ -107,12 +102,7 @@ async function main(): Promise<void> {
   const [sshPort, sshEcho, sshSink, projectPort, outletPort, cEcho, cSink, dEcho, dSink] = await Promise.all(Array.from({ length: 9 }, freePort))
   const ssh = await startSshTunnel(home, sshPort ?? 0, [{ local: sshEcho ?? 0, target: t.echo }, { local: sshSink ?? 0, target: t.sink }])
   try {
-    await portico('identity', 'create', 'admin')
-    await portico('authority', 'create', '--tcp-listener-address', `127.0.0.1:${projectPort}`)
-    for (const [name, args] of [['outlet', ['--attribute', 'bench-outlet=true', '--relay', 'bench']], ['inlet', ['--attribute', 'bench-inlet=true']]] as const) {
-      await portico('identity', 'create', name)
-      await portico('enroll', await portico('ticket', 'create', ...args), '--identity', name)
-    }
+    await benchProject(portico, projectPort ?? 0, ['--attribute', 'bench-outlet=true', '--relay', 'bench'], ['--attribute', 'bench-inlet=true'])
     const outletCfg = join(home, 'outlet.yaml')
     writeFileSync(outletCfg, [`tcp-listener-address: 127.0.0.1:${outletPort}`, 'relay: bench', 'tcp-outlet:',
       `  - {to: "127.0.0.1:${t.echo}", from: echo-outlet, allow: bench-inlet}`, `  - {to: "127.0.0.1:${t.sink}", from: sink-outlet, allow: bench-inlet}`, ''].join('\n'))

@@ -45,8 +45,11 @@ export const TcpOutletConfig = z.object({
 }).strict()
 export type TcpOutletConfig = z.infer<typeof TcpOutletConfig>
 
+/** Where an inlet listens: HOST:PORT, or a bare port on loopback. */
+const inletFrom = z.union([hostPort, z.number().int().min(0).max(65535)]).transform((v) => typeof v === 'number' || /^\d+$/.test(v) ? `127.0.0.1:${v}` : v)
+
 export const TcpInletConfig = z.object({
-  from: z.union([hostPort, z.number().int().min(0).max(65535)]).transform((v) => typeof v === 'number' || /^\d+$/.test(v) ? `127.0.0.1:${v}` : v),
+  from: inletFrom,
   via: serviceName.optional(),
   to: z.string().max(1024).optional(),
   outlet: serviceName.default('outlet'),
@@ -85,7 +88,7 @@ export const InfluxdbOutletConfig = z.object({
 export type InfluxdbOutletConfig = z.infer<typeof InfluxdbOutletConfig>
 
 export const InfluxdbInletConfig = z.object({
-  from: z.union([hostPort, z.number().int().min(0).max(65535)]).transform((v) => typeof v === 'number' || /^\d+$/.test(v) ? `127.0.0.1:${v}` : v),
+  from: inletFrom,
   via: serviceName.optional(),
   to: z.string().max(1024).optional(),
   outlet: serviceName.default('influxdb-outlet'),

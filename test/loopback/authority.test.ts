@@ -1,58 +1,21 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { nodeCrypto } from '../../src/crypto/node-crypto.js'
-import type { LocalIdentity } from '../../src/identity/local-identity.js'
-import type { AuthorityClient } from '../../src/authority/authority-client.js'
 import { decodeTicket } from '../../src/authority/ticket.js'
-import { Home } from '../../src/node/home.js'
 import { authorityClientFor } from '../../src/node/membership.js'
-import { NodeRuntime, type AuthorityMode } from '../../src/node/node-runtime.js'
+import type { NodeRuntime } from '../../src/node/node-runtime.js'
+import { startProject } from '../support/project.js'
 import type { NodeConfig } from '../../src/node/config.js'
 import { PorticoNode } from '../../src/node/portico-node.js'
-import { openStore } from '../../src/store/open-store.js'
 import { local } from '../../src/routing/address.js'
 import { RemoteError } from '../../src/services/rpc.js'
 import { newIdentity, routeTo, str, testLogger, text, waitFor } from '../helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'portico-authority-'))
-const home = new Home(join(dir, 'home'))
-const cleanups: (() => Promise<void>)[] = []
-after(async () => { for (const c of cleanups.reverse()) await c() })
-
-async function runtime(name: string, identity: LocalIdentity, config: NodeConfig, authority?: AuthorityMode): Promise<NodeRuntime> {
-  const store = await openStore(`sqlite:${join(dir, `${name}.sqlite`)}`)
-  const controller = new AbortController()
-  const rt = await NodeRuntime.start({
-    name, home, crypto: nodeCrypto, identity, store, log: testLogger(name), signal: controller.signal,
-    config: { 'tcp-listener-address': '127.0.0.1:0', ...config }, ...(authority !== undefined ? { authority } : {})
-  })
-  cleanups.push(async () => { controller.abort(); await rt.stop(); await store.close() })
-  return rt
-}
-
-/** An in-process client node, as the CLI makes, to call the authority as `identity`. */
-async function clientAs(identity: LocalIdentity): Promise<AuthorityClient> {
-  const project = home.project(nodeCrypto, 'default')
-  assert.ok(project !== undefined)
-  const node = await PorticoNode.start({ name: 'client', identity, log: testLogger('client'), authorities: () => [project.authority], project })
-  cleanups.push(() => node.stop())
-  return authorityClientFor(node, project)
-}
-
-const admin = newIdentity()
-const authorityIdentity = newIdentity()
-const project = await runtime('authority', authorityIdentity, {}, { projectName: 'default', admin: admin.identifier, credentialTtlSeconds: 4 })
-const adminClient = await clientAs(admin)
-
-async function enrolledNode(name: string, attributes: Record<string, string>, config: NodeConfig = {}): Promise<NodeRuntime> {
-  const { ticket } = await adminClient.createTicket({ attributes })
-  const rt = await runtime(name, newIdentity(), { ticket, ...config })
-  await waitFor(() => rt.membership?.ready === true, 5000, `${name} credential`)
-  return rt
-}
+const testProject = await startProject({ credentialTtlSeconds: 4 })
+after(() => testProject.stop())
+const project = testProject.authority
+const adminClient = testProject.admin
+const { runtime, clientAs } = testProject
+const enrolledNode = (name: string, attributes: Record<string, string>, config: NodeConfig = {}): Promise<NodeRuntime> => testProject.member(name, attributes, config)
 
 test('a ticket makes its redeemer a member with the ticket\'s attributes and a short-lived credential', async () => {
   const rt = await enrolledNode('device-1', { 'influxdb-inlet': 'true' })
@@ -73,8 +36,8 @@ test('policies guard a service by the subject\'s attested attributes', async () 
   await assert.rejects(siteB.node.send(await siteB.node.resolve(echo), text('hi'), { timeoutMs: 500 }), /no answer/)
   // A stranger without a credential from the authority cannot even open a channel to a member node.
   const stranger = await PorticoNode.start({ name: 'stranger', identity: newIdentity(), log: testLogger('stranger') })
-  cleanups.push(() => stranger.stop())
   await assert.rejects(stranger.resolve(echo), /no valid credential/)
+  await stranger.stop()
 })
 
 test('tickets: only admins and enrollers create them, only admins create enroller tickets; non-members get no credential', async () => {

@@ -17,9 +17,9 @@ export interface TestProject {
   home: Home
   authority: NodeRuntime
   admin: AuthorityClient
-  runtime(name: string, identity: LocalIdentity, config: NodeConfig, authority?: AuthorityMode): Promise<NodeRuntime>
-  member(name: string, attributes: Record<string, string>, config?: NodeConfig): Promise<NodeRuntime>
-  clientAs(identity: LocalIdentity): Promise<AuthorityClient>
+  runtime: (name: string, identity: LocalIdentity, config: NodeConfig, authority?: AuthorityMode) => Promise<NodeRuntime>
+  member: (name: string, attributes: Record<string, string>, config?: NodeConfig) => Promise<NodeRuntime>
+  clientAs: (identity: LocalIdentity) => Promise<AuthorityClient>
   stop(): Promise<void>
 }
 
