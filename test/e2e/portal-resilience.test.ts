@@ -187,3 +187,23 @@ test('flow control: 1 GiB into a portal whose far end does not read; every proce
   // The bound that matters is the stalled one: with nobody reading, no hop may buffer the 1 GiB.
   for (const [k, g] of Object.entries(stalledGrowth)) assert.ok(g < 64, `${k} grew by ${g} MiB while the reader stalled`)
 })
+
+test('the CLI creates relays, outlets and inlets on running nodes', async () => {
+  const port = await freePort()
+  await ok(portico, 'identity', 'create', 'cli-outlet')
+  await ok(portico, 'enroll', await ok(portico, 'ticket', 'create', '--attribute', 'db-outlet=true', '--relay', 'cli-db'), '--identity', 'cli-outlet')
+  await ok(portico, 'node', 'create', 'cli-outlet', '--identity', 'cli-outlet')
+  await ok(portico, 'relay', 'create', 'cli-db', '--node', 'cli-outlet')
+  await ok(portico, 'tcp-outlet', 'create', '--to', `127.0.0.1:${targetPort}`, '--from', 'cli-out', '--allow', 'db-inlet', '--at', 'cli-outlet')
+  await ok(portico, 'tcp-inlet', 'create', '--from', String(port), '--via', 'cli-db', '--outlet', 'cli-out', '--allow', 'db-outlet', '--at', 'inlet')
+  let reply = ''
+  for (let i = 0; i < 40 && reply !== 'via the cli'; i++) {
+    reply = await roundTrip(`127.0.0.1:${port}`, Buffer.from('via the cli')).then((b) => b.toString(), () => '')
+    if (reply !== 'via the cli') await new Promise((r) => setTimeout(r, 250))
+  }
+  assert.equal(reply, 'via the cli')
+  const bad = await portico('tcp-inlet', 'create', '--from', String(port), '--via', 'cli-db', '--at', 'inlet')
+  assert.notEqual(bad.code, 0)
+  assert.match(bad.stderr, /EADDRINUSE|already/)
+  await portico('node', 'delete', 'cli-outlet')
+})
