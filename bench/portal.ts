@@ -122,15 +122,16 @@ async function main(): Promise<void> {
       { name: '(d) portal via relay', echo: dEcho ?? 0, sink: dSink ?? 0, middle: () => [nodePid(home, 'authority')], middleName: 'relay (project node)' }
     ]
     const results = []
-    for (const p of paths) {
+    const only = process.env.BENCH_PATHS?.split(',')
+    for (const p of paths.filter((x) => only === undefined || only.some((o) => x.name.startsWith(`(${o})`)))) {
       await bulk(p.sink) // warm-up: channels open, JIT warm
       const gbit = Math.max(await bulk(p.sink), await bulk(p.sink))
       const lat = await latency(p.echo)
       const mem = p.middle().length === 0 ? NaN : await idleMemory(p.echo, p.middle)
       results.push({ path: p.name, gbit, p50: percentile(lat, 50), p99: percentile(lat, 99), mem, middle: p.middleName })
     }
-    const ssh1 = results[1]?.gbit ?? NaN
-    const a = results[0]
+    const ssh1 = results.find((r) => r.path.startsWith('(b)'))?.gbit ?? NaN
+    const a = results.find((r) => r.path.startsWith('(a)'))
     const rows = results.map((r) => ({
       path: r.path, 'bulk Gbit/s': fmt(r.gbit), 'x ssh -L': fmt(r.gbit / ssh1), 'p50 ms': fmt(r.p50, 3), 'p99 ms': fmt(r.p99, 3),
       'p50 added vs direct ms': fmt(r.p50 - (a?.p50 ?? 0), 3), 'KiB per idle connection': Number.isNaN(r.mem) ? '-' : fmt(r.mem, 1), 'measured at': r.middle
