@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { PorticoNode } from './portico-node.js'
 import type { Membership } from './membership.js'
+import type { LeaseManager } from '../influxdb/lease-manager.js'
 
 /**
  * The node's Prometheus registry. Gauges read the live objects at scrape time, so nothing has to
@@ -9,6 +10,9 @@ import type { Membership } from './membership.js'
 export class NodeMetrics {
   readonly registry = new Registry()
   readonly accessDenied: Counter<'resource'>
+
+  /** Lease managers of this node's influxdb-outlets, read at scrape time. */
+  leaseManagers: ReadonlyMap<string, LeaseManager> = new Map()
 
   constructor(node: PorticoNode, membership: Membership | undefined) {
     collectDefaultMetrics({ register: this.registry, prefix: 'portico_' })
@@ -35,6 +39,21 @@ export class NodeMetrics {
       new Gauge({ name: 'portico_credential_failures', help: 'Failed attempts to obtain a credential', registers: r, collect() { this.set(membership.credentials.failures) } })
       new Gauge({ name: 'portico_revocation_poll_failures', help: 'Failed polls of the revocation list', registers: r, collect() { this.set(membership.revocations.failures) } })
     }
+    this.registerLeaseGauges()
     this.accessDenied = new Counter({ name: 'portico_access_denied_total', help: 'Messages refused by a policy', labelNames: ['resource'], registers: r })
+  }
+
+  private registerLeaseGauges(): void {
+    const managers = (): ReadonlyMap<string, LeaseManager> => this.leaseManagers
+    const gauge = (name: string, help: string, read: (m: LeaseManager) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['outlet'], registers: [this.registry],
+        collect() { for (const [outlet, m] of managers()) this.set({ outlet }, read(m)) }
+      })
+    }
+    gauge('portico_leases_issued', 'Leases issued by this outlet', (m) => m.stats.issued)
+    gauge('portico_leases_revoked', 'Leases revoked by this outlet', (m) => m.stats.revoked)
+    gauge('portico_lease_revocation_failures', 'Failed lease revocation attempts (each is retried with backoff)', (m) => m.stats.revokeFailures)
+    gauge('portico_lease_issue_failures', 'Failed attempts to issue a lease', (m) => m.stats.issueFailures)
   }
 }
