@@ -102,6 +102,10 @@ test('scale: 1,000 distinct enrolled inlet identities through one relay to one o
   const { ticket } = await project.admin.createTicket({ attributes: { 'db-inlet': 'true' }, usageCount: 1000 })
   const inlets = await startManyInlets(project, ticket, 1000, 'db', 'outlet')
   try {
+    // Channels are opened in waves, as a fleet comes online; then all 1,000 are used at once.
+    for (let i = 0; i < inlets.length; i += 50) {
+      await Promise.all(inlets.slice(i, i + 50).map((inlet) => roundTrip(inlet.address, Buffer.from('hello'))))
+    }
     const replies = await Promise.all(inlets.map((i, n) => roundTrip(i.address, Buffer.from(`identity ${n}`))))
     replies.forEach((r, n) => assert.equal(r.toString(), `identity ${n}`))
     const identities = new Set(inlets.map((i) => i.identifier))

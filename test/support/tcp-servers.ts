@@ -37,9 +37,13 @@ export async function roundTrip(address: string, data: Uint8Array): Promise<Buff
   await once(socket, 'connect')
   const chunks: Buffer[] = []
   socket.on('data', (c: Buffer) => chunks.push(c))
+  socket.on('error', () => undefined)
+  let ended = false
+  socket.on('end', () => { ended = true })
   socket.end(data)
-  await once(socket, 'end')
-  socket.destroy()
+  // A connection the portal gave up on closes without an orderly end: that is a failure, not a wait.
+  await once(socket, 'close')
+  if (!ended) throw new Error('the connection closed before the server finished answering')
   return Buffer.concat(chunks)
 }
 
