@@ -51,7 +51,6 @@ export interface LeaseStats {
   revoked: number
   revokeFailures: number
   issueFailures: number
-  lateness: number[]
 }
 
 function view(l: LeaseRecord): LeaseView {
@@ -67,7 +66,7 @@ function view(l: LeaseRecord): LeaseView {
  * revokes them on time (and at start-up, any tagged credential it does not know or that expired).
  */
 export class LeaseManager {
-  readonly stats: LeaseStats = { issued: 0, revoked: 0, revokeFailures: 0, issueFailures: 0, lateness: [] }
+  readonly stats: LeaseStats = { issued: 0, revoked: 0, revokeFailures: 0, issueFailures: 0 }
   onRevoked: ((latenessMs: number) => void) | undefined
   private readonly now: () => number
 

@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { Project } from '../authority/project.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { policyTrust } from '../policy/trust.js'
-import { Policy } from '../policy/policy.js'
+import type { TrustPolicy } from '../channel/trust-policy.js'
 import { TcpInlet, type OutletRoute } from '../portal/tcp-inlet.js'
 import { TcpOutlet } from '../portal/tcp-outlet.js'
 import { RelayRegistration } from '../relay/relay-registration.js'
@@ -45,6 +45,34 @@ export function inletRoute(c: TcpInletConfig, project: Project | undefined): str
   if (c.to !== undefined) return c.to
   if (project === undefined) throw new PortalError(`inlet via relay '${c.via ?? ''}' needs a project: enroll first`)
   return `/project/${project.name}/service/${forwarderAddress(c.via ?? '')}/secure/api/service/${c.outlet}`
+}
+
+/**
+ * One secure route to an outlet node, shared by everything an inlet sends there: opened on demand,
+ * reused while its channel is open, and when replaced, closed with every channel built for it.
+ */
+class OutletChannel {
+  private current: Promise<OutletRoute> | undefined
+
+  constructor(private readonly node: PorticoNode, private readonly route: string, private readonly trustPolicy: TrustPolicy) {}
+
+  async get(signal?: AbortSignal): Promise<OutletRoute> {
+    const have = await this.current?.catch(() => undefined)
+    if (have !== undefined && this.node.channels.has(have.channel)) return have
+    if (have !== undefined) this.node.closeChain(have.channel, 'route to the outlet replaced')
+    const next = this.node.resolve(this.route, { trustPolicy: this.trustPolicy, timeoutMs: PORTAL_HANDSHAKE_TIMEOUT_MS, ...(signal !== undefined ? { signal } : {}) })
+      .then((r) => {
+        const channel = r[0]?.value
+        if (channel === undefined || !this.node.channels.has(channel)) throw new PortalError(`route ${this.route} does not start with a secure channel`)
+        return { route: r, channel }
+      })
+    this.current = next
+    return next
+  }
+
+  isOpen = (channel: string): boolean => this.node.channels.has(channel)
+
+  discard = (r: OutletRoute): void => this.node.closeChain(r.channel, 'the outlet stopped answering')
 }
 
 /** The node's TCP outlets, inlets and relay registrations, from config or the CLI. */
@@ -102,31 +130,19 @@ export class Portals {
     const { node } = this.o
     const base = inletRoute({ from: c.from, outlet: c.outlet, ...(c.via !== undefined ? { via: c.via } : {}), ...(c.to !== undefined ? { to: c.to } : {}) }, this.o.project)
     // One secure channel to the outlet node carries both the portal and the lease requests.
-    const channelRoute = base.slice(0, base.lastIndexOf('/service/'))
-    const resource = `influxdb-inlet:${c.from}`
-    if (c.allow !== undefined) await this.o.policies.set(resource, c.allow, nowSeconds())
-    const allow = c.allow !== undefined ? Policy.parse(c.allow) : undefined
-    const trustPolicy = policyTrust(() => allow ?? this.o.policies.get(resource), { id: resource, type: 'influxdb-inlet' })
-    let current: Promise<OutletRoute> | undefined
-    const channel = async (signal?: AbortSignal): Promise<OutletRoute> => {
-      const have = current !== undefined ? await current.catch(() => undefined) : undefined
-      if (have !== undefined && node.channels.has(have.channel)) return have
-      if (have !== undefined) node.closeChain(have.channel, 'route to the outlet replaced')
-      current = node.resolve(channelRoute, { trustPolicy, timeoutMs: PORTAL_HANDSHAKE_TIMEOUT_MS, ...(signal !== undefined ? { signal } : {}) }).then((r) => ({ route: r, channel: r[0]?.value ?? '' }))
-      return current
-    }
+    const channel = new OutletChannel(node, base.slice(0, base.lastIndexOf('/service/')), await this.outletTrust('influxdb-inlet', c.from, c.allow))
     const log = this.o.log.child({ inlet: c.from })
     const portal = new TcpInlet({
       router: node.router, log, from: '127.0.0.1:0',
       connect: async (signal) => {
-        const r = await channel(signal)
+        const r = await channel.get(signal)
         return { route: [...r.route, local(c.outlet)], channel: r.channel }
       },
-      isOpen: (ch) => node.channels.has(ch),
-      discard: (r) => node.closeChain(r.channel, 'the outlet stopped answering')
+      isOpen: channel.isOpen,
+      discard: channel.discard
     })
     const internal = await portal.start()
-    const client = new LeaseClient(node.router, async () => leaseRoute((await channel()).route, c.outlet))
+    const client = new LeaseClient(node.router, async () => leaseRoute((await channel.get()).route, c.outlet))
     const keeper = new LeaseKeeper((signal) => client.create(signal), log)
     const [host, port] = [internal.slice(0, internal.lastIndexOf(':')), Number(internal.slice(internal.lastIndexOf(':') + 1))]
     const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => ({ host, port }), leases: keeper, strategy: c['leased-token-strategy'] })
@@ -137,26 +153,11 @@ export class Portals {
   }
 
   async addInlet(c: TcpInletConfig): Promise<Record<string, unknown>> {
-    const { node } = this.o
     const route = inletRoute(c, this.o.project)
-    const resource = `tcp-inlet:${c.from}`
-    if (c.allow !== undefined) await this.o.policies.set(resource, c.allow, nowSeconds())
-    const allow = c.allow !== undefined ? Policy.parse(c.allow) : undefined
-    const trustPolicy = policyTrust(() => allow ?? this.o.policies.get(resource), { id: resource, type: 'tcp-inlet' })
-    let previous: OutletRoute | undefined
+    const channel = new OutletChannel(this.o.node, route, await this.outletTrust('tcp-inlet', c.from, c.allow))
     const inlet = new TcpInlet({
-      router: node.router, log: this.o.log.child({ inlet: c.from }), from: c.from,
-      async connect(signal) {
-        // The route being replaced is closed with everything built for it, so rebuilding leaks nothing.
-        if (previous !== undefined) node.closeChain(previous.channel, 'route to the outlet replaced')
-        const r = await node.resolve(route, { signal, trustPolicy, timeoutMs: PORTAL_HANDSHAKE_TIMEOUT_MS })
-        const channel = r[0]?.value
-        if (channel === undefined || !node.channels.has(channel)) throw new PortalError(`route ${route} does not start with a secure channel`)
-        previous = { route: r, channel }
-        return previous
-      },
-      isOpen: (channel) => node.channels.has(channel),
-      discard: (r) => node.closeChain(r.channel, 'the outlet stopped answering')
+      router: this.o.node.router, log: this.o.log.child({ inlet: c.from }), from: c.from,
+      connect: (signal) => channel.get(signal), isOpen: channel.isOpen, discard: channel.discard
     })
     const bound = await inlet.start()
     if (this.inlets.has(bound)) {
@@ -165,6 +166,13 @@ export class Portals {
     }
     this.inlets.set(bound, { inlet, route })
     return { ...inlet.summary(), route }
+  }
+
+  /** The inlet's policy on the outlet identity: `allow` if given (and stored), else the resource's policy. */
+  private async outletTrust(type: string, from: string, allowText: string | undefined): Promise<TrustPolicy> {
+    const resource = `${type}:${from}`
+    if (allowText !== undefined) await this.o.policies.set(resource, allowText, nowSeconds())
+    return policyTrust(() => this.o.policies.get(resource), { id: resource, type })
   }
 
   addRelay(name: string, at?: string): Record<string, unknown> {
@@ -188,7 +196,7 @@ export class Portals {
 
   show(): Record<string, unknown> {
     return {
-      influxdbOutlets: [...this.leaseManagers.entries()].map(([name, m]) => ({ name, api: m.kind, ...m.stats, lateness: undefined })),
+      influxdbOutlets: [...this.leaseManagers.entries()].map(([name, m]) => ({ name, api: m.kind, ...m.stats })),
       influxdbInlets: [...this.influxdbInlets.entries()].map(([from, i]) => ({ from, route: i.route, ...i.inlet.summary(), leases: i.keeper.current() })),
       tcpOutlets: [...this.outlets.values()].map((o) => o.summary()),
       tcpInlets: [...this.inlets.values()].map(({ inlet, route }) => ({ ...inlet.summary(), route })),
