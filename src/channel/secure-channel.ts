@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { local, routeToString, type Route } from '../routing/address.js'
-import type { LocalMessage } from '../routing/message.js'
+import type { LocalMessage, SecureChannelInfo } from '../routing/message.js'
 import type { AccessControl, Router } from '../routing/router.js'
 import type { CredentialAndPurposeKey } from '../identity/credential.js'
 import { TransportDecryptor, TransportEncryptor } from './transport-cipher.js'
@@ -57,10 +57,12 @@ export class SecureChannel {
   private readonly closeHandlers: ((reason: string) => void)[] = []
   private readonly openedAt = new Date()
   peer: PeerInfo
+  private info: SecureChannelInfo
 
   constructor(private readonly p: SecureChannelParams) {
     this.address = p.encryptorAddress
     this.peer = p.peer
+    this.info = this.describePeer()
     this.encryptor = new TransportEncryptor(p.verify.crypto, p.keys.sendKey)
     this.decryptor = new TransportDecryptor(p.verify.crypto, p.keys.receiveKey)
     const outgoing = p.outgoing
@@ -133,10 +135,7 @@ export class SecureChannel {
           onward: message.onward,
           return: [local(this.address), ...message.return],
           payload: message.payload,
-          secureChannel: {
-            identifier: this.peer.identifier, attributes: this.peer.attributes,
-            hasCredential: this.peer.credentials.length > 0, channel: this.address
-          }
+          secureChannel: this.info
         })
         return { kind: Kind.Payload }
       }
@@ -171,12 +170,18 @@ export class SecureChannel {
       const next = { ...this.peer, ...fresh }
       this.p.trustPolicy.check(next)
       this.peer = next
+      this.info = this.describePeer()
       this.armExpiry()
       this.p.log.debug({ channel: this.address, peer: this.peer.identifier }, 'peer refreshed its credentials')
     } catch (err) {
       this.p.log.warn({ channel: this.address, peer: this.peer.identifier, err: (err as Error).message }, 'credential refresh rejected')
       this.close(`credential refresh rejected: ${(err as Error).message}`)
     }
+  }
+
+  /** What every delivered message says about its sender: built once per peer state, not per message. */
+  private describePeer(): SecureChannelInfo {
+    return { identifier: this.peer.identifier, attributes: this.peer.attributes, hasCredential: this.peer.credentials.length > 0, channel: this.address }
   }
 
   /** A channel lives no longer than the credentials that admitted its peer, unless refreshed. */

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http'
+import { parseHostPort } from '../transport/host-port.js'
 import { request as httpsRequest } from 'node:https'
 
 /** Largest answer from an InfluxDB admin API that we read. */
@@ -27,7 +28,7 @@ export interface HttpAnswer {
 
 /** One request to the database's own API; secrets go in headers and are never part of an error. */
 export function call(endpoint: Endpoint, method: string, path: string, headers: Record<string, string>, body?: string, signal?: AbortSignal): Promise<HttpAnswer> {
-  const [host, port] = [endpoint.to.slice(0, endpoint.to.lastIndexOf(':')), Number(endpoint.to.slice(endpoint.to.lastIndexOf(':') + 1))]
+  const { host, port } = parseHostPort(endpoint.to)
   const requester = endpoint.tls ? httpsRequest : httpRequest
   return new Promise((resolve, reject) => {
     const req = requester({

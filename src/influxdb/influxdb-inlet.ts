@@ -1,4 +1,5 @@
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
+import { parseHostPort } from '../transport/host-port.js'
 import { once } from 'node:events'
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
@@ -54,7 +55,7 @@ export class InfluxdbInlet {
   constructor(private readonly o: InfluxdbInletOptions) {}
 
   async start(): Promise<string> {
-    const [host, port] = [this.o.from.slice(0, this.o.from.lastIndexOf(':')), Number(this.o.from.slice(this.o.from.lastIndexOf(':') + 1))]
+    const { host, port } = parseHostPort(this.o.from)
     const server = createServer({ keepAlive: true, maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0 }, (req, res) => { void this.handle(req, res) })
     server.on('clientError', (err, socket: Socket) => {
       // Malformed HTTP: answer 400, forward nothing, close this connection; others are untouched.

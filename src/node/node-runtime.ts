@@ -1,4 +1,5 @@
 import type { Server } from 'node:http'
+import { parseHostPort } from '../transport/host-port.js'
 import type { Logger } from 'pino'
 import { AuthorityService } from '../authority/authority-service.js'
 import type { Project } from '../authority/project.js'
@@ -46,9 +47,8 @@ export class EnrollmentError extends Error {
 }
 
 function tcpRoute(hostPort: string): string {
-  const i = hostPort.lastIndexOf(':')
-  const host = hostPort.slice(0, i)
-  return `/${host.includes(':') ? 'ip6' : /^[\d.]+$/.test(host) ? 'ip4' : 'dnsaddr'}/${host}/tcp/${hostPort.slice(i + 1)}`
+  const { host, port } = parseHostPort(hostPort)
+  return `/${host.includes(':') ? 'ip6' : /^[\d.]+$/.test(host) ? 'ip4' : 'dnsaddr'}/${host}/tcp/${port}`
 }
 
 /** One node's services wired together from its config: project membership, authority, policies, status. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { parseHostPort } from '../transport/host-port.js'
 import type { Logger } from 'pino'
 import type { Project } from '../authority/project.js'
 import { nowSeconds } from '../identity/signed-data.js'
@@ -144,8 +145,8 @@ export class Portals {
     const internal = await portal.start()
     const client = new LeaseClient(node.router, async () => leaseRoute((await channel.get()).route, c.outlet))
     const keeper = new LeaseKeeper((signal) => client.create(signal), log)
-    const [host, port] = [internal.slice(0, internal.lastIndexOf(':')), Number(internal.slice(internal.lastIndexOf(':') + 1))]
-    const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => ({ host, port }), leases: keeper, strategy: c['leased-token-strategy'] })
+    const upstream = parseHostPort(internal)
+    const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => upstream, leases: keeper, strategy: c['leased-token-strategy'] })
     const bound = await inlet.start()
     this.inlets.set(`internal:${bound}`, { inlet: portal, route: base })
     this.influxdbInlets.set(bound, { inlet, keeper, route: base })
