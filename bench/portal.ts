@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../test/support/postgres.js'
-import { nodePid, rssBytes } from '../test/support/processes.js'
+import { cpuSeconds, nodePid, rssBytes } from '../test/support/processes.js'
 import { startSshTunnel } from './lib/sshd.js'
 import { fmt, percentile, report } from './lib/report.js'
 import { benchHome, benchProject } from './lib/portico-cli.js'
@@ -116,32 +116,41 @@ async function main(): Promise<void> {
     await sleep(1500)
 
     const paths = [
-      { name: '(a) direct TCP', echo: t.echo, sink: t.sink, middle: () => [] as number[], middleName: '-' },
-      { name: '(b) ssh -L tunnel', echo: sshEcho ?? 0, sink: sshSink ?? 0, middle: () => descendants(ssh.sshd.pid ?? 0), middleName: 'sshd (all its processes)' },
-      { name: '(c) portal inlet -> outlet', echo: cEcho ?? 0, sink: cSink ?? 0, middle: () => [nodePid(home, 'outlet')], middleName: 'outlet node' },
-      { name: '(d) portal via relay', echo: dEcho ?? 0, sink: dSink ?? 0, middle: () => [nodePid(home, 'authority')], middleName: 'relay (project node)' }
+      { name: '(a) direct TCP', echo: t.echo, sink: t.sink, middle: () => [] as number[], middleName: '-', tunnel: () => [] as number[] },
+      { name: '(b) ssh -L tunnel', echo: sshEcho ?? 0, sink: sshSink ?? 0, middle: () => descendants(ssh.sshd.pid ?? 0), middleName: 'sshd (all its processes)',
+        tunnel: () => [ssh.client.pid ?? 0, ...descendants(ssh.sshd.pid ?? 0)] },
+      { name: '(c) portal inlet -> outlet', echo: cEcho ?? 0, sink: cSink ?? 0, middle: () => [nodePid(home, 'outlet')], middleName: 'outlet node',
+        tunnel: () => ['inlet', 'outlet'].map((n) => nodePid(home, n)) }, // in this order in the JSON
+      { name: '(d) portal via relay', echo: dEcho ?? 0, sink: dSink ?? 0, middle: () => [nodePid(home, 'authority')], middleName: 'relay (project node)',
+        tunnel: () => ['inlet', 'authority', 'outlet'].map((n) => nodePid(home, n)) }
     ]
     const results = []
     const only = process.env.BENCH_PATHS?.split(',')
     for (const p of paths.filter((x) => only === undefined || only.some((o) => x.name.startsWith(`(${o})`)))) {
       await bulk(p.sink) // warm-up: channels open, JIT warm
+      const pids = p.tunnel()
+      const cpuBefore = pids.map(cpuSeconds)
       const gbit = Math.max(await bulk(p.sink), await bulk(p.sink))
+      const perGiB = (s: number): number => s / ((2 * BULK_BYTES) / 2 ** 30)
+      const cpuByProcess = pids.map((pid, i) => fmt(perGiB(cpuSeconds(pid) - (cpuBefore[i] ?? 0)), 3))
+      const cpuMsPerGiB = cpuByProcess.reduce((a, b) => a + b, 0) * 1000
       const lat = await latency(p.echo)
       const mem = p.middle().length === 0 ? NaN : await idleMemory(p.echo, p.middle)
-      results.push({ path: p.name, gbit, p50: percentile(lat, 50), p99: percentile(lat, 99), mem, middle: p.middleName })
+      results.push({ path: p.name, gbit, cpuMsPerGiB, cpuByProcess, p50: percentile(lat, 50), p99: percentile(lat, 99), mem, middle: p.middleName })
     }
     const ssh1 = results.find((r) => r.path.startsWith('(b)'))?.gbit ?? NaN
     const a = results.find((r) => r.path.startsWith('(a)'))
     const rows = results.map((r) => ({
-      path: r.path, 'bulk Gbit/s': fmt(r.gbit), 'x ssh -L': fmt(r.gbit / ssh1), 'p50 ms': fmt(r.p50, 3), 'p99 ms': fmt(r.p99, 3),
+      path: r.path, 'bulk Gbit/s': fmt(r.gbit), 'x ssh -L': fmt(r.gbit / ssh1), 'tunnel CPU s per GiB': r.cpuMsPerGiB === 0 ? '-' : fmt(r.cpuMsPerGiB / 1000), 'p50 ms': fmt(r.p50, 3), 'p99 ms': fmt(r.p99, 3),
       'p50 added vs direct ms': fmt(r.p50 - (a?.p50 ?? 0), 3), 'KiB per idle connection': Number.isNaN(r.mem) ? '-' : fmt(r.mem, 1), 'measured at': r.middle
     }))
-    report('portal', rows, { bulkMiB: BULK_BYTES / 2 ** 20, pings: PINGS, idleConnections: IDLE, goals: { c_vs_b: '>= 1.0', d_vs_b: '>= 0.75', d_p50_added_ms: '<= 1' } })
+    report('portal', rows, { tunnelCpuSecondsPerGiBByProcess: Object.fromEntries(results.map((r) => [r.path, r.cpuByProcess])), bulkMiB: BULK_BYTES / 2 ** 20, pings: PINGS, idleConnections: IDLE, goals: { c_vs_b: '>= 1.0', d_vs_b: '>= 0.75', d_p50_added_ms: '<= 1' } })
   } finally {
     for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
     ssh.stop()
     targets.kill()
-    rmSync(home, { recursive: true, force: true })
+    if (process.env.BENCH_KEEP === undefined) rmSync(home, { recursive: true, force: true })
+    else console.log(`kept ${home}`)
   }
 }
 

@@ -13,9 +13,9 @@ export type Kind = (typeof Kind)[keyof typeof Kind]
 
 export const MAX_CLOSE_REASON = 512
 
-export function encodePayload(m: Message): Uint8Array {
-  const [head, payload] = encodeMessageParts(m)
-  return Buffer.concat([Uint8Array.of(Kind.Payload), head, payload])
+/** A payload message as the parts of its plaintext, for the encryptor to take without joining them. */
+export function encodePayload(m: Message): [Uint8Array, Uint8Array] {
+  return encodeMessageParts(m, Kind.Payload)
 }
 
 export function encodeControl(kind: Exclude<Kind, 0>, body: Uint8Array = new Uint8Array(0)): Uint8Array {

@@ -58,11 +58,13 @@ export class SecureChannel {
   private readonly openedAt = new Date()
   peer: PeerInfo
   private info: SecureChannelInfo
+  private readonly returnRoute: Route
 
   constructor(private readonly p: SecureChannelParams) {
     this.address = p.encryptorAddress
     this.peer = p.peer
     this.info = this.describePeer()
+    this.returnRoute = [local(p.decryptorAddress)]
     this.encryptor = new TransportEncryptor(p.verify.crypto, p.keys.sendKey)
     this.decryptor = new TransportDecryptor(p.verify.crypto, p.keys.receiveKey)
     const outgoing = p.outgoing
@@ -159,9 +161,9 @@ export class SecureChannel {
     this.sendEncrypted(plaintext)
   }
 
-  private sendEncrypted(plaintext: Uint8Array): void {
+  private sendEncrypted(plaintext: Uint8Array | readonly Uint8Array[]): void {
     if (this.closed) return
-    this.p.router.send({ onward: this.p.remoteRoute, return: [local(this.p.decryptorAddress)], payload: this.encryptor.encrypt(plaintext) })
+    this.p.router.send({ onward: this.p.remoteRoute, return: this.returnRoute, payload: this.encryptor.encrypt(plaintext) })
   }
 
   private applyRefresh(bytes: Uint8Array): void {

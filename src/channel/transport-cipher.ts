@@ -28,7 +28,8 @@ export class TransportEncryptor {
     this.key = key
   }
 
-  encrypt(plaintext: Uint8Array): Uint8Array {
+  /** Encrypts the concatenation of the parts (the caller need not join them). */
+  encrypt(plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array {
     const n = this.nonce
     const epoch = n / REKEY_INTERVAL
     while (this.epoch < epoch) {
@@ -36,11 +37,9 @@ export class TransportEncryptor {
       this.epoch += 1n
     }
     this.nonce += 1n
-    const sealed = encryptWithNonce(this.crypto, this.key, n, EMPTY, plaintext)
-    const out = Buffer.allocUnsafe(NONCE_LENGTH + sealed.byteLength)
-    out.writeBigUInt64BE(n, 0)
-    out.set(sealed, NONCE_LENGTH)
-    return out
+    const sealed = encryptWithNonce(this.crypto, this.key, n, EMPTY, plaintext, NONCE_LENGTH)
+    Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength).writeBigUInt64BE(n, 0)
+    return sealed
   }
 }
 

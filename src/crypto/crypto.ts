@@ -31,7 +31,11 @@ export interface Crypto {
   /** Throws on a low-order public key (an all-zero shared secret). */
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array
 
-  aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
+  /**
+   * Encrypts the concatenation of `plaintext`'s parts, so callers need not join them first, and
+   * returns `ciphertext ‖ tag` after `headroom` bytes left for the caller to fill (one buffer, one copy).
+   */
+  aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[], headroom?: number): Uint8Array
   /** Throws AuthenticationError when the tag does not verify. */
   aesGcmDecrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array
 }

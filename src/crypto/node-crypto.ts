@@ -101,12 +101,20 @@ export const nodeCrypto: Crypto = {
     return new Uint8Array(shared.buffer, shared.byteOffset, shared.byteLength)
   },
 
-  aesGcmEncrypt(key, nonce, ad, plaintext) {
+  aesGcmEncrypt(key, nonce, ad, plaintext, headroom = 0) {
     const c = createCipheriv('aes-256-gcm', key, nonce)
     if (ad.byteLength > 0) c.setAAD(ad)
-    const head = c.update(plaintext)
-    const tail = c.final()
-    return Buffer.concat([head, tail, c.getAuthTag()])
+    const parts = plaintext instanceof Uint8Array ? [c.update(plaintext)] : plaintext.map((p) => c.update(p))
+    parts.push(c.final(), c.getAuthTag())
+    let length = headroom
+    for (const p of parts) length += p.byteLength
+    const out = Buffer.allocUnsafe(length)
+    let at = headroom
+    for (const p of parts) {
+      out.set(p, at)
+      at += p.byteLength
+    }
+    return out
   },
 
   aesGcmDecrypt(key, nonce, ad, ciphertext) {

@@ -3,10 +3,17 @@ import type { Logger } from 'pino'
 import { local, type Route } from '../routing/address.js'
 import type { LocalMessage } from '../routing/message.js'
 import type { Router } from '../routing/router.js'
-import { decodePortalMessage, encodePortalMessage, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES, type PortalMessage } from './portal-message.js'
+import { decodePortalMessage, encodeDataMessage, encodePortalMessage, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES, type PortalMessage } from './portal-message.js'
 
 /** Credit is granted back in batches of this many bytes, not per chunk. */
 export const CREDIT_BATCH_BYTES = PORTAL_WINDOW_BYTES / 4
+/**
+ * Node reads a socket this many bytes at a time. A read that filled it means more bytes are very
+ * likely waiting, so a part-chunk left over is held until the reads of this turn are done and
+ * sent with them, rather than as a small message of its own: each message has a fixed cost (an
+ * AEAD call per channel layer, a frame, a write), so full chunks are much cheaper per byte.
+ */
+export const FULL_READ_BYTES = 64 * 1024
 
 export interface PortalConnectionOptions {
   router: Router
@@ -34,11 +41,18 @@ export class PortalConnection {
   private toGrant = 0
   private paused = false
   private closed = false
+  /** Bytes read but not yet sent: always less than one chunk between turns of the event loop. */
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  private flushQueued = false
   bytesIn = 0
   bytesOut = 0
 
+  private readonly returnRoute: Route
+
   constructor(private readonly o: PortalConnectionOptions) {
     this.credit = o.initialCredit
+    this.returnRoute = [local(o.address)]
   }
 
   start(): void {
@@ -47,7 +61,10 @@ export class PortalConnection {
       incoming: (m) => m.secureChannel?.channel === this.o.channel
     })
     socket.on('data', (chunk: Buffer) => this.read(chunk))
-    socket.on('end', () => this.send({ kind: 'end' }))
+    socket.on('end', () => {
+      this.flush()
+      this.send({ kind: 'end' })
+    })
     socket.on('error', (err) => this.close(`socket error: ${err.message}`))
     socket.on('close', () => this.close('connection closed'))
     if (this.credit <= 0) this.pause()
@@ -69,13 +86,46 @@ export class PortalConnection {
   }
 
   private read(chunk: Buffer): void {
-    for (let at = 0; at < chunk.byteLength && !this.closed; at += PORTAL_CHUNK_BYTES) {
-      const piece = chunk.subarray(at, Math.min(chunk.byteLength, at + PORTAL_CHUNK_BYTES))
-      this.credit -= piece.byteLength
-      this.bytesOut += piece.byteLength
-      this.send({ kind: 'data', bytes: piece })
+    this.pending.push(chunk)
+    this.pendingBytes += chunk.byteLength
+    while (this.pendingBytes >= PORTAL_CHUNK_BYTES && !this.closed) this.sendData(PORTAL_CHUNK_BYTES)
+    if (this.pendingBytes > 0) {
+      if (chunk.byteLength < FULL_READ_BYTES) this.flush()
+      else if (!this.flushQueued) {
+        this.flushQueued = true
+        setImmediate(() => {
+          this.flushQueued = false
+          this.flush()
+        })
+      }
     }
     if (this.credit <= 0) this.pause()
+  }
+
+  private flush(): void {
+    if (this.pendingBytes > 0 && !this.closed) this.sendData(this.pendingBytes)
+  }
+
+  /** Sends the first `n` pending bytes as one data message. */
+  private sendData(n: number): void {
+    const pieces: Buffer[] = []
+    for (let need = n; need > 0;) {
+      const first = this.pending[0]
+      if (first === undefined) break
+      if (first.byteLength <= need) {
+        pieces.push(first)
+        this.pending.shift()
+        need -= first.byteLength
+      } else {
+        pieces.push(first.subarray(0, need))
+        this.pending[0] = first.subarray(need)
+        need = 0
+      }
+    }
+    this.pendingBytes -= n
+    this.credit -= n
+    this.bytesOut += n
+    this.sendPayload(encodeDataMessage(pieces, n), false)
   }
 
   private pause(): void {
@@ -129,7 +179,11 @@ export class PortalConnection {
   }
 
   private send(m: PortalMessage): void {
-    const sent = this.o.router.send({ onward: this.o.peerRoute, return: [local(this.o.address)], payload: encodePortalMessage(m) })
-    if (!sent && m.kind !== 'close') this.close('the secure channel to the other end is gone', false)
+    this.sendPayload(encodePortalMessage(m), m.kind === 'close')
+  }
+
+  private sendPayload(payload: Uint8Array, closing: boolean): void {
+    const sent = this.o.router.send({ onward: this.o.peerRoute, return: this.returnRoute, payload })
+    if (!sent && !closing) this.close('the secure channel to the other end is gone', false)
   }
 }

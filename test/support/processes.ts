@@ -10,3 +10,14 @@ export function rssBytes(pid: number): number {
 export function nodePid(home: string, name: string): number {
   return (JSON.parse(readFileSync(join(home, 'nodes', name, 'node.json'), 'utf8')) as { pid: number }).pid
 }
+
+/** CPU time (user + system) a process has used so far, in seconds, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // The command name may hold spaces; the fields after its closing parenthesis are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+}
+
+/** Linux's USER_HZ, fixed at 100 for user space on every architecture Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100

@@ -12,8 +12,8 @@ export function aesGcmNonce(n: bigint): Uint8Array {
   return nonce
 }
 
-export function encryptWithNonce(crypto: Crypto, k: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  return crypto.aesGcmEncrypt(k, aesGcmNonce(n), ad, plaintext)
+export function encryptWithNonce(crypto: Crypto, k: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[], headroom = 0): Uint8Array {
+  return crypto.aesGcmEncrypt(k, aesGcmNonce(n), ad, plaintext, headroom)
 }
 
 export function decryptWithNonce(crypto: Crypto, k: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
