@@ -85,6 +85,11 @@ export class SecureChannel {
     return this.closed
   }
 
+  /** What messages out of this channel say about their sender (the peer as last verified). */
+  get senderInfo(): SecureChannelInfo {
+    return this.info
+  }
+
   summary(): ChannelSummary {
     return {
       address: this.address, role: this.p.role, peer: this.peer.identifier, attributes: { ...this.peer.attributes },

@@ -20,6 +20,7 @@ import { nodeResolver } from './run-node.js'
 import { DEFAULT_STATUS_HOST, startStatusServer } from './status-server.js'
 import { Portals } from './portals.js'
 import { RelayService } from '../relay/relay-service.js'
+import type { AccessControl } from '../routing/router.js'
 
 export interface AuthorityMode {
   projectName: string
@@ -144,12 +145,26 @@ export class NodeRuntime {
     for (const r of await this.o.store.revocations.list()) this.node.revoked.add(r.identifier)
     this.authority.start(this.node.router)
     this.relayService = new RelayService({
-      router: this.node.router, log: this.o.log.child({ scope: 'relay' }), access: this.policies.gate('relay', 'relay'),
-      onChannelClose: (address, fn) => this.node.channels.get(address)?.onClose(fn)
+      router: this.node.router, log: this.o.log.child({ scope: 'relay' }), access: this.relayAccess(),
+      onChannelClose: (address, fn) => this.node.channels.get(address)?.onClose(fn),
+      carrierOf: (address) => this.node.carrierOf(address)
     })
     this.relayService.start()
     this.project = { name: mode.projectName, authority: this.o.identity.identity, route }
     this.o.home.saveProject(this.project, true)
+  }
+
+  /**
+   * The relay's gate. A message out of a secure channel is judged by that channel's peer; a plain
+   * one (the relay's fast path) by the verified peers of the connection it came by, any of whom
+   * may admit it, since they share that connection.
+   */
+  private relayAccess(): AccessControl {
+    const gate = this.policies.gate('relay', 'relay')
+    return (m) => {
+      if (m.secureChannel !== undefined) return gate(m)
+      return this.node.sendersOf(m).some((p) => this.policies.evaluate('relay', 'relay', p).allowed) || gate(m)
+    }
   }
 
   get httpServerAddress(): string | undefined {

@@ -6,6 +6,8 @@ import type { Identity } from '../identity/identity.js'
 import type { LocalIdentity } from '../identity/local-identity.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { LOCAL, local, tcp, type Address, type Route } from '../routing/address.js'
+import type { LocalMessage, SecureChannelInfo } from '../routing/message.js'
+import { isForwarderAddress } from '../relay/relay-service.js'
 import { parseMultiaddr, type Segment } from '../routing/multiaddr.js'
 import { Router } from '../routing/router.js'
 import { request } from '../routing/request.js'
@@ -55,6 +57,13 @@ export class PorticoNode {
   readonly router: Router
   readonly tcp: TcpTransport
   readonly channels = new Map<string, SecureChannel>()
+  /** Channels by the TCP connection worker that carries them: who a peer on that connection is. */
+  private readonly carried = new Map<string, Set<SecureChannel>>()
+  /**
+   * Channels routed plainly over a connection that another channel of ours authenticates to the
+   * project node (the relay's fast path), and that channel: they live and die together.
+   */
+  private readonly anchors = new Map<string, SecureChannel>()
   readonly context: ChannelContext
   private listener: SecureChannelListener | undefined
   private listening: HostPort | undefined
@@ -84,8 +93,31 @@ export class PorticoNode {
     }
     // A channel cannot outlive what carries it: closing at once lets relays and inlets rebuild at once.
     this.tcp.onConnectionClosed((info, reason) => {
-      this.closeChannelsVia(info.direction === 'out' ? tcp(info.peer) : local(info.address), `connection lost (${reason})`)
+      // Channels we opened name the peer (`tcp`); channels opened to us name the connection worker.
+      if (info.direction === 'out') this.closeChannelsVia(tcp(info.peer), `connection lost (${reason})`)
+      this.closeChannelsVia(local(info.address), `connection lost (${reason})`)
     })
+    // Plain messages may go on to another peer only from a connection that carries a channel with
+    // a project credential: a relay's fast path, and answers coming back along it.
+    this.tcp.setForwardingPolicy((from) => this.peersOnConnection(from).some((p) => p.hasCredential))
+  }
+
+  /** The verified peers of the channels carried by connection worker `address`. */
+  peersOnConnection(address: string): SecureChannelInfo[] {
+    return [...(this.carried.get(address) ?? [])].filter((c) => !c.isClosed).map((c) => c.senderInfo)
+  }
+
+  /** Who sent `msg`: its channel's peer, or for a plain message the peers of the connection it came by. */
+  sendersOf(msg: LocalMessage): SecureChannelInfo[] {
+    if (msg.secureChannel !== undefined) return [msg.secureChannel]
+    const from = msg.return[0]
+    return from?.type === LOCAL ? this.peersOnConnection(from.value) : []
+  }
+
+  /** The connection worker a channel runs directly over, if it runs over one of our TCP connections. */
+  carrierOf(channelAddress: string): Address | undefined {
+    const hop = this.channels.get(channelAddress)?.remoteRoute[0]
+    return hop?.type === LOCAL && this.tcp.isConnection(hop.value) ? hop : undefined
   }
 
   static async start(options: NodeOptions): Promise<PorticoNode> {
@@ -127,6 +159,7 @@ export class PorticoNode {
   async resolve(multiaddr: string | readonly Segment[], options: ChannelOptions = {}): Promise<Route> {
     const segments = typeof multiaddr === 'string' ? parseMultiaddr(multiaddr) : multiaddr
     let route: Route = []
+    let projectChannel: SecureChannel | undefined
     for (const s of segments) {
       switch (s.kind) {
         case 'tcp':
@@ -138,8 +171,11 @@ export class PorticoNode {
           break
         }
         case 'secure': {
-          const channel = await this.createSecureChannel([...route, local(s.value)], options)
+          const plain = projectChannel === undefined ? undefined : plainRelayRoute(route, projectChannel, (a) => this.tcp.isConnection(a))
+          const channel = await this.createSecureChannel([...(plain ?? route), local(s.value)], options)
+          if (plain !== undefined && projectChannel !== undefined) this.anchor(channel, projectChannel)
           route = [local(channel.address)]
+          projectChannel = undefined
           break
         }
         case 'project': {
@@ -151,6 +187,7 @@ export class PorticoNode {
             ...options, trustPolicy: trustIdentifier(project.authority.identifier)
           })
           route = [local(channel.address)]
+          projectChannel = channel
           break
         }
         default:
@@ -214,10 +251,29 @@ export class PorticoNode {
 
   private track(channel: SecureChannel): void {
     this.channels.set(channel.address, channel)
+    const hop = channel.remoteRoute[0]
+    const carrier = hop?.type === LOCAL && this.tcp.isConnection(hop.value) ? hop.value : undefined
+    if (carrier !== undefined) {
+      const set = this.carried.get(carrier) ?? new Set()
+      set.add(channel)
+      this.carried.set(carrier, set)
+    }
     channel.onClose((reason) => {
       this.channels.delete(channel.address)
+      this.anchors.delete(channel.address)
+      if (carrier !== undefined) {
+        const set = this.carried.get(carrier)
+        set?.delete(channel)
+        if (set?.size === 0) this.carried.delete(carrier)
+      }
       this.closeChannelsVia(local(channel.address), `outer secure channel closed (${reason})`)
     })
+  }
+
+  /** `inner` runs plainly over the connection `outer` authenticates: it cannot outlive `outer`. */
+  private anchor(inner: SecureChannel, outer: SecureChannel): void {
+    this.anchors.set(inner.address, outer)
+    outer.onClose((reason) => inner.close(`the project channel that admitted it to the relay closed (${reason})`))
   }
 
   /**
@@ -229,11 +285,17 @@ export class PorticoNode {
     while (next !== undefined) {
       const c = this.channels.get(next)
       if (c === undefined) return
-      const hop = c.remoteRoute[0]
+      const anchor = this.anchors.get(next)
+      const hop = anchor === undefined ? c.remoteRoute[0] : local(anchor.address)
       c.close(reason)
-      next = hop?.type === LOCAL && this.channels.has(hop.value) && ![...this.channels.values()].some((o) => o.remoteRoute[0]?.value === hop.value)
-        ? hop.value : undefined
+      next = hop?.type === LOCAL && this.channels.has(hop.value) && !this.inUse(hop.value) ? hop.value : undefined
     }
+  }
+
+  /** Does another channel run over, or lean on, the channel at `address`? */
+  private inUse(address: string): boolean {
+    for (const o of this.channels.values()) if (o.remoteRoute[0]?.value === address || this.anchors.get(o.address)?.address === address) return true
+    return false
   }
 
   private closeChannelsVia(first: Address, reason: string): void {
@@ -242,4 +304,19 @@ export class PorticoNode {
       if (hop !== undefined && hop.type === first.type && hop.value === first.value) c.close(reason, false)
     }
   }
+}
+
+/**
+ * The relay's fast path. An inner channel to a relayed node is already end-to-end encrypted, so
+ * sending it through our channel to the project as well would encrypt every byte twice more (here
+ * and again at the relay). Instead it goes plainly over the TCP connection that our project
+ * channel runs on; the relay admits it because that connection carries our verified credential.
+ */
+function plainRelayRoute(route: Route, projectChannel: SecureChannel, isConnection: (address: string) => boolean): Route | undefined {
+  const [first, forwarder] = route
+  const [carrier, peerEnd, ...more] = projectChannel.remoteRoute
+  if (first?.type !== LOCAL || first.value !== projectChannel.address) return undefined
+  if (forwarder?.type !== LOCAL || !isForwarderAddress(forwarder.value)) return undefined
+  if (carrier?.type !== LOCAL || !isConnection(carrier.value) || peerEnd === undefined || more.length > 0) return undefined
+  return [carrier, ...route.slice(1)]
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { defaultPolicy, Policy, type Decision } from '../policy/policy.js'
-import type { LocalMessage } from '../routing/message.js'
+import type { LocalMessage, SecureChannelInfo } from '../routing/message.js'
 import type { AccessControl } from '../routing/router.js'
 import type { PolicyRepository } from '../store/store.js'
 
@@ -46,18 +46,19 @@ export class ResourcePolicies {
     return [...this.policies.entries()].map(([resource, p]) => ({ resource, expression: p.source }))
   }
 
+  /** Decides for one sender (none: a plain message), quietly. */
+  evaluate(resource: string, type: string, sc: SecureChannelInfo | undefined): Decision {
+    if (sc !== undefined && this.isRevoked(sc.identifier)) return { allowed: false, reason: `${sc.identifier} has been revoked` }
+    return this.get(resource).decide(
+      sc === undefined ? { hasCredential: false, attributes: {} } : { identifier: sc.identifier, hasCredential: sc.hasCredential, attributes: sc.attributes },
+      { id: resource, type }
+    )
+  }
+
   /** Decides one message for `resource`, counting and logging a refusal. */
   decide(resource: string, type: string, msg: LocalMessage): Decision {
     const sc = msg.secureChannel
-    let d: Decision
-    if (sc !== undefined && this.isRevoked(sc.identifier)) {
-      d = { allowed: false, reason: `${sc.identifier} has been revoked` }
-    } else {
-      d = this.get(resource).decide(
-        sc === undefined ? { hasCredential: false, attributes: {} } : { identifier: sc.identifier, hasCredential: sc.hasCredential, attributes: sc.attributes },
-        { id: resource, type }
-      )
-    }
+    const d = this.evaluate(resource, type, sc)
     if (!d.allowed) {
       this.log.warn({ resource, subject: sc?.identifier, reason: d.reason }, 'access denied')
       this.onDenied?.(resource)

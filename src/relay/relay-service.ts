@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { z } from 'zod'
-import { local } from '../routing/address.js'
+import { local, type Address } from '../routing/address.js'
 import type { LocalMessage } from '../routing/message.js'
 import type { AccessControl, Router } from '../routing/router.js'
 import { RpcError, serveRpc } from '../services/rpc.js'
@@ -9,8 +9,14 @@ export const RELAY_ADDRESS = 'relay'
 export const MAX_RELAYS = 100_000
 export const RelayName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a relay name is 1-64 letters, digits, . _ -')
 
+const FORWARDER_PREFIX = 'forward_to_'
+
 export function forwarderAddress(name: string): string {
-  return `forward_to_${name}`
+  return `${FORWARDER_PREFIX}${name}`
+}
+
+export function isForwarderAddress(address: string): boolean {
+  return address.startsWith(FORWARDER_PREFIX)
 }
 
 interface Registration {
@@ -28,6 +34,8 @@ export interface RelayServiceOptions {
   access: AccessControl
   /** Runs `fn` when the secure channel at `address` closes. */
   onChannelClose: (address: string, fn: () => void) => void
+  /** The TCP connection worker a channel runs directly over, for forwarding plain messages. */
+  carrierOf?: (channel: string) => Address | undefined
 }
 
 /**
@@ -64,11 +72,16 @@ export class RelayService {
     const registration: Registration = { name, channel: sc.channel, identifier: sc.identifier, registeredAt: new Date().toISOString(), forwarded: 0 }
     this.relays.set(name, registration)
     const { router } = this.o
+    const channelHop = local(registration.channel)
+    // A plain message (an end-to-end channel's own ciphertext, let in by `access` because of the
+    // credential on its connection) goes plainly down the registering node's connection; anything
+    // that came through a secure channel goes back into one.
+    const plainHop = this.o.carrierOf?.(sc.channel)
     router.register(address, {
       handleMessage(m) {
         registration.forwarded++
-        // Replace ourselves with the registering node's channel; the rest of the route is the node's.
-        router.send({ onward: [local(registration.channel), ...m.onward.slice(1)], return: m.return, payload: m.payload })
+        const hop = m.secureChannel === undefined && plainHop !== undefined ? plainHop : channelHop
+        router.send({ onward: [hop, ...m.onward.slice(1)], return: m.return, payload: m.payload })
       }
     }, { incoming: this.o.access })
     this.o.onChannelClose(sc.channel, () => {

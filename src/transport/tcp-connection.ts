@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { decodeMessage, encodeMessageParts, type LocalMessage } from '../routing/message.js'
 import { local } from '../routing/address.js'
-import type { Router, Worker } from '../routing/router.js'
+import type { AccessControl, Router, Worker } from '../routing/router.js'
 import { FrameDecoder, FRAME_HEADER_LENGTH, frameHeader, MAX_FRAME_SIZE, PROTOCOL_VERSION } from './frame-decoder.js'
 
 export const HEARTBEAT_INTERVAL_MS = 5_000
@@ -40,13 +40,15 @@ export class TcpConnection implements Worker {
     private readonly router: Router,
     private readonly log: Logger,
     readonly peer: string,
-    readonly direction: 'in' | 'out'
+    readonly direction: 'in' | 'out',
+    /** Who may write to this peer through us (default: anyone local). */
+    incoming?: AccessControl
   ) {
     if (socket instanceof Socket) {
       socket.setNoDelay(true)
       socket.setKeepAlive(true, TCP_KEEPALIVE_MS)
     }
-    router.register(this.address, this)
+    router.register(this.address, this, incoming === undefined ? {} : { incoming })
     socket.write(Uint8Array.of(PROTOCOL_VERSION))
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (err) => this.close(`socket error: ${err.message}`))

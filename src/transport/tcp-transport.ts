@@ -1,7 +1,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import type { Logger } from 'pino'
-import { TCP } from '../routing/address.js'
+import { LOCAL, TCP } from '../routing/address.js'
 import type { LocalMessage } from '../routing/message.js'
 import type { Router, TransportRouter } from '../routing/router.js'
 import { TcpConnection, type ConnectionInfo } from './tcp-connection.js'
@@ -26,6 +26,9 @@ export class TcpTransport implements TransportRouter {
   readonly type = TCP
   private readonly servers = new Set<Server>()
   private readonly connections = new Set<TcpConnection>()
+  private readonly byAddress = new Map<string, TcpConnection>()
+  /** Whether plain messages that arrived on connection `from` may go on to another TCP peer. */
+  private mayForwardFrom: (from: string) => boolean = () => false
   private readonly outgoing = new Map<string, TcpConnection>()
   private readonly pending = new Map<string, LocalMessage[]>()
   private readonly closedHandlers: ((info: ConnectionInfo, reason: string) => void)[] = []
@@ -75,9 +78,34 @@ export class TcpTransport implements TransportRouter {
     return conn
   }
 
+  /** Is `address` one of our connection workers? */
+  isConnection(address: string): boolean {
+    return this.byAddress.has(address)
+  }
+
+  /**
+   * A peer's plain messages reach local workers only, unless `policy` vouches for the connection
+   * they came by: otherwise anyone who can connect could make this node open connections or
+   * write to other peers' connections on its behalf.
+   */
+  setForwardingPolicy(policy: (from: string) => boolean): void {
+    this.mayForwardFrom = policy
+  }
+
+  /** Messages from local workers and out of secure channels go anywhere; plain ones from a peer need the policy. */
+  private mayForward(msg: LocalMessage): boolean {
+    const from = msg.return[0]
+    if (from === undefined || from.type !== LOCAL || !this.byAddress.has(from.value)) return true
+    return this.mayForwardFrom(from.value)
+  }
+
   send(msg: LocalMessage): boolean {
     const peer = msg.onward[0]?.value
     if (peer === undefined) return false
+    if (!this.mayForward(msg)) {
+      this.log.debug({ peer }, 'plain message from a peer may not go on to another peer: dropped')
+      return false
+    }
     const forward = { ...msg, onward: msg.onward.slice(1) }
     const conn = this.outgoing.get(peer)
     if (conn !== undefined && !conn.isClosed) return conn.write(forward)
@@ -130,10 +158,12 @@ export class TcpTransport implements TransportRouter {
   }
 
   private adopt(socket: Socket, peer: string, direction: 'in' | 'out'): TcpConnection {
-    const conn = new TcpConnection(socket, this.router, this.log, peer, direction)
+    const conn = new TcpConnection(socket, this.router, this.log, peer, direction, (m) => this.mayForward(m))
     this.connections.add(conn)
+    this.byAddress.set(conn.address, conn)
     conn.onClose((reason) => {
       this.connections.delete(conn)
+      this.byAddress.delete(conn.address)
       for (const h of this.closedHandlers) h(conn.info(), reason)
     })
     this.log.debug({ peer, direction }, 'tcp connection open')

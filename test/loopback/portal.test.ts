@@ -1,7 +1,10 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { connect } from 'node:net'
+import { connect, createServer, type AddressInfo } from 'node:net'
+import { local, tcp, type Address } from '../../src/routing/address.js'
+import { encodeMessage } from '../../src/routing/message.js'
+import { frameHeader, PROTOCOL_VERSION } from '../../src/transport/frame-decoder.js'
 import { once } from 'node:events'
 import { startProject, type TestProject } from '../support/project.js'
 import { echoServer, roundTrip, sha256, type Target } from '../support/tcp-servers.js'
@@ -38,6 +41,43 @@ test('bytes cross inlet, relay and outlet intact, both ways, with half-close', a
   const back = await roundTrip(inletAddress, data)
   assert.equal(back.length, data.length)
   assert.equal(sha256(back), sha256(data))
+})
+
+test('a relayed portal channel runs plainly over the connections the project channels authenticate', async () => {
+  await roundTrip(inletAddress, Buffer.from('warm'))
+  const e2e = inletNode.node.listChannels().find((c) => c.peer === outletNode.node.identifier)
+  // Straight onto the inlet's TCP connection to the project and from there onto the outlet's, not
+  // into the channels to the project: the end-to-end ciphertext is not encrypted twice more.
+  assert.match(String(e2e?.remoteRoute), /^0#tcp-[0-9a-f]+ => 0#tcp-[0-9a-f]+ => 0#sc-in-[0-9a-f]+$/)
+  assert.ok(inletNode.node.listChannels().some((c) => c.peer === project.authority.node.identifier), 'the project channel that admits it stays open')
+})
+
+test('a connection without a member credential can neither use a relay nor reach other peers through the project node', async () => {
+  const canary = createServer((s) => s.destroy())
+  let canaryConnections = 0
+  canary.on('connection', () => canaryConnections++)
+  canary.listen(0, '127.0.0.1')
+  await once(canary, 'listening')
+  const canaryAddress = `127.0.0.1:${(canary.address() as AddressInfo).port}`
+  const relayed = (): number => project.authority.relayService?.list().find((r) => r.name === 'db')?.forwarded ?? 0
+  const before = relayed()
+  const denied = project.authority.node.router.stats.dropped.denied
+  const [host, port] = (project.authority.node.listenAddress ?? '').split(':')
+  const raw = connect({ host: host ?? '', port: Number(port) })
+  raw.on('error', () => undefined)
+  await once(raw, 'connect')
+  const frame = (onward: Address[]): Buffer => {
+    const body = encodeMessage({ onward, return: [], payload: randomBytes(64) })
+    return Buffer.concat([frameHeader(body.byteLength), body])
+  }
+  raw.write(Buffer.concat([Uint8Array.of(PROTOCOL_VERSION), frame([local('forward_to_db'), local('api')]), frame([tcp(canaryAddress), local('api')])]))
+  await waitFor(() => project.authority.node.router.stats.dropped.denied > denied, 5000, 'plain relay use denied')
+  await new Promise((r) => setTimeout(r, 300))
+  assert.equal(relayed(), before, 'nothing was relayed for the stranger')
+  assert.equal(canaryConnections, 0, 'the project node opened no connection for the stranger')
+  raw.destroy()
+  canary.close()
+  assert.equal((await roundTrip(inletAddress, Buffer.from('members unaffected'))).toString(), 'members unaffected')
 })
 
 test('many connections at once share one channel', async () => {
