@@ -18,6 +18,7 @@ import { benchHome, benchProject } from './lib/portico-cli.js'
 const BULK_BYTES = Number(process.env.BENCH_BULK_MIB ?? 512) * 2 ** 20
 const PINGS = Number(process.env.BENCH_PINGS ?? 2000)
 const IDLE = Number(process.env.BENCH_IDLE ?? 200)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const { home, portico } = benchHome('portico-bench-portal-')
 
 async function open(port: number): Promise<Socket> {
@@ -124,15 +125,26 @@ async function main(): Promise<void> {
       { name: '(d) portal via relay', echo: dEcho ?? 0, sink: dSink ?? 0, middle: () => [nodePid(home, 'authority')], middleName: 'relay (project node)',
         tunnel: () => ['inlet', 'authority', 'outlet'].map((n) => nodePid(home, n)) }
     ]
-    const results = []
     const only = process.env.BENCH_PATHS?.split(',')
-    for (const p of paths.filter((x) => only === undefined || only.some((o) => x.name.startsWith(`(${o})`)))) {
-      await bulk(p.sink) // warm-up: channels open, JIT warm
-      const pids = p.tunnel()
-      const cpuBefore = pids.map(cpuSeconds)
-      const gbit = Math.max(await bulk(p.sink), await bulk(p.sink))
-      const perGiB = (s: number): number => s / ((2 * BULK_BYTES) / 2 ** 30)
-      const cpuByProcess = pids.map((pid, i) => fmt(perGiB(cpuSeconds(pid) - (cpuBefore[i] ?? 0)), 3))
+    const chosen = paths.filter((x) => only === undefined || only.some((o) => x.name.startsWith(`(${o})`)))
+    for (const p of chosen) await bulk(p.sink) // warm-up: channels open, JIT warm
+    // Rounds go through every path in turn, and each path keeps its best round: a shared machine's
+    // bursts of load then hit all paths alike instead of whichever happened to run at the time.
+    const bulkBest = new Map<string, { gbit: number; cpuByProcess: number[] }>()
+    const bulkRounds: { path: string; gbit: number; cpuByProcess: number[] }[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const p of chosen) {
+        const pids = p.tunnel()
+        const cpuBefore = pids.map(cpuSeconds)
+        const gbit = await bulk(p.sink)
+        const cpuByProcess = pids.map((pid, i) => fmt((cpuSeconds(pid) - (cpuBefore[i] ?? 0)) / (BULK_BYTES / 2 ** 30), 3))
+        if (gbit > (bulkBest.get(p.name)?.gbit ?? 0)) bulkBest.set(p.name, { gbit, cpuByProcess })
+        bulkRounds.push({ path: p.name, gbit: fmt(gbit), cpuByProcess })
+      }
+    }
+    const results = []
+    for (const p of chosen) {
+      const { gbit, cpuByProcess } = bulkBest.get(p.name) ?? { gbit: NaN, cpuByProcess: [] }
       const cpuMsPerGiB = cpuByProcess.reduce((a, b) => a + b, 0) * 1000
       const lat = await latency(p.echo)
       const mem = p.middle().length === 0 ? NaN : await idleMemory(p.echo, p.middle)
@@ -144,7 +156,7 @@ async function main(): Promise<void> {
       path: r.path, 'bulk Gbit/s': fmt(r.gbit), 'x ssh -L': fmt(r.gbit / ssh1), 'tunnel CPU s per GiB': r.cpuMsPerGiB === 0 ? '-' : fmt(r.cpuMsPerGiB / 1000), 'p50 ms': fmt(r.p50, 3), 'p99 ms': fmt(r.p99, 3),
       'p50 added vs direct ms': fmt(r.p50 - (a?.p50 ?? 0), 3), 'KiB per idle connection': Number.isNaN(r.mem) ? '-' : fmt(r.mem, 1), 'measured at': r.middle
     }))
-    report('portal', rows, { tunnelCpuSecondsPerGiBByProcess: Object.fromEntries(results.map((r) => [r.path, r.cpuByProcess])), bulkMiB: BULK_BYTES / 2 ** 20, pings: PINGS, idleConnections: IDLE, goals: { c_vs_b: '>= 1.0', d_vs_b: '>= 0.75', d_p50_added_ms: '<= 1' } })
+    report('portal', rows, { rounds: ROUNDS, bulkRounds, tunnelCpuSecondsPerGiBByProcess: Object.fromEntries(results.map((r) => [r.path, r.cpuByProcess])), bulkMiB: BULK_BYTES / 2 ** 20, pings: PINGS, idleConnections: IDLE, goals: { c_vs_b: '>= 1.0', d_vs_b: '>= 0.75', d_p50_added_ms: '<= 1' } })
   } finally {
     for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
     ssh.stop()

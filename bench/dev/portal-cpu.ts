@@ -49,7 +49,9 @@ for (const [name, address] of [['(c) direct', direct], ['(d) relay', viaRelay]] 
   if (address === undefined) continue
   if (process.env.ONLY !== undefined && !name.includes(process.env.ONLY)) continue
   await push(address)
-  console.log(name, 'CPU s per GiB (whole process)', (await push(address)).toFixed(3))
+  for (let i = 0; i < Number(process.env.REPEAT ?? 1); i++) {
+    console.log(name, 'CPU s per GiB (whole process)', (await push(address)).toFixed(3), 'heap MiB', (process.memoryUsage().heapUsed / 2 ** 20).toFixed(1), 'rss MiB', (process.memoryUsage().rss / 2 ** 20).toFixed(0))
+  }
 }
 await project.stop()
 sink.close()

@@ -39,7 +39,7 @@ export async function startBackground(home: Home, name: string, args: string[], 
   mkdirSync(home.nodeDir(name), { recursive: true, mode: 0o700 })
   const startedAt = Date.now()
   const log = openSync(home.logFile(name), 'a', 0o600)
-  const child = spawn(process.execPath, [...(process.env.PORTICO_NODE_FLAGS?.split(' ') ?? []), process.argv[1] ?? '', ...args, '--foreground'], {
+  const child = spawn(process.execPath, [...(process.env.PORTICO_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? []), process.argv[1] ?? '', ...args, '--foreground'], {
     detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env }
   })
   child.unref()
