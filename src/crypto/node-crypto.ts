@@ -42,21 +42,39 @@ function publicKey(curve: Curve, raw: Uint8Array): KeyObject {
   return key
 }
 
-function jwkBytes(key: KeyObject, field: 'x' | 'd'): Uint8Array {
-  const value = key.export({ format: 'jwk' })[field]
-  if (value === undefined) throw new InvalidKeyError(`key has no ${field}`)
-  return new Uint8Array(Buffer.from(value, 'base64url'))
+// Node 20.20's JWK export of a private key hangs now and then inside OpenSSL (seen here with
+// x25519: about one run in ten of a few thousand generations never returns), so raw key bytes are
+// read from the DER encodings instead: PKCS#8 and SPKI end with the 32 raw bytes for both curves.
+const SPKI_PREFIX = {
+  ed25519: Buffer.from('302a300506032b6570032100', 'hex'),
+  x25519: Buffer.from('302a300506032b656e032100', 'hex')
+}
+
+function rawTail(der: Buffer, prefix: Buffer, what: string): Uint8Array {
+  if (der.byteLength !== prefix.byteLength + 32 || !der.subarray(0, prefix.byteLength).equals(prefix)) {
+    throw new InvalidKeyError(`unexpected ${what} encoding`)
+  }
+  return new Uint8Array(der.subarray(prefix.byteLength))
+}
+
+function rawPrivate(curve: Curve, key: KeyObject): Uint8Array {
+  return rawTail(key.export({ format: 'der', type: 'pkcs8' }), PKCS8_PREFIX[curve], `${curve} private key`)
+}
+
+function rawPublic(curve: Curve, key: KeyObject): Uint8Array {
+  const pub = key.type === 'private' ? createPublicKey(key) : key
+  return rawTail(pub.export({ format: 'der', type: 'spki' }), SPKI_PREFIX[curve], `${curve} public key`)
 }
 
 function generate(curve: Curve): KeyPair {
   const pair = curve === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('x25519')
-  const secretKey = jwkBytes(pair.privateKey, 'd')
+  const secretKey = rawPrivate(curve, pair.privateKey)
   privateCache.set(secretKey, pair.privateKey)
-  return { publicKey: jwkBytes(pair.publicKey, 'x'), secretKey }
+  return { publicKey: rawPublic(curve, pair.publicKey), secretKey }
 }
 
 function fromSecret(curve: Curve, secretKey: Uint8Array): KeyPair {
-  return { publicKey: jwkBytes(privateKey(curve, secretKey), 'x'), secretKey }
+  return { publicKey: rawPublic(curve, privateKey(curve, secretKey)), secretKey }
 }
 
 export const nodeCrypto: Crypto = {

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream'
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
 import { parseHostPort } from '../transport/host-port.js'
 import { once } from 'node:events'
@@ -18,8 +19,8 @@ const DROPPED_PARAMS = ['u', 'p']
 export interface InfluxdbInletOptions {
   log: Logger
   from: string
-  /** Where the portal to the InfluxDB outlet listens (an internal loopback inlet). */
-  upstream: () => { host: string; port: number }
+  /** Opens a connection through the portal to the InfluxDB outlet (in-process, no listener). */
+  upstream: () => Duplex
   leases: LeaseKeeper
   strategy: 'shared' | 'per-client'
 }
@@ -52,7 +53,10 @@ export class InfluxdbInlet {
   badRequests = 0
   upstreamErrors = 0
 
-  constructor(private readonly o: InfluxdbInletOptions) {}
+  constructor(private readonly o: InfluxdbInletOptions) {
+    // The agent keeps upstream connections alive and reuses them; each is a portal stream.
+    this.agent.createConnection = () => socketLike(this.o.upstream())
+  }
 
   async start(): Promise<string> {
     const { host, port } = parseHostPort(this.o.from)
@@ -127,8 +131,7 @@ export class InfluxdbInlet {
         req.resume()
         return
       }
-      const up = this.o.upstream()
-      const upstream = request({ host: up.host, port: up.port, method: req.method, path, agent: this.agent, headers: { ...headers, authorization: grant.authorization } })
+      const upstream = request({ host: 'influxdb', method: req.method, path, agent: this.agent, headers: { ...headers, authorization: grant.authorization } })
       upstream.on('response', (ur) => {
         if (ur.statusCode === 401 && !retry && keep && req.complete) {
           // Expired or revoked under us: renew and send the same body once more.
@@ -155,4 +158,10 @@ export class InfluxdbInlet {
     }
     await send(false)
   }
+}
+
+/** Node's HTTP agent tunes the sockets it keeps; an in-memory stream has nothing to tune. */
+function socketLike(stream: Duplex): Socket {
+  const noop = (): Duplex => stream
+  return Object.assign(stream, { setKeepAlive: noop, setNoDelay: noop, setTimeout: noop, ref: noop, unref: noop }) as unknown as Socket
 }

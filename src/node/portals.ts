@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs'
-import { parseHostPort } from '../transport/host-port.js'
 import type { Logger } from 'pino'
 import type { Project } from '../authority/project.js'
 import { nowSeconds } from '../identity/signed-data.js'
@@ -133,8 +132,9 @@ export class Portals {
     // One secure channel to the outlet node carries both the portal and the lease requests.
     const channel = new OutletChannel(node, base.slice(0, base.lastIndexOf('/service/')), await this.outletTrust('influxdb-inlet', c.from, c.allow))
     const log = this.o.log.child({ inlet: c.from })
+    // Never started: the HTTP side opens its upstream connections in-process (no loopback hop).
     const portal = new TcpInlet({
-      router: node.router, log, from: '127.0.0.1:0',
+      router: node.router, log, from: 'in-process',
       connect: async (signal) => {
         const r = await channel.get(signal)
         return { route: [...r.route, local(c.outlet)], channel: r.channel }
@@ -142,11 +142,9 @@ export class Portals {
       isOpen: channel.isOpen,
       discard: channel.discard
     })
-    const internal = await portal.start()
     const client = new LeaseClient(node.router, async () => leaseRoute((await channel.get()).route, c.outlet))
     const keeper = new LeaseKeeper((signal) => client.create(signal), log)
-    const upstream = parseHostPort(internal)
-    const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => upstream, leases: keeper, strategy: c['leased-token-strategy'] })
+    const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'] })
     const bound = await inlet.start()
     this.inlets.set(`internal:${bound}`, { inlet: portal, route: base })
     this.influxdbInlets.set(bound, { inlet, keeper, route: base })

@@ -1,10 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
+import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { randomAddress } from '../channel/context.js'
 import { local, type Route } from '../routing/address.js'
 import type { LocalMessage } from '../routing/message.js'
 import type { Router } from '../routing/router.js'
+import { duplexPair } from '../transport/duplex-pair.js'
 import { formatHostPort, parseHostPort } from '../transport/host-port.js'
 import { PortalConnection } from './portal-connection.js'
 import { decodePortalMessage, encodePortalMessage, PORTAL_WINDOW_BYTES } from './portal-message.js'
@@ -24,7 +26,7 @@ export interface OutletRoute {
 export interface TcpInletOptions {
   router: Router
   log: Logger
-  /** HOST:PORT to listen on (loopback unless the operator says otherwise). */
+  /** HOST:PORT to listen on (loopback unless the operator says otherwise), once started; or a label for an inlet used in-process only. */
   from: string
   /** Opens a new route to the outlet (secure channels and all). */
   connect: (signal: AbortSignal) => Promise<OutletRoute>
@@ -92,6 +94,21 @@ export class TcpInlet {
     return next
   }
 
+  /**
+   * A client connection made in this process, with no TCP listener in between: the InfluxDB inlet
+   * sends its requests this way. Returns our client's end of an in-memory stream.
+   */
+  openStream(): Duplex {
+    const [client, portalEnd] = duplexPair()
+    if (this.connections.size >= MAX_INLET_CONNECTIONS) {
+      this.o.log.warn({ limit: MAX_INLET_CONNECTIONS }, 'inlet at its connection limit: refusing a client')
+      portalEnd.destroy()
+      return client
+    }
+    void this.connectClient(portalEnd)
+    return client
+  }
+
   private onSocket(socket: Socket): void {
     if (this.connections.size >= MAX_INLET_CONNECTIONS) {
       this.o.log.warn({ limit: MAX_INLET_CONNECTIONS }, 'inlet at its connection limit: refusing a client')
@@ -103,7 +120,7 @@ export class TcpInlet {
     void this.connectClient(socket)
   }
 
-  private async connectClient(socket: Socket): Promise<void> {
+  private async connectClient(socket: Duplex): Promise<void> {
     let lastError = 'no attempt made'
     for (let attempt = 1; attempt <= PORTAL_CONNECT_ATTEMPTS && !socket.destroyed && !this.lifetime.signal.aborted; attempt++) {
       let route: OutletRoute
@@ -137,7 +154,7 @@ export class TcpInlet {
   }
 
   /** Sends `connect` and waits for the first answer; on `connected`, the connection starts in the same tick. */
-  private ask(route: OutletRoute, socket: Socket): Promise<{ kind: 'connected' } | { kind: 'close'; reason: string } | 'timeout'> {
+  private ask(route: OutletRoute, socket: Duplex): Promise<{ kind: 'connected' } | { kind: 'close'; reason: string } | 'timeout'> {
     const { router } = this.o
     const address = randomAddress('inlet-conn')
     return new Promise((resolve) => {

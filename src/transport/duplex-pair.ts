@@ -1,27 +1,58 @@
 import { Duplex } from 'node:stream'
 
+/** Bytes one end holds unread before the other end's writes wait. */
+export const DUPLEX_PAIR_BUFFER_BYTES = 64 * 1024
+
+/**
+ * One end of an in-memory byte stream. A write is done once the other end has taken it into its
+ * readable buffer; when that buffer is full the write waits until the reader asks for more, so a
+ * stalled reader pushes back on the writer just as TCP would.
+ */
+class PairEnd extends Duplex {
+  other: PairEnd | undefined
+  /** Our write that is waiting for the other end's reader. */
+  private waiting: (() => void) | undefined
+
+  constructor() {
+    super({ readableHighWaterMark: DUPLEX_PAIR_BUFFER_BYTES, writableHighWaterMark: DUPLEX_PAIR_BUFFER_BYTES })
+  }
+
+  override _read(): void {
+    const other = this.other
+    const resume = other?.waiting
+    if (other !== undefined) other.waiting = undefined
+    resume?.()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const other = this.other
+    if (other === undefined || other.destroyed) {
+      callback(new Error('the other end of the stream is closed'))
+      return
+    }
+    if (other.push(chunk)) callback()
+    else this.waiting = () => callback()
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.other?.push(null)
+    callback()
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const waiting = this.waiting
+    this.waiting = undefined
+    waiting?.()
+    if (this.other !== undefined && !this.other.destroyed) this.other.destroy()
+    callback(error)
+  }
+}
+
 /** Two connected in-memory streams: what one writes, the other reads (Node 20 has no duplexPair). */
 export function duplexPair(): [Duplex, Duplex] {
-  const ends: { a?: Duplex; b?: Duplex } = {}
-  const make = (other: () => Duplex | undefined): Duplex => new Duplex({
-    read() { /* data is pushed by the other side's write */ },
-    write(chunk: Buffer, _enc, callback) {
-      other()?.push(chunk)
-      callback()
-    },
-    final(callback) {
-      other()?.push(null)
-      callback()
-    },
-    destroy(err, callback) {
-      const o = other()
-      if (o !== undefined && !o.destroyed) o.destroy()
-      callback(err)
-    }
-  })
-  const a = make(() => ends.b)
-  const b = make(() => ends.a)
-  ends.a = a
-  ends.b = b
+  const a = new PairEnd()
+  const b = new PairEnd()
+  a.other = b
+  b.other = a
   return [a, b]
 }
