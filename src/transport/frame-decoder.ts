@@ -60,11 +60,29 @@ export class FrameDecoder {
     return this.buffered
   }
 
+  /**
+   * The first `n` buffered bytes. When they span chunks, exactly those `n` are joined (the rest of
+   * the last chunk stays where it is), so each byte is copied at most once however frames and
+   * socket reads interleave.
+   */
   private peek(n: number): Buffer {
     const first = this.chunks[0]
     if (first !== undefined && first.byteLength >= n) return first
-    const joined = Buffer.concat(this.chunks)
-    this.chunks = [joined]
+    const joined = Buffer.allocUnsafe(n)
+    let at = 0
+    let used = 0
+    let tail: Buffer | undefined
+    for (const c of this.chunks) {
+      const take = Math.min(c.byteLength, n - at)
+      joined.set(take === c.byteLength ? c : c.subarray(0, take), at)
+      at += take
+      used++
+      if (take < c.byteLength) tail = c.subarray(take)
+      if (at === n) break
+    }
+    if (at < n) throw new Error('frame decoder: fewer bytes buffered than counted')
+    if (tail === undefined) this.chunks.splice(0, used, joined)
+    else this.chunks.splice(0, used, joined, tail)
     return joined
   }
 
