@@ -7,13 +7,6 @@ import { decodePortalMessage, encodeDataMessage, encodePortalMessage, PORTAL_CHU
 
 /** Credit is granted back in batches of this many bytes, not per chunk. */
 export const CREDIT_BATCH_BYTES = PORTAL_WINDOW_BYTES / 4
-/**
- * Node reads a socket this many bytes at a time. A read that filled it means more bytes are very
- * likely waiting, so a part-chunk left over is held until the reads of this turn are done and
- * sent with them, rather than as a small message of its own: each message has a fixed cost (an
- * AEAD call per channel layer, a frame, a write), so full chunks are much cheaper per byte.
- */
-export const FULL_READ_BYTES = 64 * 1024
 
 export interface PortalConnectionOptions {
   router: Router
@@ -41,7 +34,12 @@ export class PortalConnection {
   private toGrant = 0
   private paused = false
   private closed = false
-  /** Bytes read but not yet sent: always less than one chunk between turns of the event loop. */
+  /**
+   * Bytes read but not yet sent: less than one chunk, held only until this turn of the event loop
+   * has delivered its reads (setImmediate), so that reads and writes arriving together leave as
+   * whole chunks. Every message has a fixed cost (an AEAD call per channel layer, a frame, a
+   * write), so full chunks are much cheaper per byte; the wait is a fraction of a millisecond.
+   */
   private pending: Buffer[] = []
   private pendingBytes = 0
   private flushQueued = false
@@ -90,8 +88,7 @@ export class PortalConnection {
     this.pendingBytes += chunk.byteLength
     while (this.pendingBytes >= PORTAL_CHUNK_BYTES && !this.closed) this.sendData(PORTAL_CHUNK_BYTES)
     if (this.pendingBytes > 0) {
-      if (chunk.byteLength < FULL_READ_BYTES) this.flush()
-      else if (!this.flushQueued) {
+      if (!this.flushQueued) {
         this.flushQueued = true
         setImmediate(() => {
           this.flushQueued = false
