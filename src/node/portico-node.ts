@@ -99,11 +99,17 @@ export class PorticoNode {
     })
     // Plain messages may go on to another peer only from a connection that carries a channel with
     // a project credential: a relay's fast path, and answers coming back along it.
-    this.tcp.setForwardingPolicy((from) => this.peersOnConnection(from).some((p) => p.hasCredential))
+    this.tcp.setForwardingPolicy((from) => this.hasCredentialedPeer(from))
+  }
+
+  /** Checked for every message forwarded between connections, so it allocates nothing. */
+  private hasCredentialedPeer(connection: string): boolean {
+    for (const c of this.carried.get(connection) ?? []) if (!c.isClosed && c.senderInfo.hasCredential) return true
+    return false
   }
 
   /** The verified peers of the channels carried by connection worker `address`. */
-  peersOnConnection(address: string): SecureChannelInfo[] {
+  private peersOnConnection(address: string): SecureChannelInfo[] {
     return [...(this.carried.get(address) ?? [])].filter((c) => !c.isClosed).map((c) => c.senderInfo)
   }
 
@@ -116,7 +122,12 @@ export class PorticoNode {
 
   /** The connection worker a channel runs directly over, if it runs over one of our TCP connections. */
   carrierOf(channelAddress: string): Address | undefined {
-    const hop = this.channels.get(channelAddress)?.remoteRoute[0]
+    const channel = this.channels.get(channelAddress)
+    return channel === undefined ? undefined : this.connectionHop(channel)
+  }
+
+  private connectionHop(channel: SecureChannel): Address | undefined {
+    const hop = channel.remoteRoute[0]
     return hop?.type === LOCAL && this.tcp.isConnection(hop.value) ? hop : undefined
   }
 
@@ -171,7 +182,7 @@ export class PorticoNode {
           break
         }
         case 'secure': {
-          const plain = projectChannel === undefined ? undefined : plainRelayRoute(route, projectChannel, (a) => this.tcp.isConnection(a))
+          const plain = projectChannel === undefined ? undefined : plainRelayRoute(route, projectChannel, this.connectionHop(projectChannel))
           const channel = await this.createSecureChannel([...(plain ?? route), local(s.value)], options)
           if (plain !== undefined && projectChannel !== undefined) this.anchor(channel, projectChannel)
           route = [local(channel.address)]
@@ -251,8 +262,7 @@ export class PorticoNode {
 
   private track(channel: SecureChannel): void {
     this.channels.set(channel.address, channel)
-    const hop = channel.remoteRoute[0]
-    const carrier = hop?.type === LOCAL && this.tcp.isConnection(hop.value) ? hop.value : undefined
+    const carrier = this.connectionHop(channel)?.value
     if (carrier !== undefined) {
       const set = this.carried.get(carrier) ?? new Set()
       set.add(channel)
@@ -312,11 +322,10 @@ export class PorticoNode {
  * and again at the relay). Instead it goes plainly over the TCP connection that our project
  * channel runs on; the relay admits it because that connection carries our verified credential.
  */
-function plainRelayRoute(route: Route, projectChannel: SecureChannel, isConnection: (address: string) => boolean): Route | undefined {
+function plainRelayRoute(route: Route, projectChannel: SecureChannel, carrier: Address | undefined): Route | undefined {
   const [first, forwarder] = route
-  const [carrier, peerEnd, ...more] = projectChannel.remoteRoute
+  if (carrier === undefined || projectChannel.remoteRoute.length !== 2) return undefined
   if (first?.type !== LOCAL || first.value !== projectChannel.address) return undefined
   if (forwarder?.type !== LOCAL || !isForwarderAddress(forwarder.value)) return undefined
-  if (carrier?.type !== LOCAL || !isConnection(carrier.value) || peerEnd === undefined || more.length > 0) return undefined
   return [carrier, ...route.slice(1)]
 }

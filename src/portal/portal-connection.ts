@@ -87,14 +87,12 @@ export class PortalConnection {
     this.pending.push(chunk)
     this.pendingBytes += chunk.byteLength
     while (this.pendingBytes >= PORTAL_CHUNK_BYTES && !this.closed) this.sendData(PORTAL_CHUNK_BYTES)
-    if (this.pendingBytes > 0) {
-      if (!this.flushQueued) {
-        this.flushQueued = true
-        setImmediate(() => {
-          this.flushQueued = false
-          this.flush()
-        })
-      }
+    if (this.pendingBytes > 0 && !this.flushQueued) {
+      this.flushQueued = true
+      setImmediate(() => {
+        this.flushQueued = false
+        this.flush()
+      })
     }
     if (this.credit <= 0) this.pause()
   }

@@ -25,8 +25,8 @@ export class ConnectError extends Error {
 export class TcpTransport implements TransportRouter {
   readonly type = TCP
   private readonly servers = new Set<Server>()
-  private readonly connections = new Set<TcpConnection>()
-  private readonly byAddress = new Map<string, TcpConnection>()
+  /** Every open connection, by its worker address. */
+  private readonly connections = new Map<string, TcpConnection>()
   /** Whether plain messages that arrived on connection `from` may go on to another TCP peer. */
   private mayForwardFrom: (from: string) => boolean = () => false
   private readonly outgoing = new Map<string, TcpConnection>()
@@ -80,7 +80,7 @@ export class TcpTransport implements TransportRouter {
 
   /** Is `address` one of our connection workers? */
   isConnection(address: string): boolean {
-    return this.byAddress.has(address)
+    return this.connections.has(address)
   }
 
   /**
@@ -95,7 +95,7 @@ export class TcpTransport implements TransportRouter {
   /** Messages from local workers and out of secure channels go anywhere; plain ones from a peer need the policy. */
   private mayForward(msg: LocalMessage): boolean {
     const from = msg.return[0]
-    if (from === undefined || from.type !== LOCAL || !this.byAddress.has(from.value)) return true
+    if (from === undefined || from.type !== LOCAL || !this.connections.has(from.value)) return true
     return this.mayForwardFrom(from.value)
   }
 
@@ -136,7 +136,7 @@ export class TcpTransport implements TransportRouter {
   }
 
   list(): ConnectionInfo[] {
-    return [...this.connections].map((c) => c.info())
+    return [...this.connections.values()].map((c) => c.info())
   }
 
   /** Closes one peer's outgoing connection, as if the network dropped it (for recovery tests). */
@@ -145,7 +145,7 @@ export class TcpTransport implements TransportRouter {
   }
 
   async close(): Promise<void> {
-    for (const c of this.connections) c.close('transport stopped')
+    for (const c of [...this.connections.values()]) c.close('transport stopped')
     await Promise.all([...this.servers].map(async (s) => {
       s.close()
       if (s.listening) await once(s, 'close')
@@ -159,11 +159,9 @@ export class TcpTransport implements TransportRouter {
 
   private adopt(socket: Socket, peer: string, direction: 'in' | 'out'): TcpConnection {
     const conn = new TcpConnection(socket, this.router, this.log, peer, direction, (m) => this.mayForward(m))
-    this.connections.add(conn)
-    this.byAddress.set(conn.address, conn)
+    this.connections.set(conn.address, conn)
     conn.onClose((reason) => {
-      this.connections.delete(conn)
-      this.byAddress.delete(conn.address)
+      this.connections.delete(conn.address)
       for (const h of this.closedHandlers) h(conn.info(), reason)
     })
     this.log.debug({ peer, direction }, 'tcp connection open')
