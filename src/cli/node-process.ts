@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createLogger } from '../log/logger.js'
 import type { Home, NodeRecord } from '../node/home.js'
 import { runNode, type RunNodeOptions } from '../node/run-node.js'
+import { nodeProcessFlags } from './node-flags.js'
 
 export const START_TIMEOUT_MS = 30_000
 /** Secrets for a background node travel in its environment, never on a command line `ps` can show. */
@@ -39,7 +40,7 @@ export async function startBackground(home: Home, name: string, args: string[], 
   mkdirSync(home.nodeDir(name), { recursive: true, mode: 0o700 })
   const startedAt = Date.now()
   const log = openSync(home.logFile(name), 'a', 0o600)
-  const child = spawn(process.execPath, [...(process.env.PORTICO_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? []), process.argv[1] ?? '', ...args, '--foreground'], {
+  const child = spawn(process.execPath, [...nodeProcessFlags(), process.argv[1] ?? '', ...args, '--foreground'], {
     detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env }
   })
   child.unref()

@@ -9,6 +9,7 @@ import { cli, ok } from '../support/cli.js'
 import { freePort } from '../support/postgres.js'
 import { roundTrip } from '../support/tcp-servers.js'
 import { nodePid, rssBytes } from '../support/processes.js'
+import { NODE_V8_FLAGS } from '../../src/cli/node-flags.js'
 
 // Separate processes: project node (relay), outlet node, inlet node; the target lives in this process.
 const portico = cli('portico-resilience-')
@@ -142,6 +143,11 @@ test('flow control: 1 GiB into a portal whose far end does not read; every proce
   const TOTAL = 1024 ** 3
   const CHUNK = 1024 * 1024
   const pids = { inlet: nodePid(portico.home, 'inlet'), relay: nodePid(portico.home, 'authority'), outlet: nodePid(portico.home, 'outlet') }
+  // The bound holds under the heap settings nodes really run with.
+  for (const pid of Object.values(pids)) {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+    for (const flag of NODE_V8_FLAGS) assert.ok(argv.includes(flag), `node ${pid} runs without ${flag}`)
+  }
   const baseline = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssBytes(pid)]))
   const peak = { ...baseline }
   const sample = setInterval(() => { for (const [k, pid] of Object.entries(pids)) peak[k] = Math.max(peak[k] ?? 0, rssBytes(pid)) }, 50)
