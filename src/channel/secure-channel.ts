@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { local, routeToString, type Route } from '../routing/address.js'
-import type { LocalMessage, SecureChannelInfo } from '../routing/message.js'
+import { encodeMessageHead, type LocalMessage, type PartsMessage, type SecureChannelInfo } from '../routing/message.js'
 import type { AccessControl, Router } from '../routing/router.js'
 import type { CredentialAndPurposeKey } from '../identity/credential.js'
 import { TransportDecryptor, TransportEncryptor } from './transport-cipher.js'
@@ -68,7 +68,7 @@ export class SecureChannel {
     this.encryptor = new TransportEncryptor(p.verify.crypto, p.keys.sendKey)
     this.decryptor = new TransportDecryptor(p.verify.crypto, p.keys.receiveKey)
     const outgoing = p.outgoing
-    p.router.register(this.address, { handleMessage: (m) => this.sendOut(m) }, outgoing === undefined ? {} : { incoming: outgoing })
+    p.router.register(this.address, { handleMessage: (m) => this.sendOut(m), handleParts: (m) => this.sendOutParts(m) }, outgoing === undefined ? {} : { incoming: outgoing })
     this.armExpiry()
   }
 
@@ -166,9 +166,18 @@ export class SecureChannel {
     this.sendEncrypted(plaintext)
   }
 
+  /** A payload still in parts (a portal chunk and its header) is encrypted straight from them. */
+  private sendOutParts(msg: PartsMessage): void {
+    if (this.closed) return
+    this.sendEncrypted([encodeMessageHead(msg.onward.slice(1), msg.return, msg.length, Kind.Payload), ...msg.parts])
+  }
+
   private sendEncrypted(plaintext: Uint8Array | readonly Uint8Array[]): void {
     if (this.closed) return
-    this.p.router.send({ onward: this.p.remoteRoute, return: this.returnRoute, payload: this.encryptor.encrypt(plaintext) })
+    const parts = this.encryptor.encryptParts(plaintext)
+    let length = 0
+    for (const p of parts) length += p.byteLength
+    this.p.router.sendParts({ onward: this.p.remoteRoute, return: this.returnRoute, parts, length })
   }
 
   private applyRefresh(bytes: Uint8Array): void {

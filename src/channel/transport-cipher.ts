@@ -1,5 +1,5 @@
 import type { Crypto } from '../crypto/crypto.js'
-import { decryptWithNonce, encryptWithNonce, rekey } from './noise/cipher-state.js'
+import { decryptWithNonce, rekey, sealWithNonce } from './noise/cipher-state.js'
 import { ReplayWindow } from './replay-window.js'
 
 /** Every this many messages both sides move to REKEY(k), so a captured key opens few messages. */
@@ -30,6 +30,11 @@ export class TransportEncryptor {
 
   /** Encrypts the concatenation of the parts (the caller need not join them). */
   encrypt(plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array {
+    return Buffer.concat(this.encryptParts(plaintext))
+  }
+
+  /** The same message as pieces to be written in order: the nonce, then the cipher's own output. */
+  encryptParts(plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
     const n = this.nonce
     const epoch = n / REKEY_INTERVAL
     while (this.epoch < epoch) {
@@ -37,8 +42,10 @@ export class TransportEncryptor {
       this.epoch += 1n
     }
     this.nonce += 1n
-    const sealed = encryptWithNonce(this.crypto, this.key, n, EMPTY, plaintext, NONCE_LENGTH)
-    Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength).writeBigUInt64BE(n, 0)
+    const nonce = Buffer.allocUnsafe(NONCE_LENGTH)
+    nonce.writeBigUInt64BE(n, 0)
+    const sealed = sealWithNonce(this.crypto, this.key, n, EMPTY, plaintext)
+    sealed.unshift(nonce)
     return sealed
   }
 }

@@ -31,11 +31,13 @@ export interface Crypto {
   /** Throws on a low-order public key (an all-zero shared secret). */
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array
 
+  /** Encrypts the concatenation of `plaintext`'s parts (callers need not join them): `ciphertext ‖ tag`. */
+  aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array
   /**
-   * Encrypts the concatenation of `plaintext`'s parts, so callers need not join them first, and
-   * returns `ciphertext ‖ tag` after `headroom` bytes left for the caller to fill (one buffer, one copy).
+   * The same `ciphertext ‖ tag`, left in the pieces the cipher produced them in, so a 48 KiB
+   * portal chunk is not copied once more just to be joined: a socket writes the pieces with writev.
    */
-  aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[], headroom?: number): Uint8Array
+  aesGcmSeal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array[]
   /** Throws AuthenticationError when the tag does not verify. */
   aesGcmDecrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array
 }

@@ -119,20 +119,20 @@ export const nodeCrypto: Crypto = {
     return new Uint8Array(shared.buffer, shared.byteOffset, shared.byteLength)
   },
 
-  aesGcmEncrypt(key, nonce, ad, plaintext, headroom = 0) {
+  aesGcmEncrypt(key, nonce, ad, plaintext) {
+    return Buffer.concat(nodeCrypto.aesGcmSeal(key, nonce, ad, plaintext))
+  },
+
+  aesGcmSeal(key, nonce, ad, plaintext) {
     const c = createCipheriv('aes-256-gcm', key, nonce)
     if (ad.byteLength > 0) c.setAAD(ad)
-    const parts = plaintext instanceof Uint8Array ? [c.update(plaintext)] : plaintext.map((p) => c.update(p))
-    parts.push(c.final(), c.getAuthTag())
-    let length = headroom
-    for (const p of parts) length += p.byteLength
-    const out = Buffer.allocUnsafe(length)
-    let at = headroom
-    for (const p of parts) {
-      out.set(p, at)
-      at += p.byteLength
-    }
-    return out
+    const parts: Uint8Array[] = []
+    if (plaintext instanceof Uint8Array) parts.push(c.update(plaintext))
+    else for (const p of plaintext) if (p.byteLength > 0) parts.push(c.update(p))
+    const last = c.final()
+    if (last.byteLength > 0) parts.push(last)
+    parts.push(c.getAuthTag())
+    return parts
   },
 
   aesGcmDecrypt(key, nonce, ad, ciphertext) {

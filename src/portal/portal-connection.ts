@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { local, type Route } from '../routing/address.js'
 import type { LocalMessage } from '../routing/message.js'
 import type { Router } from '../routing/router.js'
-import { decodePortalMessage, encodeDataMessage, encodePortalMessage, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES, type PortalMessage } from './portal-message.js'
+import { decodePortalMessage, encodeDataHead, encodePortalMessage, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES, type PortalMessage } from './portal-message.js'
 
 /** Credit is granted back in batches of this many bytes, not per chunk. */
 export const CREDIT_BATCH_BYTES = PORTAL_WINDOW_BYTES / 4
@@ -103,7 +103,7 @@ export class PortalConnection {
 
   /** Sends the first `n` pending bytes as one data message. */
   private sendData(n: number): void {
-    const pieces: Buffer[] = []
+    const pieces: Uint8Array[] = []
     for (let need = n; need > 0;) {
       const first = this.pending[0]
       if (first === undefined) break
@@ -120,7 +120,11 @@ export class PortalConnection {
     this.pendingBytes -= n
     this.credit -= n
     this.bytesOut += n
-    this.sendPayload(encodeDataMessage(pieces, n), false)
+    // In parts: the channel encrypts straight from the socket's reads, with no copy to join them.
+    const head = encodeDataHead(n)
+    pieces.unshift(head)
+    const sent = this.o.router.sendParts({ onward: this.o.peerRoute, return: this.returnRoute, parts: pieces, length: head.byteLength + n })
+    if (!sent) this.close('the secure channel to the other end is gone', false)
   }
 
   private pause(): void {

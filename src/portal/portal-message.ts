@@ -30,16 +30,16 @@ const ARRAY_2 = (MAJOR_ARRAY << 5) | 2
  * byte what the general encoder writes for `[2, bytes]`.
  */
 export function encodeDataMessage(pieces: readonly Uint8Array[], length: number): Uint8Array {
-  const headLength = 2 + cborHeadLength(length)
-  const out = Buffer.allocUnsafe(headLength + length)
-  out[0] = ARRAY_2
-  out[1] = PortalKind.Data
-  let at = writeCborHead(out, 2, MAJOR_BYTES, length)
-  for (const p of pieces) {
-    out.set(p, at)
-    at += p.byteLength
-  }
-  return out
+  return Buffer.concat([encodeDataHead(length), ...pieces])
+}
+
+/** The bytes of a data message before its `length` bytes of data: `[2, bytes(length)]`'s heads. */
+export function encodeDataHead(length: number): Uint8Array {
+  const head = Buffer.allocUnsafe(2 + cborHeadLength(length))
+  head[0] = ARRAY_2
+  head[1] = PortalKind.Data
+  writeCborHead(head, 2, MAJOR_BYTES, length)
+  return head
 }
 
 function decodeDataMessage(bytes: Uint8Array): PortalMessage {

@@ -20,6 +20,29 @@ export class Mailbox {
     return this.queue.length - this.head
   }
 
+  /** Nothing queued and nothing running: a message handled now would keep its place in order. */
+  get idle(): boolean {
+    return !this.running && this.queue.length === this.head
+  }
+
+  /**
+   * Runs `handle` now if the mailbox is idle (else returns false and runs nothing), as if it were
+   * a queued message: messages that arrive for this worker meanwhile wait their turn, and a
+   * failure is logged the same way.
+   */
+  runIfIdle(handle: () => void): boolean {
+    if (!this.idle) return false
+    this.running = true
+    try {
+      handle()
+    } catch (err) {
+      this.failed(err)
+    }
+    if (this.queue.length > this.head) this.pump()
+    else this.running = false
+    return true
+  }
+
   push(msg: LocalMessage): boolean {
     if (this.length >= this.capacity) return false
     this.queue.push(msg)

@@ -24,6 +24,21 @@ export interface LocalMessage extends Message {
   readonly secureChannel?: SecureChannelInfo
 }
 
+/**
+ * A message whose payload is the concatenation of `parts` (`length` bytes in all), handed on
+ * without joining them: see Router.sendParts.
+ */
+export interface PartsMessage {
+  readonly onward: Route
+  readonly return: Route
+  readonly parts: readonly Uint8Array[]
+  readonly length: number
+}
+
+export function joinParts(parts: readonly Uint8Array[], length: number): Uint8Array {
+  return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts, length)
+}
+
 /** One hop forward: drop the first onward address and put ours at the front of the return route. */
 export function step(msg: LocalMessage, self: Address): LocalMessage {
   return { ...msg, onward: msg.onward.slice(1), return: [self, ...msg.return] }
@@ -37,15 +52,19 @@ const CBOR_ARRAY_3 = 0x83
  * given, is one byte placed before the CBOR (a secure channel's message kind), saving a copy.
  */
 export function encodeMessageParts(m: Message, prefix?: number): [Uint8Array, Uint8Array] {
-  const length = m.payload.byteLength
+  return [encodeMessageHead(m.onward, m.return, m.payload.byteLength, prefix), m.payload]
+}
+
+/** Everything of `CBOR [onward, return, payload]` that comes before the payload's `length` bytes. */
+export function encodeMessageHead(onward: Route, ret: Route, length: number, prefix?: number): Uint8Array {
   const pre = prefix === undefined ? 0 : 1
-  const head = Buffer.allocUnsafe(pre + 1 + routeByteLength(m.onward) + routeByteLength(m.return) + cborHeadLength(length))
+  const head = Buffer.allocUnsafe(pre + 1 + routeByteLength(onward) + routeByteLength(ret) + cborHeadLength(length))
   if (prefix !== undefined) head[0] = prefix
   head[pre] = CBOR_ARRAY_3
-  let at = writeRoute(head, pre + 1, m.onward)
-  at = writeRoute(head, at, m.return)
+  let at = writeRoute(head, pre + 1, onward)
+  at = writeRoute(head, at, ret)
   writeCborHead(head, at, MAJOR_BYTES, length)
-  return [head, m.payload]
+  return head
 }
 
 export function encodeMessage(m: Message): Uint8Array {

@@ -1,14 +1,25 @@
 import type { Logger } from 'pino'
 import { LOCAL, routeToString, type Address } from './address.js'
-import type { LocalMessage } from './message.js'
+import { joinParts, type LocalMessage, type PartsMessage } from './message.js'
 import { Mailbox, DEFAULT_MAILBOX_CAPACITY } from './mailbox.js'
 
-/** Decides whether a message may reach a worker. Deny quietly: the sender learns nothing. */
+/**
+ * Decides whether a message may reach a worker. Deny quietly: the sender learns nothing. It judges
+ * by routes and the secure channel a message came through, never by the payload (a message sent
+ * in parts is judged with an empty one).
+ */
 export type AccessControl = (msg: LocalMessage) => boolean
 export const allowAll: AccessControl = () => true
+const EMPTY = new Uint8Array(0)
 
 export interface Worker {
   handleMessage(msg: LocalMessage): void | Promise<void>
+  /**
+   * Optional: takes, synchronously, a message whose payload is still in parts (Router.sendParts).
+   * Workers that pass bytes on (a secure channel encrypts them, a connection writes them) need
+   * never join a portal chunk.
+   */
+  handleParts?(msg: PartsMessage): void
 }
 
 /** Carries messages whose first onward address is not local (a TCP peer, say). */
@@ -27,6 +38,7 @@ export class AddressInUseError extends Error {
 }
 
 interface Entry {
+  worker: Worker
   mailbox: Mailbox
   incoming: AccessControl
 }
@@ -50,7 +62,7 @@ export class Router {
   register(address: string, worker: Worker, options: RegisterOptions = {}): Address {
     if (this.workers.has(address)) throw new AddressInUseError(`address ${address} is already registered`)
     const mailbox = new Mailbox(worker, options.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY, this.log.child({ worker: address }))
-    this.workers.set(address, { mailbox, incoming: options.incoming ?? allowAll })
+    this.workers.set(address, { worker, mailbox, incoming: options.incoming ?? allowAll })
     return { type: LOCAL, value: address }
   }
 
@@ -87,7 +99,28 @@ export class Router {
     return true
   }
 
-  private drop(reason: keyof RouterStats['dropped'], msg: LocalMessage, text: string): false {
+  /**
+   * `send` for a payload in parts. A local worker that takes parts and has nothing queued gets
+   * them as they are; anything else gets the parts joined, through `send`, so order and access
+   * rules are the same either way.
+   */
+  sendParts(msg: PartsMessage): boolean {
+    const next = msg.onward[0]
+    if (next?.type === LOCAL) {
+      const entry = this.workers.get(next.value)
+      const worker = entry?.worker
+      if (entry !== undefined && worker?.handleParts !== undefined && entry.mailbox.idle) {
+        if (entry.incoming !== allowAll && !entry.incoming({ onward: msg.onward, return: msg.return, payload: EMPTY })) {
+          return this.drop('denied', msg, 'denied by access control')
+        }
+        this.stats.delivered++
+        return entry.mailbox.runIfIdle(() => worker.handleParts?.(msg))
+      }
+    }
+    return this.send({ onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length) })
+  }
+
+  private drop(reason: keyof RouterStats['dropped'], msg: { onward: LocalMessage['onward'] }, text: string): false {
     this.stats.dropped[reason]++
     this.log.debug({ onward: routeToString(msg.onward), reason }, `message dropped: ${text}`)
     return false

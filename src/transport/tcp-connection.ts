@@ -2,8 +2,8 @@ import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { decodeMessage, encodeMessageParts, type LocalMessage } from '../routing/message.js'
-import { local } from '../routing/address.js'
+import { decodeMessage, encodeMessageHead, type LocalMessage, type PartsMessage } from '../routing/message.js'
+import { local, type Route } from '../routing/address.js'
 import type { AccessControl, Router, Worker } from '../routing/router.js'
 import { FrameDecoder, FRAME_HEADER_LENGTH, frameHeader, MAX_FRAME_SIZE, PROTOCOL_VERSION } from './frame-decoder.js'
 
@@ -73,11 +73,20 @@ export class TcpConnection implements Worker {
     this.write({ ...msg, onward: msg.onward.slice(1) })
   }
 
+  handleParts(msg: PartsMessage): void {
+    this.writeParts(msg.onward.slice(1), msg.return, msg.parts, msg.length)
+  }
+
   /** Writes a message whose onward route is meant for the peer. */
   write(msg: LocalMessage): boolean {
+    return this.writeParts(msg.onward, msg.return, [msg.payload], msg.payload.byteLength)
+  }
+
+  /** Writes `CBOR [onward, return, parts joined]` as one frame, with one corked writev. */
+  private writeParts(onward: Route, ret: Route, parts: readonly Uint8Array[], payloadLength: number): boolean {
     if (this.closed) return false
-    const [head, payload] = encodeMessageParts(msg)
-    const length = head.byteLength + payload.byteLength
+    const head = encodeMessageHead(onward, ret, payloadLength)
+    const length = head.byteLength + payloadLength
     if (length > MAX_FRAME_SIZE) {
       this.log.warn({ length }, 'outgoing message larger than the maximum frame size dropped')
       return false
@@ -89,7 +98,7 @@ export class TcpConnection implements Worker {
     this.socket.cork()
     this.socket.write(frameHeader(length))
     this.socket.write(head)
-    this.socket.write(payload)
+    for (const p of parts) this.socket.write(p)
     this.socket.uncork()
     this.lastSent = Date.now()
     return true

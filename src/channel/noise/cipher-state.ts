@@ -7,13 +7,20 @@ export const MAX_NONCE = 0xffff_ffff_ffff_ffffn
 
 /** Noise AESGCM nonce: 32 bits of zeros followed by the 64-bit counter, big-endian. */
 export function aesGcmNonce(n: bigint): Uint8Array {
-  const nonce = new Uint8Array(AES_GCM_NONCE_LENGTH)
-  new DataView(nonce.buffer).setBigUint64(4, n, false)
+  // A pooled allocation: one of these is made for every message in both directions.
+  const nonce = Buffer.allocUnsafe(AES_GCM_NONCE_LENGTH)
+  nonce.writeUInt32BE(0, 0)
+  nonce.writeBigUInt64BE(n, 4)
   return nonce
 }
 
-export function encryptWithNonce(crypto: Crypto, k: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[], headroom = 0): Uint8Array {
-  return crypto.aesGcmEncrypt(k, aesGcmNonce(n), ad, plaintext, headroom)
+export function encryptWithNonce(crypto: Crypto, k: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  return crypto.aesGcmEncrypt(k, aesGcmNonce(n), ad, plaintext)
+}
+
+/** ENCRYPT as pieces to be written in order (see Crypto.aesGcmSeal). */
+export function sealWithNonce(crypto: Crypto, k: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
+  return crypto.aesGcmSeal(k, aesGcmNonce(n), ad, plaintext)
 }
 
 export function decryptWithNonce(crypto: Crypto, k: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
