@@ -82,6 +82,11 @@ export class RelayService {
         registration.forwarded++
         const hop = m.secureChannel === undefined && plainHop !== undefined ? plainHop : channelHop
         router.send({ onward: [hop, ...m.onward.slice(1)], return: m.return, payload: m.payload })
+      },
+      // A message in parts never came out of a secure channel: like any plain one, down the connection.
+      handleParts(m) {
+        registration.forwarded++
+        router.sendParts({ ...m, onward: [plainHop ?? channelHop, ...m.onward.slice(1)] })
       }
     }, { incoming: this.o.access })
     this.o.onChannelClose(sc.channel, () => {

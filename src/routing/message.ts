@@ -72,13 +72,23 @@ export function encodeMessage(m: Message): Uint8Array {
 }
 
 export function decodeMessage(bytes: Uint8Array): Message {
+  const { onward, return: ret, payloadAt } = decodeMessageHead(bytes, bytes.byteLength)
+  return { onward, return: ret, payload: bytes.subarray(payloadAt) }
+}
+
+/**
+ * Reads the routes and payload header of a message `total` bytes long from `bytes`, its first
+ * bytes (all of it, or the first piece of a frame that arrived in several reads). Throws a
+ * DecodeError, which for a first piece may only mean the head itself was cut by the read.
+ */
+export function decodeMessageHead(bytes: Uint8Array, total: number): { onward: Route; return: Route; payloadAt: number } {
   if (bytes[0] !== CBOR_ARRAY_3) throw new DecodeError('message: expected an array of 3')
   const [onward, afterOnward] = readRoute(bytes, 1, 'onward route')
   const [ret, afterReturn] = readRoute(bytes, afterOnward, 'return route')
   const head = readCborHead(bytes, afterReturn, 'message payload')
   if (head.major !== MAJOR_BYTES) throw new DecodeError('message: payload must be a byte string')
-  if (head.next + head.value !== bytes.byteLength) throw new DecodeError('message: payload length does not match the frame')
-  return { onward, return: ret, payload: bytes.subarray(head.next) }
+  if (head.next + head.value !== total) throw new DecodeError('message: payload length does not match the frame')
+  return { onward, return: ret, payloadAt: head.next }
 }
 
 export type { Address, Route }

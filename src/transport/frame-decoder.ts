@@ -36,10 +36,18 @@ export class FrameDecoder {
 
   /** Returns complete frame bodies (heartbeats as empty arrays); throws DecodeError on bad input. */
   push(chunk: Buffer): Uint8Array[] {
+    return this.pushParts(chunk).map((parts) => parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts))
+  }
+
+  /**
+   * The same frames, each as the pieces of the reads it arrived in (none for a heartbeat), so a
+   * frame that spans reads is not copied to be joined: whoever passes it on can write the pieces.
+   */
+  pushParts(chunk: Buffer): Buffer[][] {
     if (chunk.byteLength === 0) return []
     this.chunks.push(chunk)
     this.buffered += chunk.byteLength
-    const out: Uint8Array[] = []
+    const out: Buffer[][] = []
     if (!this.versionSeen) {
       const version = this.peek(1)[0]
       if (version !== PROTOCOL_VERSION) throw new VersionError(`unsupported protocol version ${String(version)}`)
@@ -51,7 +59,7 @@ export class FrameDecoder {
       if (length > this.maxFrameSize) throw new FrameTooLargeError(`frame of ${length} bytes exceeds ${this.maxFrameSize}`)
       if (this.buffered < FRAME_HEADER_LENGTH + length) break
       this.consume(FRAME_HEADER_LENGTH)
-      out.push(this.consume(length))
+      out.push(this.take(length))
     }
     return out
   }
@@ -84,6 +92,26 @@ export class FrameDecoder {
     if (tail === undefined) this.chunks.splice(0, used, joined)
     else this.chunks.splice(0, used, joined, tail)
     return joined
+  }
+
+  /** The next `n` buffered bytes as they lie in the chunks, without joining them. */
+  private take(n: number): Buffer[] {
+    const parts: Buffer[] = []
+    this.buffered -= n
+    while (n > 0) {
+      const first = this.chunks[0]
+      if (first === undefined) throw new Error('frame decoder: fewer bytes buffered than counted')
+      if (first.byteLength <= n) {
+        parts.push(first)
+        this.chunks.shift()
+        n -= first.byteLength
+      } else {
+        parts.push(first.subarray(0, n))
+        this.chunks[0] = first.subarray(n)
+        n = 0
+      }
+    }
+    return parts
   }
 
   private consume(n: number): Buffer {

@@ -2,7 +2,7 @@ import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { decodeMessage, encodeMessageHead, type LocalMessage, type PartsMessage } from '../routing/message.js'
+import { decodeMessage, decodeMessageHead, encodeMessageHead, type LocalMessage, type PartsMessage } from '../routing/message.js'
 import { local, type Route } from '../routing/address.js'
 import type { AccessControl, Router, Worker } from '../routing/router.js'
 import { FrameDecoder, FRAME_HEADER_LENGTH, frameHeader, MAX_FRAME_SIZE, PROTOCOL_VERSION } from './frame-decoder.js'
@@ -15,6 +15,7 @@ export const TCP_KEEPALIVE_MS = 10_000
 export const MAX_WRITE_BUFFER = 32 * 1024 * 1024
 
 const HEARTBEAT = Buffer.alloc(FRAME_HEADER_LENGTH)
+const EMPTY = Buffer.alloc(0)
 
 export interface ConnectionInfo {
   address: string
@@ -116,28 +117,50 @@ export class TcpConnection implements Worker {
 
   private onData(chunk: Buffer): void {
     this.lastReceived = Date.now()
-    let frames: Uint8Array[]
+    let frames: Buffer[][]
     try {
-      frames = this.decoder.push(chunk)
+      frames = this.decoder.pushParts(chunk)
     } catch (err) {
       this.log.warn({ peer: this.peer, err: (err as Error).message }, 'malformed stream from peer')
       this.close(`protocol error: ${(err as Error).message}`)
       return
     }
-    for (const frame of frames) {
-      if (frame.byteLength === 0) continue
-      let msg
+    for (const parts of frames) {
+      if (parts.length === 0) continue
       try {
-        msg = decodeMessage(frame)
+        this.route(parts)
       } catch (err) {
         this.log.warn({ peer: this.peer, err: (err as Error).message }, 'malformed frame from peer')
         this.close(`protocol error: ${(err as Error).message}`)
         return
       }
-      // Pushing ourselves onto the return route is what lets the answer find its way back.
-      this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload })
       if (this.closed) return
     }
+  }
+
+  /** Routes one frame. Pushing ourselves onto the return route is what lets the answer find its way back. */
+  private route(parts: Buffer[]): void {
+    const first = parts[0]
+    if (parts.length === 1 && first !== undefined) {
+      const msg = decodeMessage(first)
+      this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload })
+      return
+    }
+    // A frame that spanned reads: its payload goes on in pieces (a relay writes them as they are).
+    let total = 0
+    for (const p of parts) total += p.byteLength
+    let head
+    try {
+      head = decodeMessageHead(first ?? EMPTY, total)
+    } catch {
+      // Perhaps only the head was cut by a read: judge the whole frame.
+      const msg = decodeMessage(Buffer.concat(parts, total))
+      this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload })
+      return
+    }
+    const payload = parts.slice(1)
+    if (first !== undefined && first.byteLength > head.payloadAt) payload.unshift(first.subarray(head.payloadAt))
+    this.router.sendParts({ onward: head.onward, return: [local(this.address), ...head.return], parts: payload, length: total - head.payloadAt })
   }
 
   private tick(): void {

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { FrameDecoder, MAX_FRAME_SIZE, PROTOCOL_VERSION, frameHeader } from '../../src/transport/frame-decoder.js'
-import { decodeMessage, encodeMessage, type Message } from '../../src/routing/message.js'
+import { decodeMessage, decodeMessageHead, encodeMessage, type Message } from '../../src/routing/message.js'
 import { parseMultiaddr, formatMultiaddr } from '../../src/routing/multiaddr.js'
 import { decodeChannelMessage } from '../../src/channel/channel-message.js'
 import { HandshakeXX } from '../../src/channel/noise/handshake-xx.js'
@@ -62,6 +62,39 @@ test('frame decoder yields the same frames however the stream is cut', () => {
     assert.deepEqual(out.map((f) => Buffer.from(f).toString('hex')), frames.map((f) => Buffer.from(f).toString('hex')))
     assert.equal(d.pendingBytes, 0)
   }), { numRuns: 300 })
+})
+
+test('frame decoder in parts: every piece is a view of what was read (no copy), and the pieces make the frame', () => {
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 10 }), fc.array(fc.integer({ min: 1, max: 4000 }), { minLength: 1 }), (frames, cuts) => {
+    const stream = Buffer.concat([Uint8Array.of(PROTOCOL_VERSION), ...frames.flatMap((f) => [frameHeader(f.byteLength), f])])
+    const d = new FrameDecoder()
+    const reads: Buffer[] = []
+    const out: Buffer[][] = []
+    for (let pos = 0, i = 0; pos < stream.length; i++) {
+      const n = cuts[i % cuts.length]!
+      const read = Buffer.from(stream.subarray(pos, pos + n))
+      reads.push(read)
+      out.push(...d.pushParts(read))
+      pos += n
+    }
+    assert.deepEqual(out.map((parts) => Buffer.concat(parts).toString('hex')), frames.map((f) => Buffer.from(f).toString('hex')))
+    for (const part of out.flat()) assert.ok(reads.some((r) => r.buffer === part.buffer), 'a piece was copied')
+  }), { numRuns: 300 })
+})
+
+test('message head from a first piece: the same routes as the whole message, or a DecodeError', () => {
+  fc.assert(fc.property(message, fc.nat(), (m, k) => {
+    const bytes = encodeMessage(m)
+    const whole = decodeMessage(bytes)
+    const cut = k % (bytes.byteLength + 1)
+    try {
+      const head = decodeMessageHead(bytes.subarray(0, cut), bytes.byteLength)
+      assert.deepEqual([head.onward, head.return], [whole.onward, whole.return])
+      assert.equal(bytes.byteLength - head.payloadAt, whole.payload.byteLength)
+    } catch (err) {
+      assert.equal((err as Error).name, 'DecodeError')
+    }
+  }), { numRuns: 2000 })
 })
 
 test('frame decoder refuses a frame over the limit from its header alone', () => {
