@@ -1,5 +1,5 @@
 import { local, type Route } from '../routing/address.js'
-import type { LocalMessage } from '../routing/message.js'
+import { joinParts, type LocalMessage } from '../routing/message.js'
 import type { AccessControl } from '../routing/router.js'
 import { encodeIdentityPayload, verifyIdentityPayload } from './peer.js'
 import { HandshakeXX } from './noise/handshake-xx.js'
@@ -51,26 +51,32 @@ export async function createSecureChannel(ctx: ChannelContext, route: Route, opt
     })
   }
 
+  const handle = (msg: LocalMessage): void => {
+    if (channel === undefined) {
+      try {
+        onMessageB(msg)
+      } catch (err) {
+        ctx.log.warn({ err: describeError(err) }, 'secure channel handshake failed')
+        fail(err instanceof SecureChannelError ? err : new SecureChannelError(`handshake failed: ${describeError(err)}`, { cause: err }))
+      }
+      return
+    }
+    const result = channel.receive(msg)
+    if (settle === undefined) return
+    if (result?.kind === Kind.Ready) {
+      ctx.onChannel?.(channel)
+      settle.resolve(channel)
+      settle = undefined
+    } else if (result?.kind === Kind.Close || channel.isClosed) {
+      fail(new ChannelClosedError(`the responder refused the channel: ${result?.reason ?? 'bad message'}`))
+    }
+  }
   ctx.router.register(decryptorAddress, {
-    handleMessage(msg) {
-      if (channel === undefined) {
-        try {
-          onMessageB(msg)
-        } catch (err) {
-          ctx.log.warn({ err: describeError(err) }, 'secure channel handshake failed')
-          fail(err instanceof SecureChannelError ? err : new SecureChannelError(`handshake failed: ${describeError(err)}`, { cause: err }))
-        }
-        return
-      }
-      const result = channel.receive(msg)
-      if (settle === undefined) return
-      if (result?.kind === Kind.Ready) {
-        ctx.onChannel?.(channel)
-        settle.resolve(channel)
-        settle = undefined
-      } else if (result?.kind === Kind.Close || channel.isClosed) {
-        fail(new ChannelClosedError(`the responder refused the channel: ${result?.reason ?? 'bad message'}`))
-      }
+    handleMessage: handle,
+    // Once the channel is up and settled, data may arrive in pieces (a frame that spanned reads).
+    handleParts: (msg) => {
+      if (channel !== undefined && settle === undefined) channel.receiveParts(msg)
+      else handle({ onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length) })
     }
   })
 

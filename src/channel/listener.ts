@@ -1,5 +1,5 @@
 import { local } from '../routing/address.js'
-import type { LocalMessage } from '../routing/message.js'
+import { joinParts, type LocalMessage } from '../routing/message.js'
 import type { AccessControl } from '../routing/router.js'
 import { encodeIdentityPayload, verifyIdentityPayload } from './peer.js'
 import { HandshakeXX } from './noise/handshake-xx.js'
@@ -63,14 +63,20 @@ export class SecureChannelListener {
     }, HANDSHAKE_TIMEOUT_MS)
     timer.unref()
 
+    const handle = (c: LocalMessage): void => {
+      if (channel !== undefined) {
+        channel.receive(c)
+        return
+      }
+      finish()
+      channel = this.onMessageC(hs, c, decryptorAddress)
+    }
     ctx.router.register(decryptorAddress, {
-      handleMessage: (c) => {
-        if (channel !== undefined) {
-          channel.receive(c)
-          return
-        }
-        finish()
-        channel = this.onMessageC(hs, c, decryptorAddress)
+      handleMessage: handle,
+      // Once the channel is up, data may arrive in pieces (a frame that spanned reads).
+      handleParts: (m) => {
+        if (channel !== undefined) channel.receiveParts(m)
+        else handle({ onward: m.onward, return: m.return, payload: joinParts(m.parts, m.length) })
       }
     })
     ctx.router.send({ onward: msg.return, return: [local(decryptorAddress)], payload: b })

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino'
 import { local, routeToString, type Route } from '../routing/address.js'
-import { encodeMessageHead, type LocalMessage, type PartsMessage, type SecureChannelInfo } from '../routing/message.js'
+import { decodeMessageHead, encodeMessageHead, joinParts, type LocalMessage, type PartsMessage, type SecureChannelInfo } from '../routing/message.js'
 import type { AccessControl, Router } from '../routing/router.js'
 import type { CredentialAndPurposeKey } from '../identity/credential.js'
 import { TransportDecryptor, TransportEncryptor } from './transport-cipher.js'
+import { partsLength, sliceParts } from '../encoding/parts.js'
 import { decodeChannelMessage, encodeClose, encodeControl, encodePayload, Kind } from './channel-message.js'
 import { decodeCredentialsPayload, encodeCredentialsPayload, verifyCredentials, type PeerInfo, type VerifyContext } from './peer.js'
 import type { TrustPolicy } from './trust-policy.js'
@@ -125,10 +126,20 @@ export class SecureChannel {
 
   /** Called by the decryptor worker with each transport message from the peer. */
   receive(msg: LocalMessage): { kind: Kind; reason?: string } | undefined {
+    return this.receiveParts({ onward: msg.onward, return: msg.return, parts: [msg.payload], length: msg.payload.byteLength })
+  }
+
+  /**
+   * The same for a transport message in pieces. A payload whose head lies in the first piece of
+   * plaintext goes on in pieces (a portal writes them to its socket); anything else is joined.
+   */
+  receiveParts(msg: PartsMessage): { kind: Kind; reason?: string } | undefined {
     if (this.closed) return undefined
     let decoded
     try {
-      decoded = decodeChannelMessage(this.decryptor.decrypt(msg.payload))
+      const plaintext = this.decryptor.decryptParts(msg.parts, msg.length)
+      if (plaintext.length > 1 && this.sendOnInParts(plaintext)) return { kind: Kind.Payload }
+      decoded = decodeChannelMessage(joinParts(plaintext, partsLength(plaintext)))
     } catch (err) {
       const e = err as Error
       this.p.log.warn({ channel: this.address, peer: this.peer.identifier, err: `${e.name}: ${e.message}` }, 'rejected a message on a secure channel')
@@ -155,6 +166,21 @@ export class SecureChannel {
       case Kind.Ready:
         return { kind: Kind.Ready }
     }
+  }
+
+  private sendOnInParts(plaintext: Uint8Array[]): boolean {
+    const first = plaintext[0]
+    if (first?.[0] !== Kind.Payload) return false
+    const length = partsLength(plaintext) - 1
+    let head
+    try {
+      head = decodeMessageHead(first.subarray(1), length)
+    } catch {
+      return false // the head was cut by a piece boundary, or is bad: the joined path decides
+    }
+    const parts = sliceParts(plaintext, 1 + head.payloadAt, 1 + length)
+    this.p.router.sendParts({ onward: head.onward, return: [local(this.address), ...head.return], parts, length: length - head.payloadAt, secureChannel: this.info })
+    return true
   }
 
   private sendOut(msg: LocalMessage): void {

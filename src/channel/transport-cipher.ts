@@ -1,5 +1,6 @@
 import type { Crypto } from '../crypto/crypto.js'
-import { decryptWithNonce, rekey, sealWithNonce } from './noise/cipher-state.js'
+import { aesGcmNonce, rekey, sealWithNonce } from './noise/cipher-state.js'
+import { rangeOfParts, sliceParts } from '../encoding/parts.js'
 import { ReplayWindow } from './replay-window.js'
 
 /** Every this many messages both sides move to REKEY(k), so a captured key opens few messages. */
@@ -62,8 +63,16 @@ export class TransportDecryptor {
   }
 
   decrypt(message: Uint8Array): Uint8Array {
-    if (message.byteLength < NONCE_LENGTH) throw new ReplayError('transport message shorter than its nonce')
-    const n = Buffer.from(message.buffer, message.byteOffset, NONCE_LENGTH).readBigUInt64BE(0)
+    const plaintext = this.decryptParts([message], message.byteLength)
+    const only = plaintext[0]
+    return plaintext.length === 1 && only !== undefined ? only : Buffer.concat(plaintext)
+  }
+
+  /** The same for a message in pieces (`length` bytes in all); the plaintext comes back in pieces. */
+  decryptParts(message: readonly Uint8Array[], length: number): Uint8Array[] {
+    if (length < NONCE_LENGTH) throw new ReplayError('transport message shorter than its nonce')
+    const nonce = rangeOfParts(message, 0, NONCE_LENGTH)
+    const n = Buffer.from(nonce.buffer, nonce.byteOffset, NONCE_LENGTH).readBigUInt64BE(0)
     if (!this.window.check(n)) throw new ReplayError('replayed or too old transport message')
     const epoch = n / REKEY_INTERVAL
     let key: Uint8Array
@@ -86,7 +95,7 @@ export class TransportDecryptor {
       throw new ReplayError('transport message from a retired key epoch')
     }
     // Authenticate before moving any state, so a forged message changes nothing.
-    const plaintext = decryptWithNonce(this.crypto, key, n, EMPTY, message.subarray(NONCE_LENGTH))
+    const plaintext = this.crypto.aesGcmOpen(key, aesGcmNonce(n), EMPTY, sliceParts(message, NONCE_LENGTH, length))
     this.window.accept(n)
     if (nextEpoch > this.epoch) {
       this.previousKey = beforeNextKey

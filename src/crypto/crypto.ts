@@ -40,6 +40,11 @@ export interface Crypto {
   aesGcmSeal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array[]
   /** Throws AuthenticationError when the tag does not verify. */
   aesGcmDecrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array
+  /**
+   * Decrypts `ciphertext ‖ tag` given in pieces (a frame that spanned socket reads) and returns the
+   * plaintext in matching pieces, nothing joined. Throws AuthenticationError when the tag does not verify.
+   */
+  aesGcmOpen(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: readonly Uint8Array[]): Uint8Array[]
 }
 
 export class AuthenticationError extends Error {

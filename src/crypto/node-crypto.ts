@@ -1,3 +1,4 @@
+import { partsLength, rangeOfParts, sliceParts } from '../encoding/parts.js'
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey,
   diffieHellman, generateKeyPairSync, randomBytes, sign, verify, type KeyObject
@@ -136,17 +137,26 @@ export const nodeCrypto: Crypto = {
   },
 
   aesGcmDecrypt(key, nonce, ad, ciphertext) {
-    if (ciphertext.byteLength < AES_GCM_TAG_LENGTH) throw new AuthenticationError('ciphertext shorter than its tag')
-    const split = ciphertext.byteLength - AES_GCM_TAG_LENGTH
+    const plaintext = nodeCrypto.aesGcmOpen(key, nonce, ad, [ciphertext])
+    const only = plaintext[0]
+    return plaintext.length === 1 && only !== undefined ? only : Buffer.concat(plaintext)
+  },
+
+  aesGcmOpen(key, nonce, ad, ciphertext) {
+    const length = partsLength(ciphertext)
+    if (length < AES_GCM_TAG_LENGTH) throw new AuthenticationError('ciphertext shorter than its tag')
+    const split = length - AES_GCM_TAG_LENGTH
     const d = createDecipheriv('aes-256-gcm', key, nonce)
-    d.setAuthTag(ciphertext.subarray(split))
+    d.setAuthTag(rangeOfParts(ciphertext, split, length))
     if (ad.byteLength > 0) d.setAAD(ad)
-    const head = d.update(ciphertext.subarray(0, split))
+    const out: Uint8Array[] = []
+    for (const p of sliceParts(ciphertext, 0, split)) out.push(d.update(p))
     try {
       const tail = d.final()
-      return tail.byteLength === 0 ? head : Buffer.concat([head, tail])
+      if (tail.byteLength > 0 || out.length === 0) out.push(tail)
     } catch (err) {
       throw new AuthenticationError('decryption failed: tag mismatch', { cause: err })
     }
+    return out
   }
 }

@@ -1,9 +1,10 @@
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { local, type Route } from '../routing/address.js'
-import type { LocalMessage } from '../routing/message.js'
+import { joinParts, type LocalMessage, type PartsMessage } from '../routing/message.js'
+import { sliceParts } from '../encoding/parts.js'
 import type { Router } from '../routing/router.js'
-import { decodePortalMessage, encodeDataHead, encodePortalMessage, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES, type PortalMessage } from './portal-message.js'
+import { decodeDataHead, decodePortalMessage, encodeDataHead, encodePortalMessage, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES, type PortalMessage } from './portal-message.js'
 
 /** Credit is granted back in batches of this many bytes, not per chunk. */
 export const CREDIT_BATCH_BYTES = PORTAL_WINDOW_BYTES / 4
@@ -55,7 +56,7 @@ export class PortalConnection {
 
   start(): void {
     const { router, socket } = this.o
-    router.register(this.o.address, { handleMessage: (m) => this.handle(m) }, {
+    router.register(this.o.address, { handleMessage: (m) => this.handle(m), handleParts: (m) => this.handleParts(m) }, {
       incoming: (m) => m.secureChannel?.channel === this.o.channel
     })
     socket.on('data', (chunk: Buffer) => this.read(chunk))
@@ -144,12 +145,9 @@ export class PortalConnection {
       return
     }
     switch (m.kind) {
-      case 'data': {
-        const n = m.bytes.byteLength
-        this.bytesIn += n
-        this.o.socket.write(m.bytes, () => this.grant(n))
+      case 'data':
+        this.write([m.bytes], m.bytes.byteLength)
         return
-      }
       case 'credit':
         this.credit += m.bytes
         if (this.paused && this.credit > 0) {
@@ -168,6 +166,23 @@ export class PortalConnection {
     }
   }
 
+  /** Data in pieces (it spanned socket reads on the way): written as it is, with one writev. */
+  private handleParts(msg: PartsMessage): void {
+    const at = dataStart(msg)
+    if (at === undefined) this.handle({ onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length) })
+    else this.write(sliceParts(msg.parts, at, msg.length), msg.length - at)
+  }
+
+  /** Writes received data to the socket; it is credited back once the socket has taken all of it. */
+  private write(pieces: readonly Uint8Array[], n: number): void {
+    this.bytesIn += n
+    const { socket } = this.o
+    const last = pieces.length - 1
+    if (last > 0) socket.cork()
+    pieces.forEach((p, i) => socket.write(p, i === last ? () => this.grant(n) : undefined))
+    if (last > 0) socket.uncork()
+  }
+
   private grant(n: number): void {
     if (this.closed) return
     this.toGrant += n
@@ -184,5 +199,16 @@ export class PortalConnection {
   private sendPayload(payload: Uint8Array, closing: boolean): void {
     const sent = this.o.router.send({ onward: this.o.peerRoute, return: this.returnRoute, payload })
     if (!sent && !closing) this.close('the secure channel to the other end is gone', false)
+  }
+}
+
+/** Where the data of a data message in pieces starts; undefined for anything else (judged joined). */
+function dataStart(msg: PartsMessage): number | undefined {
+  const first = msg.parts[0]
+  if (first === undefined || msg.parts.length === 1) return undefined
+  try {
+    return decodeDataHead(first, msg.length)
+  } catch {
+    return undefined
   }
 }

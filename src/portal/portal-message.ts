@@ -43,11 +43,20 @@ export function encodeDataHead(length: number): Uint8Array {
 }
 
 function decodeDataMessage(bytes: Uint8Array): PortalMessage {
+  return { kind: 'data', bytes: bytes.subarray(decodeDataHead(bytes, bytes.byteLength)) }
+}
+
+/**
+ * For a data message `total` bytes long whose first bytes are `bytes` (all of it, or its first
+ * piece), where its data starts. Throws DecodeError, which for a piece may only mean the head was cut.
+ */
+export function decodeDataHead(bytes: Uint8Array, total: number): number {
+  if (bytes[0] !== ARRAY_2 || bytes[1] !== PortalKind.Data) throw new DecodeError('portal data: expected [2, bytes]')
   const head = readCborHead(bytes, 2, 'portal data')
   if (head.major !== MAJOR_BYTES) throw new DecodeError('portal data: expected bytes')
-  if (head.next + head.value !== bytes.byteLength) throw new DecodeError('portal data: length does not match the message')
+  if (head.next + head.value !== total) throw new DecodeError('portal data: length does not match the message')
   if (head.value === 0 || head.value > PORTAL_CHUNK_BYTES) throw new DecodeError('portal data chunk must be 1 to 48 KiB')
-  return { kind: 'data', bytes: bytes.subarray(head.next) }
+  return head.next
 }
 
 export function encodePortalMessage(m: PortalMessage): Uint8Array {

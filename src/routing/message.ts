@@ -33,6 +33,7 @@ export interface PartsMessage {
   readonly return: Route
   readonly parts: readonly Uint8Array[]
   readonly length: number
+  readonly secureChannel?: SecureChannelInfo
 }
 
 export function joinParts(parts: readonly Uint8Array[], length: number): Uint8Array {

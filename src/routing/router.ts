@@ -12,6 +12,12 @@ export type AccessControl = (msg: LocalMessage) => boolean
 export const allowAll: AccessControl = () => true
 const EMPTY = new Uint8Array(0)
 
+/** What access control sees of a message in parts: everything but the payload. */
+function probe(msg: PartsMessage): LocalMessage {
+  const m = { onward: msg.onward, return: msg.return, payload: EMPTY }
+  return msg.secureChannel === undefined ? m : { ...m, secureChannel: msg.secureChannel }
+}
+
 export interface Worker {
   handleMessage(msg: LocalMessage): void | Promise<void>
   /**
@@ -110,14 +116,15 @@ export class Router {
       const entry = this.workers.get(next.value)
       const worker = entry?.worker
       if (entry !== undefined && worker?.handleParts !== undefined && entry.mailbox.idle) {
-        if (entry.incoming !== allowAll && !entry.incoming({ onward: msg.onward, return: msg.return, payload: EMPTY })) {
+        if (entry.incoming !== allowAll && !entry.incoming(probe(msg))) {
           return this.drop('denied', msg, 'denied by access control')
         }
         this.stats.delivered++
         return entry.mailbox.runIfIdle(() => worker.handleParts?.(msg))
       }
     }
-    return this.send({ onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length) })
+    const joined = { onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length) }
+    return this.send(msg.secureChannel === undefined ? joined : { ...joined, secureChannel: msg.secureChannel })
   }
 
   private drop(reason: keyof RouterStats['dropped'], msg: { onward: LocalMessage['onward'] }, text: string): false {
