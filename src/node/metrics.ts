@@ -30,6 +30,10 @@ export class NodeMetrics {
         this.set({ outcome: 'mailbox_full' }, s.dropped.mailboxFull)
       }
     })
+    new Gauge({
+      name: 'portico_router_messages_in_parts', help: 'Messages delivered as the pieces they arrived in, without a copy to join them', registers: r,
+      collect() { this.set(node.router.stats.deliveredInParts) }
+    })
     if (membership !== undefined) {
       new Gauge({
         name: 'portico_credential_expires_at_seconds', help: 'When this node\'s credential expires (Unix seconds)', registers: r,

@@ -51,6 +51,8 @@ interface Entry {
 
 export interface RouterStats {
   delivered: number
+  /** Of those delivered, how many were handed over in pieces (never joined). */
+  deliveredInParts: number
   dropped: { noRoute: number; denied: number; mailboxFull: number }
 }
 
@@ -61,7 +63,7 @@ export interface RouterStats {
 export class Router {
   private readonly workers = new Map<string, Entry>()
   private readonly transports = new Map<number, TransportRouter>()
-  readonly stats: RouterStats = { delivered: 0, dropped: { noRoute: 0, denied: 0, mailboxFull: 0 } }
+  readonly stats: RouterStats = { delivered: 0, deliveredInParts: 0, dropped: { noRoute: 0, denied: 0, mailboxFull: 0 } }
 
   constructor(private readonly log: Logger) {}
 
@@ -120,6 +122,7 @@ export class Router {
           return this.drop('denied', msg, 'denied by access control')
         }
         this.stats.delivered++
+        this.stats.deliveredInParts++
         return entry.mailbox.runIfIdle(() => worker.handleParts?.(msg))
       }
     }
