@@ -2,13 +2,14 @@
 // through a relayed, token-injecting inlet (separate processes); added latency per request; leases
 // issued per second (v1 real InfluxDB, v2 contract-checked emulator); revocation lateness for 10,000 leases.
 import { rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../test/support/postgres.js'
 import { startInflux } from '../test/support/influxdb.js'
 import { startV2Emulator } from '../test/support/influx-v2-emulator.js'
 import { LeaseManager } from '../src/influxdb/lease-manager.js'
-import { V1Backend } from '../src/influxdb/v1-backend.js'
+import { V1Backend, v1Jwt } from '../src/influxdb/v1-backend.js'
 import { V2Backend } from '../src/influxdb/v2-backend.js'
 import type { LeaseBackend } from '../src/influxdb/backend.js'
 import { openStore } from '../src/store/open-store.js'
@@ -91,8 +92,16 @@ async function main(): Promise<void> {
   const influx = await startInflux({ sharedSecret: secret })
   const v2 = await startV2Emulator()
   try {
-    const admin = { authorization: `Basic ${Buffer.from(`${influx.admin.username}:${influx.admin.password}`).toString('base64')}` }
     await influx.query('CREATE DATABASE bench', { username: influx.admin.username, password: influx.admin.password })
+    // Direct writes carry the same kind of credential the lease manager injects (a JWT for a user
+    // that may only write `bench`), so InfluxDB does the same authentication and authorization
+    // work on both paths and the ratio is Portico's alone. Not a `portico_lease_` user: the outlet
+    // would rightly revoke that as an orphan.
+    const adminCreds = { username: influx.admin.username, password: influx.admin.password, method: 'POST' as const }
+    await influx.query(`CREATE USER bench_writer WITH PASSWORD '${randomBytes(18).toString('base64url')}'`, adminCreds)
+    await influx.query('GRANT WRITE ON bench TO bench_writer', adminCreds)
+    const writer = { authorization: `Bearer ${v1Jwt(secret, 'bench_writer', Date.now() + 3_600_000)}` }
+    const v1 = new V1Backend({ endpoint: { to: influx.address, tls: false }, adminUsername: influx.admin.username, adminPassword: influx.admin.password, sharedSecret: secret })
     const [projectPort, inletPort] = [await freePort(), await freePort()]
     await benchProject(portico, projectPort ?? 0, ['--attribute', 'influxdb-outlet=true', '--relay', 'influxdb'], ['--attribute', 'influxdb-inlet=true'])
     writeFileSync(join(home, 'outlet.json'), JSON.stringify({ relay: 'influxdb', 'influxdb-outlet': {
@@ -113,7 +122,7 @@ async function main(): Promise<void> {
     let d = 0
     let p = 0
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, url, headers] of [['direct', direct, admin], ['relayed', relayed, {}]] as const) {
+      for (const [name, url, headers] of [['direct', direct, writer], ['relayed', relayed, {}]] as const) {
         const before = Object.values(pids).map(cpuSeconds)
         const rate = await pointsPerSecond(url, headers)
         const used = Object.values(pids).map((pid, i) => fmt(((cpuSeconds(pid) - (before[i] ?? 0)) * 1e6) / (BATCHES * BATCH_POINTS), 2))
@@ -124,7 +133,7 @@ async function main(): Promise<void> {
         else p = Math.max(p, rate)
       }
     }
-    const ld = await latencies(direct, admin)
+    const ld = await latencies(direct, writer)
     const lp = await latencies(relayed, {})
     const rows = [
       { measure: 'points/s, 4 writers x 5000-point batches', direct: fmt(d, 0), 'relayed inlet (injected lease)': fmt(p, 0), ratio: fmt(p / d), goal: '>= 0.9' },
@@ -133,7 +142,7 @@ async function main(): Promise<void> {
     ]
     report('influx-writes', rows, { rounds: ROUNDS, cpuSecondsPerMillionPoints: cpuPerMillion, perRound, batches: BATCHES, batchPoints: BATCH_POINTS, pings: PINGS })
     const leases = [
-      await leaseFigures('v1 (InfluxDB 1.6.7, bcrypt users)', new V1Backend({ endpoint: { to: influx.address, tls: false }, adminUsername: influx.admin.username, adminPassword: influx.admin.password, sharedSecret: secret }), Number(process.env.BENCH_V1_LEASES ?? 300), 3),
+      await leaseFigures('v1 (InfluxDB 1.6.7, bcrypt users)', v1, Number(process.env.BENCH_V1_LEASES ?? 300), 3),
       await leaseFigures('v2 (contract-checked emulator)', new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }), LEASES, 5)
     ]
     report('influx-leases', leases, { violations: v2.violations.length })

@@ -28,7 +28,8 @@ export function v1Grants(permissions: readonly Permission[]): { database: string
   return [...byDb.entries()].map(([database, actions]) => ({ database, privilege: actions.size === 2 ? 'ALL' : actions.has('write') ? 'WRITE' : 'READ' }))
 }
 
-function jwt(secret: string, username: string, expiresAtMs: number): string {
+/** The token InfluxDB 1.x accepts with `[http] shared-secret`: an HS256 JWT whose `exp` it enforces. */
+export function v1Jwt(secret: string, username: string, expiresAtMs: number): string {
   const part = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url')
   const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ username, exp: Math.floor(expiresAtMs / 1000) })}`
   return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`
@@ -67,7 +68,7 @@ export class V1Backend implements LeaseBackend {
       throw err
     }
     if (this.o.sharedSecret !== undefined) {
-      const token = jwt(this.o.sharedSecret, username, req.expiresAt)
+      const token = v1Jwt(this.o.sharedSecret, username, req.expiresAt)
       return { backendId: username, authorization: `Bearer ${token}`, token }
     }
     return { backendId: username, authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`, token: `${username}:${password}` }
