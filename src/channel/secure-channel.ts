@@ -201,9 +201,7 @@ export class SecureChannel {
   private sendEncrypted(plaintext: Uint8Array | readonly Uint8Array[]): void {
     if (this.closed) return
     const parts = this.encryptor.encryptParts(plaintext)
-    let length = 0
-    for (const p of parts) length += p.byteLength
-    this.p.router.sendParts({ onward: this.p.remoteRoute, return: this.returnRoute, parts, length })
+    this.p.router.sendParts({ onward: this.p.remoteRoute, return: this.returnRoute, parts, length: partsLength(parts) })
   }
 
   private applyRefresh(bytes: Uint8Array): void {
