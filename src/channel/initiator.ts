@@ -1,5 +1,5 @@
 import { local, type Route } from '../routing/address.js'
-import { joinParts, type LocalMessage } from '../routing/message.js'
+import { joinedMessage, type LocalMessage } from '../routing/message.js'
 import type { AccessControl } from '../routing/router.js'
 import { encodeIdentityPayload, verifyIdentityPayload } from './peer.js'
 import { HandshakeXX } from './noise/handshake-xx.js'
@@ -76,7 +76,7 @@ export async function createSecureChannel(ctx: ChannelContext, route: Route, opt
     // Once the channel is up and settled, data may arrive in pieces (a frame that spanned reads).
     handleParts: (msg) => {
       if (channel !== undefined && settle === undefined) channel.receiveParts(msg)
-      else handle({ onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length) })
+      else handle(joinedMessage(msg))
     }
   })
 

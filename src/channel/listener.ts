@@ -1,5 +1,5 @@
 import { local } from '../routing/address.js'
-import { joinParts, type LocalMessage } from '../routing/message.js'
+import { joinedMessage, type LocalMessage } from '../routing/message.js'
 import type { AccessControl } from '../routing/router.js'
 import { encodeIdentityPayload, verifyIdentityPayload } from './peer.js'
 import { HandshakeXX } from './noise/handshake-xx.js'
@@ -76,7 +76,7 @@ export class SecureChannelListener {
       // Once the channel is up, data may arrive in pieces (a frame that spanned reads).
       handleParts: (m) => {
         if (channel !== undefined) channel.receiveParts(m)
-        else handle({ onward: m.onward, return: m.return, payload: joinParts(m.parts, m.length) })
+        else handle(joinedMessage(m))
       }
     })
     ctx.router.send({ onward: msg.return, return: [local(decryptorAddress)], payload: b })

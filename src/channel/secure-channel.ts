@@ -1,10 +1,10 @@
 import type { Logger } from 'pino'
 import { local, routeToString, type Route } from '../routing/address.js'
-import { decodeMessageHead, encodeMessageHead, joinParts, type LocalMessage, type PartsMessage, type SecureChannelInfo } from '../routing/message.js'
+import { decodeMessageHead, encodeMessageHead, type LocalMessage, type PartsMessage, type SecureChannelInfo } from '../routing/message.js'
 import type { AccessControl, Router } from '../routing/router.js'
 import type { CredentialAndPurposeKey } from '../identity/credential.js'
 import { TransportDecryptor, TransportEncryptor } from './transport-cipher.js'
-import { partsLength, sliceParts } from '../encoding/parts.js'
+import { joinParts, partsLength, sliceParts } from '../encoding/parts.js'
 import { decodeChannelMessage, encodeClose, encodeControl, encodePayload, Kind } from './channel-message.js'
 import { decodeCredentialsPayload, encodeCredentialsPayload, verifyCredentials, type PeerInfo, type VerifyContext } from './peer.js'
 import type { TrustPolicy } from './trust-policy.js'
@@ -139,7 +139,7 @@ export class SecureChannel {
     try {
       const plaintext = this.decryptor.decryptParts(msg.parts, msg.length)
       if (plaintext.length > 1 && this.sendOnInParts(plaintext)) return { kind: Kind.Payload }
-      decoded = decodeChannelMessage(joinParts(plaintext, partsLength(plaintext)))
+      decoded = decodeChannelMessage(joinParts(plaintext))
     } catch (err) {
       const e = err as Error
       this.p.log.warn({ channel: this.address, peer: this.peer.identifier, err: `${e.name}: ${e.message}` }, 'rejected a message on a secure channel')

@@ -1,6 +1,6 @@
 import type { Crypto } from '../crypto/crypto.js'
 import { aesGcmNonce, rekey, sealWithNonce } from './noise/cipher-state.js'
-import { rangeOfParts, sliceParts } from '../encoding/parts.js'
+import { joinParts, rangeOfParts, sliceParts } from '../encoding/parts.js'
 import { ReplayWindow } from './replay-window.js'
 
 /** Every this many messages both sides move to REKEY(k), so a captured key opens few messages. */
@@ -63,9 +63,7 @@ export class TransportDecryptor {
   }
 
   decrypt(message: Uint8Array): Uint8Array {
-    const plaintext = this.decryptParts([message], message.byteLength)
-    const only = plaintext[0]
-    return plaintext.length === 1 && only !== undefined ? only : Buffer.concat(plaintext)
+    return joinParts(this.decryptParts([message], message.byteLength))
   }
 
   /** The same for a message in pieces (`length` bytes in all); the plaintext comes back in pieces. */

@@ -1,4 +1,4 @@
-import { partsLength, rangeOfParts, sliceParts } from '../encoding/parts.js'
+import { joinParts, partsLength, rangeOfParts, sliceParts } from '../encoding/parts.js'
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey,
   diffieHellman, generateKeyPairSync, randomBytes, sign, verify, type KeyObject
@@ -137,9 +137,7 @@ export const nodeCrypto: Crypto = {
   },
 
   aesGcmDecrypt(key, nonce, ad, ciphertext) {
-    const plaintext = nodeCrypto.aesGcmOpen(key, nonce, ad, [ciphertext])
-    const only = plaintext[0]
-    return plaintext.length === 1 && only !== undefined ? only : Buffer.concat(plaintext)
+    return joinParts(nodeCrypto.aesGcmOpen(key, nonce, ad, [ciphertext]))
   },
 
   aesGcmOpen(key, nonce, ad, ciphertext) {

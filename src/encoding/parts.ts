@@ -29,3 +29,31 @@ export function rangeOfParts(parts: readonly Uint8Array[], start: number, end: n
   const only = pieces[0]
   return pieces.length === 1 && only !== undefined ? only : Buffer.concat(pieces, end - start)
 }
+
+/** The pieces as one buffer: the piece itself when there is only one, else a copy. */
+export function joinParts(parts: readonly Uint8Array[], length = partsLength(parts)): Uint8Array {
+  const only = parts[0]
+  return parts.length === 1 && only !== undefined ? only : Buffer.concat(parts, length)
+}
+
+/**
+ * Removes the first `n` bytes from a queue of buffers and returns them as views (the last one
+ * split if need be). The queue must hold at least `n` bytes.
+ */
+export function shiftParts(queue: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = []
+  for (let need = n; need > 0;) {
+    const first = queue[0]
+    if (first === undefined) throw new Error('fewer bytes queued than counted')
+    if (first.byteLength <= need) {
+      out.push(first)
+      queue.shift()
+      need -= first.byteLength
+    } else {
+      out.push(first.subarray(0, need))
+      queue[0] = first.subarray(need)
+      need = 0
+    }
+  }
+  return out
+}

@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { local, type Route } from '../routing/address.js'
-import { joinParts, type LocalMessage, type PartsMessage } from '../routing/message.js'
-import { sliceParts } from '../encoding/parts.js'
+import { joinedMessage, type LocalMessage, type PartsMessage } from '../routing/message.js'
+import { shiftParts, sliceParts } from '../encoding/parts.js'
 import type { Router } from '../routing/router.js'
 import { decodeDataHead, decodePortalMessage, encodeDataHead, encodePortalMessage, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES, type PortalMessage } from './portal-message.js'
 
@@ -104,20 +104,7 @@ export class PortalConnection {
 
   /** Sends the first `n` pending bytes as one data message. */
   private sendData(n: number): void {
-    const pieces: Uint8Array[] = []
-    for (let need = n; need > 0;) {
-      const first = this.pending[0]
-      if (first === undefined) break
-      if (first.byteLength <= need) {
-        pieces.push(first)
-        this.pending.shift()
-        need -= first.byteLength
-      } else {
-        pieces.push(first.subarray(0, need))
-        this.pending[0] = first.subarray(need)
-        need = 0
-      }
-    }
+    const pieces: Uint8Array[] = shiftParts(this.pending, n)
     this.pendingBytes -= n
     this.credit -= n
     this.bytesOut += n
@@ -169,7 +156,7 @@ export class PortalConnection {
   /** Data in pieces (it spanned socket reads on the way): written as it is, with one writev. */
   private handleParts(msg: PartsMessage): void {
     const at = dataStart(msg)
-    if (at === undefined) this.handle({ onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length) })
+    if (at === undefined) this.handle(joinedMessage(msg))
     else this.write(sliceParts(msg.parts, at, msg.length), msg.length - at)
   }
 

@@ -2,6 +2,7 @@ import { cborHeadLength, MAJOR_BYTES, readCborHead, writeCborHead } from '../enc
 import { DecodeError } from '../encoding/errors.js'
 import type { Address, Route } from './address.js'
 import { readRoute, routeByteLength, writeRoute } from './route-codec.js'
+import { joinParts } from '../encoding/parts.js'
 import type { Attributes } from '../identity/credential.js'
 
 /** What travels: where to go next, how to answer, and opaque bytes. */
@@ -36,8 +37,10 @@ export interface PartsMessage {
   readonly secureChannel?: SecureChannelInfo
 }
 
-export function joinParts(parts: readonly Uint8Array[], length: number): Uint8Array {
-  return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts, length)
+/** The same message with its pieces joined, for workers that take whole payloads. */
+export function joinedMessage(msg: PartsMessage): LocalMessage {
+  const m = { onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length) }
+  return msg.secureChannel === undefined ? m : { ...m, secureChannel: msg.secureChannel }
 }
 
 /** One hop forward: drop the first onward address and put ours at the front of the return route. */

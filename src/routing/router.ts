@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { LOCAL, routeToString, type Address } from './address.js'
-import { joinParts, type LocalMessage, type PartsMessage } from './message.js'
+import { joinedMessage, type LocalMessage, type PartsMessage } from './message.js'
 import { Mailbox, DEFAULT_MAILBOX_CAPACITY } from './mailbox.js'
 
 /**
@@ -126,8 +126,7 @@ export class Router {
         return entry.mailbox.runIfIdle(() => worker.handleParts?.(msg))
       }
     }
-    const joined = { onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length) }
-    return this.send(msg.secureChannel === undefined ? joined : { ...joined, secureChannel: msg.secureChannel })
+    return this.send(joinedMessage(msg))
   }
 
   private drop(reason: keyof RouterStats['dropped'], msg: { onward: LocalMessage['onward'] }, text: string): false {

@@ -1,4 +1,5 @@
 import { DecodeError } from '../encoding/errors.js'
+import { joinParts, shiftParts } from '../encoding/parts.js'
 
 /** The routing protocol version; the first byte each side sends on a new connection. */
 export const PROTOCOL_VERSION = 1
@@ -36,7 +37,7 @@ export class FrameDecoder {
 
   /** Returns complete frame bodies (heartbeats as empty arrays); throws DecodeError on bad input. */
   push(chunk: Buffer): Uint8Array[] {
-    return this.pushParts(chunk).map((parts) => parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts))
+    return this.pushParts(chunk).map((parts) => joinParts(parts))
   }
 
   /**
@@ -59,7 +60,8 @@ export class FrameDecoder {
       if (length > this.maxFrameSize) throw new FrameTooLargeError(`frame of ${length} bytes exceeds ${this.maxFrameSize}`)
       if (this.buffered < FRAME_HEADER_LENGTH + length) break
       this.consume(FRAME_HEADER_LENGTH)
-      out.push(this.take(length))
+      this.buffered -= length
+      out.push(shiftParts(this.chunks, length))
     }
     return out
   }
@@ -92,26 +94,6 @@ export class FrameDecoder {
     if (tail === undefined) this.chunks.splice(0, used, joined)
     else this.chunks.splice(0, used, joined, tail)
     return joined
-  }
-
-  /** The next `n` buffered bytes as they lie in the chunks, without joining them. */
-  private take(n: number): Buffer[] {
-    const parts: Buffer[] = []
-    this.buffered -= n
-    while (n > 0) {
-      const first = this.chunks[0]
-      if (first === undefined) throw new Error('frame decoder: fewer bytes buffered than counted')
-      if (first.byteLength <= n) {
-        parts.push(first)
-        this.chunks.shift()
-        n -= first.byteLength
-      } else {
-        parts.push(first.subarray(0, n))
-        this.chunks[0] = first.subarray(n)
-        n = 0
-      }
-    }
-    return parts
   }
 
   private consume(n: number): Buffer {

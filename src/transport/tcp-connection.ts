@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import { decodeMessage, decodeMessageHead, encodeMessageHead, type LocalMessage, type PartsMessage } from '../routing/message.js'
 import { local, type Route } from '../routing/address.js'
 import type { AccessControl, Router, Worker } from '../routing/router.js'
+import { joinParts, partsLength, sliceParts } from '../encoding/parts.js'
 import { FrameDecoder, FRAME_HEADER_LENGTH, frameHeader, MAX_FRAME_SIZE, PROTOCOL_VERSION } from './frame-decoder.js'
 
 export const HEARTBEAT_INTERVAL_MS = 5_000
@@ -140,27 +141,17 @@ export class TcpConnection implements Worker {
 
   /** Routes one frame. Pushing ourselves onto the return route is what lets the answer find its way back. */
   private route(parts: Buffer[]): void {
-    const first = parts[0]
-    if (parts.length === 1 && first !== undefined) {
-      const msg = decodeMessage(first)
-      this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload })
+    const total = partsLength(parts)
+    // A frame that spanned reads goes on in pieces (a relay writes them as they are), unless its
+    // head was cut by a read: then the whole frame is joined and judged.
+    const head = parts.length > 1 ? headOf(parts[0] ?? EMPTY, total) : undefined
+    if (head !== undefined) {
+      const payload = sliceParts(parts, head.payloadAt, total)
+      this.router.sendParts({ onward: head.onward, return: [local(this.address), ...head.return], parts: payload, length: total - head.payloadAt })
       return
     }
-    // A frame that spanned reads: its payload goes on in pieces (a relay writes them as they are).
-    let total = 0
-    for (const p of parts) total += p.byteLength
-    let head
-    try {
-      head = decodeMessageHead(first ?? EMPTY, total)
-    } catch {
-      // Perhaps only the head was cut by a read: judge the whole frame.
-      const msg = decodeMessage(Buffer.concat(parts, total))
-      this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload })
-      return
-    }
-    const payload = parts.slice(1)
-    if (first !== undefined && first.byteLength > head.payloadAt) payload.unshift(first.subarray(head.payloadAt))
-    this.router.sendParts({ onward: head.onward, return: [local(this.address), ...head.return], parts: payload, length: total - head.payloadAt })
+    const msg = decodeMessage(joinParts(parts, total))
+    this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload })
   }
 
   private tick(): void {
@@ -173,5 +164,13 @@ export class TcpConnection implements Worker {
       this.socket.write(HEARTBEAT)
       this.lastSent = now
     }
+  }
+}
+
+function headOf(first: Uint8Array, total: number): ReturnType<typeof decodeMessageHead> | undefined {
+  try {
+    return decodeMessageHead(first, total)
+  } catch {
+    return undefined
   }
 }
