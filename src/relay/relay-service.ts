@@ -77,16 +77,16 @@ export class RelayService {
     // credential on its connection) goes plainly down the registering node's connection; anything
     // that came through a secure channel goes back into one.
     const plainHop = this.o.carrierOf?.(sc.channel)
+    const hopFor = (m: { secureChannel?: unknown }): Address => m.secureChannel === undefined && plainHop !== undefined ? plainHop : channelHop
     router.register(address, {
       handleMessage(m) {
         registration.forwarded++
-        const hop = m.secureChannel === undefined && plainHop !== undefined ? plainHop : channelHop
-        router.send({ onward: [hop, ...m.onward.slice(1)], return: m.return, payload: m.payload })
+        router.send({ onward: [hopFor(m), ...m.onward.slice(1)], return: m.return, payload: m.payload })
       },
-      // A message in parts never came out of a secure channel: like any plain one, down the connection.
+      // Pieces may come off a connection (plain) or out of a secure channel: the same rule applies.
       handleParts(m) {
         registration.forwarded++
-        router.sendParts({ ...m, onward: [plainHop ?? channelHop, ...m.onward.slice(1)] })
+        router.sendParts({ onward: [hopFor(m), ...m.onward.slice(1)], return: m.return, parts: m.parts, length: m.length })
       }
     }, { incoming: this.o.access })
     this.o.onChannelClose(sc.channel, () => {
