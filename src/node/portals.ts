@@ -12,6 +12,7 @@ import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutl
 import type { LeaseRepository } from '../store/store.js'
 import { local } from '../routing/address.js'
 import type { LeaseBackend } from '../influxdb/backend.js'
+import { V3Backend } from '../influxdb/v3-backend.js'
 import { detectApi } from '../influxdb/detect.js'
 import type { Endpoint } from '../influxdb/http.js'
 import { InfluxdbInlet } from '../influxdb/influxdb-inlet.js'
@@ -103,7 +104,7 @@ export class Portals {
     if (this.leaseManagers.has(c.from)) throw new PortalError(`an influxdb outlet named '${c.from}' already exists`)
     const ca = readCa(c['tls-ca-file'])
     const endpoint = { to: c.to, tls: c.tls, ...(ca !== undefined ? { ca } : {}) }
-    const api = c.api === 'auto' ? await detectApi(endpoint, this.o.signal) : c.api
+    const api = c.api === 'auto' ? await detectApi(endpoint, this.o.signal, c['all-access-token']) : c.api
     const backend = makeBackend(api, c, endpoint)
     const log = this.o.log.child({ outlet: c.from })
     const manager = new LeaseManager({
@@ -228,6 +229,7 @@ function makeBackend(api: 'v1' | 'v2' | 'v3', c: InfluxdbOutletConfig, endpoint:
       if (c['org-id'] === undefined || c['all-access-token'] === undefined) throw new PortalError('an InfluxDB 2.x outlet needs org-id and all-access-token')
       return new V2Backend({ endpoint, orgId: c['org-id'], allAccessToken: c['all-access-token'] })
     case 'v3':
-      throw new PortalError('InfluxDB 3 Enterprise leases are not supported yet: use api v1 or v2')
+      if (c['all-access-token'] === undefined) throw new PortalError('an InfluxDB 3 Enterprise outlet needs all-access-token (an admin token)')
+      return new V3Backend({ endpoint, adminToken: c['all-access-token'] })
   }
 }

@@ -1,0 +1,76 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { once } from 'node:events'
+import { gunzipSync } from 'node:zlib'
+import type { OpenApiContract } from './openapi-contract.js'
+
+// The HTTP side the InfluxDB emulators share: each answer goes through `reply`, which checks the
+// exchange against the contract before sending it, so no response escapes the check.
+
+export interface ContractServer {
+  address: string
+  violations: string[]
+  /** Requests seen, with the credential each carried (to check injection). */
+  seen: { method: string; path: string; authorization: string | undefined }[]
+  close(): Promise<void>
+}
+
+export interface Exchange {
+  req: IncomingMessage
+  url: URL
+  /** The request body as text (gzip bodies inflated). */
+  text: () => Promise<string>
+  reply: (template: string, status: number, body?: unknown, requestBody?: unknown, headers?: Record<string, string>, type?: string) => void
+  violation: (message: string) => void
+  /** An endpoint the emulator does not serve: a violation, and a 404. */
+  unserved: () => void
+}
+
+export async function startContractServer(contract: OpenApiContract, handle: (x: Exchange) => Promise<void>): Promise<ContractServer> {
+  const violations: string[] = []
+  const seen: ContractServer['seen'] = []
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    seen.push({ method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization })
+    let body: Promise<string> | undefined
+    const x: Exchange = {
+      req, url,
+      text: () => (body ??= (async () => {
+        const chunks: Buffer[] = []
+        for await (const c of req) chunks.push(c as Buffer)
+        const raw = Buffer.concat(chunks)
+        return (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8')
+      })()),
+      reply: (template, status, responseBody, requestBody, headers = {}, type = 'application/json') => {
+        violations.push(...contract.check({ template, method: req.method ?? '', requestBody, status, responseBody, responseType: type }))
+        if (responseBody === undefined) {
+          res.writeHead(status, headers).end()
+          return
+        }
+        const text = typeof responseBody === 'string' ? responseBody : JSON.stringify(responseBody)
+        res.writeHead(status, { ...headers, 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(text) }).end(text)
+      },
+      violation: (m) => violations.push(m),
+      unserved: () => {
+        violations.push(`${req.method ?? ''} ${url.pathname}: the emulator does not serve it`)
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'not found', message: 'no such endpoint' }))
+      }
+    }
+    // The body is drained even when unread, so a keep-alive connection stays usable.
+    handle(x).then(() => x.text(), (err: unknown) => {
+      violations.push(`emulator error: ${String(err)}`)
+      res.destroy()
+    }).catch(() => undefined)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const a = server.address()
+  if (a === null || typeof a === 'string') throw new Error('no address')
+  return {
+    address: `127.0.0.1:${a.port}`, violations, seen,
+    async close() {
+      server.closeAllConnections()
+      server.close()
+      if (server.listening) await once(server, 'close')
+    }
+  }
+}
