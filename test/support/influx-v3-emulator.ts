@@ -28,7 +28,7 @@ export interface V3Emulator extends ContractServer {
   points: Map<string, string[]>
 }
 
-interface CreateRequest { token_name: string; permissions: { resource_type: string; resource_names: string[]; actions: ('read' | 'write')[] }[]; expiry_secs?: number | null }
+interface CreateRequest { token_name: string; permissions: { resource_type: string; resource_names?: string[]; actions: ('read' | 'write')[] }[]; expiry_secs?: number | null }
 
 const TOKENS_QUERY = /^SELECT name FROM system\.tokens$/i
 
@@ -62,7 +62,7 @@ export async function startV3Emulator(): Promise<V3Emulator> {
       const body = JSON.parse(await x.text()) as CreateRequest
       const grants = new Map<string, Set<'read' | 'write'>>()
       for (const perm of body.permissions) {
-        for (const db of perm.resource_type === 'db' ? perm.resource_names : []) grants.set(db, new Set([...grants.get(db) ?? [], ...perm.actions]))
+        for (const db of perm.resource_type === 'db' ? perm.resource_names ?? [] : []) grants.set(db, new Set([...grants.get(db) ?? [], ...perm.actions]))
       }
       const t: ResourceToken = { id: nextId++, name: body.token_name, token: `apiv3_${randomBytes(32).toString('base64url')}`, grants,
         expiresAt: typeof body.expiry_secs === 'number' ? Date.now() + body.expiry_secs * 1000 : undefined }
