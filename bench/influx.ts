@@ -1,6 +1,6 @@
 // npm run bench:influx — side by side in one run: points/s written directly to InfluxDB 1.6.7 and
 // through a relayed, token-injecting inlet (separate processes); added latency per request; leases
-// issued per second (v1 real InfluxDB, v2 contract-checked emulator); revocation lateness for 10,000 leases.
+// issued per second (v1 real InfluxDB, v2 and v3 contract-checked emulators); revocation lateness for 10,000 leases.
 import { rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -8,9 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../test/support/postgres.js'
 import { startInflux } from '../test/support/influxdb.js'
 import { startV2Emulator } from '../test/support/influx-v2-emulator.js'
+import { startV3Emulator } from '../test/support/influx-v3-emulator.js'
 import { LeaseManager } from '../src/influxdb/lease-manager.js'
 import { V1Backend, v1Jwt } from '../src/influxdb/v1-backend.js'
 import { V2Backend } from '../src/influxdb/v2-backend.js'
+import { V3Backend } from '../src/influxdb/v3-backend.js'
 import type { LeaseBackend } from '../src/influxdb/backend.js'
 import { openStore } from '../src/store/open-store.js'
 import { silentLogger } from '../src/log/logger.js'
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
   const secret = 'bench-shared-secret'
   const influx = await startInflux({ sharedSecret: secret })
   const v2 = await startV2Emulator()
+  const v3 = await startV3Emulator()
   try {
     await influx.query('CREATE DATABASE bench', { username: influx.admin.username, password: influx.admin.password })
     // Direct writes carry the same kind of credential the lease manager injects (a JWT for a user
@@ -143,13 +146,15 @@ async function main(): Promise<void> {
     report('influx-writes', rows, { rounds: ROUNDS, cpuSecondsPerMillionPoints: cpuPerMillion, perRound, batches: BATCHES, batchPoints: BATCH_POINTS, pings: PINGS })
     const leases = [
       await leaseFigures('v1 (InfluxDB 1.6.7, bcrypt users)', v1, Number(process.env.BENCH_V1_LEASES ?? 300), 3),
-      await leaseFigures('v2 (contract-checked emulator)', new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }), LEASES, 5)
+      await leaseFigures('v2 (contract-checked emulator)', new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }), LEASES, 5),
+      await leaseFigures('v3 Enterprise (contract-checked emulator)', new V3Backend({ endpoint: { to: v3.address, tls: false }, adminToken: v3.adminToken }), LEASES, 5)
     ]
-    report('influx-leases', leases, { violations: v2.violations.length })
+    report('influx-leases', leases, { violations: v2.violations.length + v3.violations.length })
   } finally {
     for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
     await influx.stop()
     await v2.close()
+    await v3.close()
     rmSync(home, { recursive: true, force: true })
   }
 }
