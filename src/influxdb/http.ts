@@ -51,3 +51,13 @@ export function call(endpoint: Endpoint, method: string, path: string, headers: 
     req.end(body)
   })
 }
+
+/** A short error text from a JSON answer's `field` (`message` for v2, `error` for v3); empty if none. */
+export function errorField(body: string, field: 'message' | 'error'): string {
+  try {
+    const m = (JSON.parse(body) as Record<string, unknown>)[field]
+    return typeof m === 'string' ? m.slice(0, 200) : ''
+  } catch {
+    return ''
+  }
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BackendError, call, type Endpoint } from './http.js'
+import { BackendError, call, errorField, type Endpoint } from './http.js'
 import { LEASE_TAG, type IssuedToken, type IssueRequest, type LeaseBackend, type TaggedCredential } from './backend.js'
 
 export interface V2Options {
@@ -29,7 +29,7 @@ export class V2Backend implements LeaseBackend {
   async issue(req: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
     const body = JSON.stringify({ orgID: this.o.orgId, description: leaseDescription(req.leaseId, req.identifier, req.expiresAt), permissions: req.permissions })
     const r = await call(this.o.endpoint, 'POST', '/api/v2/authorizations', this.headers(), body, signal)
-    if (r.status !== 201) throw new BackendError(`InfluxDB refused to create a token: ${r.status} ${message(r.body)}`, r.status)
+    if (r.status !== 201) throw new BackendError(`InfluxDB refused to create a token: ${r.status} ${errorField(r.body, 'message')}`, r.status)
     const created = Created.parse(JSON.parse(r.body))
     return { backendId: created.id, authorization: `Token ${created.token}`, token: created.token }
   }
@@ -37,26 +37,17 @@ export class V2Backend implements LeaseBackend {
   async revoke(backendId: string, signal?: AbortSignal): Promise<void> {
     if (!/^[A-Za-z0-9]{1,64}$/.test(backendId)) throw new BackendError('not an authorization id')
     const r = await call(this.o.endpoint, 'DELETE', `/api/v2/authorizations/${backendId}`, this.headers(), undefined, signal)
-    if (r.status !== 204 && r.status !== 404) throw new BackendError(`InfluxDB refused to delete token ${backendId}: ${r.status} ${message(r.body)}`, r.status)
+    if (r.status !== 204 && r.status !== 404) throw new BackendError(`InfluxDB refused to delete token ${backendId}: ${r.status} ${errorField(r.body, 'message')}`, r.status)
   }
 
   async listTagged(signal?: AbortSignal): Promise<TaggedCredential[]> {
     const r = await call(this.o.endpoint, 'GET', `/api/v2/authorizations?orgID=${encodeURIComponent(this.o.orgId)}`, this.headers(), undefined, signal)
-    if (r.status !== 200) throw new BackendError(`InfluxDB refused to list tokens: ${r.status} ${message(r.body)}`, r.status)
+    if (r.status !== 200) throw new BackendError(`InfluxDB refused to list tokens: ${r.status} ${errorField(r.body, 'message')}`, r.status)
     const out: TaggedCredential[] = []
     for (const a of Listed.parse(JSON.parse(r.body)).authorizations) {
       const m = new RegExp(`^${LEASE_TAG}:([0-9a-f]+) `).exec(a.description ?? '')
       if (m?.[1] !== undefined) out.push({ backendId: a.id, leaseId: m[1] })
     }
     return out
-  }
-}
-
-function message(body: string): string {
-  try {
-    const m = (JSON.parse(body) as { message?: unknown }).message
-    return typeof m === 'string' ? m.slice(0, 200) : ''
-  } catch {
-    return ''
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BackendError, call, type Endpoint } from './http.js'
+import { BackendError, call, errorField, type Endpoint } from './http.js'
 import { LEASE_TAG, type IssuedToken, type IssueRequest, type LeaseBackend, type Permission, type TaggedCredential } from './backend.js'
 
 /** Lease tokens are named `portico-lease-<lease id>`: the tag by which orphans are found. */
@@ -70,7 +70,7 @@ export class V3Backend implements LeaseBackend {
     const body = JSON.stringify({ token_name: name, permissions: v3Permissions(req.permissions), expiry_secs: expirySecs })
     const r = await call(this.o.endpoint, 'POST', '/api/v3/enterprise/configure/token', this.headers(true), body, signal)
     if (r.status === 404) throw new BackendError('this InfluxDB 3 has no resource tokens (they need InfluxDB 3 Enterprise, not Core)', r.status)
-    if (r.status !== 201 && r.status !== 200) throw new BackendError(`InfluxDB refused to create a token: ${r.status} ${errorText(r.body)}`, r.status)
+    if (r.status !== 201 && r.status !== 200) throw new BackendError(`InfluxDB refused to create a token: ${r.status} ${errorField(r.body, 'error')}`, r.status)
     let created
     try {
       created = Created.parse(JSON.parse(r.body))
@@ -84,14 +84,14 @@ export class V3Backend implements LeaseBackend {
   async revoke(backendId: string, signal?: AbortSignal): Promise<void> {
     if (!TOKEN_NAME_RE.test(backendId)) throw new BackendError('not a lease token')
     const r = await call(this.o.endpoint, 'DELETE', `/api/v3/configure/token?token_name=${encodeURIComponent(backendId)}`, this.headers(false), undefined, signal)
-    if (r.status !== 200 && r.status !== 204 && r.status !== 404) throw new BackendError(`InfluxDB refused to delete token ${backendId}: ${r.status} ${errorText(r.body)}`, r.status)
+    if (r.status !== 200 && r.status !== 204 && r.status !== 404) throw new BackendError(`InfluxDB refused to delete token ${backendId}: ${r.status} ${errorField(r.body, 'error')}`, r.status)
   }
 
   /** Tokens live in the `system.tokens` table of the `_internal` database, read as JSON lines. */
   async listTagged(signal?: AbortSignal): Promise<TaggedCredential[]> {
     const q = new URLSearchParams({ db: '_internal', q: 'SELECT name FROM system.tokens', format: 'jsonl' })
     const r = await call(this.o.endpoint, 'GET', `/api/v3/query_sql?${q.toString()}`, this.headers(false), undefined, signal)
-    if (r.status !== 200) throw new BackendError(`InfluxDB refused to list tokens: ${r.status} ${errorText(r.body)}`, r.status)
+    if (r.status !== 200) throw new BackendError(`InfluxDB refused to list tokens: ${r.status} ${errorField(r.body, 'error')}`, r.status)
     const out: TaggedCredential[] = []
     for (const line of r.body.split('\n')) {
       if (line.trim() === '') continue
@@ -105,14 +105,5 @@ export class V3Backend implements LeaseBackend {
       if (m?.[1] !== undefined) out.push({ backendId: row.name, leaseId: m[1] })
     }
     return out
-  }
-}
-
-function errorText(body: string): string {
-  try {
-    const m = (JSON.parse(body) as { error?: unknown }).error
-    return typeof m === 'string' ? m.slice(0, 200) : ''
-  } catch {
-    return ''
   }
 }
