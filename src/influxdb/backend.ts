@@ -1,3 +1,5 @@
+import { BackendError } from './http.js'
+
 /** What a lease backend issues: how the backend names it, and the secret the client presents. */
 export interface IssuedToken {
   backendId: string
@@ -37,3 +39,20 @@ export interface LeaseBackend {
 }
 
 export const LEASE_TAG = 'portico-lease'
+
+const DATABASE_RE = /^[A-Za-z0-9_.-]{1,128}$/
+
+/**
+ * For backends where a bucket is a database (v1, v3): each named database and the actions granted
+ * on it. A permission without a bucket name, or with a name no database may have, is refused.
+ */
+export function databaseActions(permissions: readonly Permission[], flavour: string): Map<string, Set<'read' | 'write'>> {
+  const byDb = new Map<string, Set<'read' | 'write'>>()
+  for (const p of permissions) {
+    const db = p.resource.name
+    if (p.resource.type !== 'buckets' || db === undefined) throw new BackendError(`${flavour} leases need bucket permissions with a name (the database)`)
+    if (!DATABASE_RE.test(db)) throw new BackendError(`'${db.slice(0, 40)}' is not an acceptable database name`)
+    byDb.set(db, (byDb.get(db) ?? new Set<'read' | 'write'>()).add(p.action))
+  }
+  return byDb
+}

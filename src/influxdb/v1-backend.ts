@@ -1,10 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { BackendError, call, type Endpoint } from './http.js'
-import type { IssuedToken, IssueRequest, LeaseBackend, Permission, TaggedCredential } from './backend.js'
+import { databaseActions, type IssuedToken, type IssueRequest, type LeaseBackend, type Permission, type TaggedCredential } from './backend.js'
 
 /** Lease users are named `portico_lease_<id>`: the tag by which orphans are found. */
 export const V1_USER_PREFIX = 'portico_lease_'
-const DATABASE_RE = /^[A-Za-z0-9_.-]{1,128}$/
 
 export interface V1Options {
   endpoint: Endpoint
@@ -16,16 +15,7 @@ export interface V1Options {
 
 /** InfluxQL grants from v2-style permissions: a bucket is a database; read and write on one database make ALL. */
 export function v1Grants(permissions: readonly Permission[]): { database: string; privilege: 'READ' | 'WRITE' | 'ALL' }[] {
-  const byDb = new Map<string, Set<string>>()
-  for (const p of permissions) {
-    const db = p.resource.name
-    if (p.resource.type !== 'buckets' || db === undefined) throw new BackendError('InfluxDB 1.x leases need bucket permissions with a name (the database)')
-    if (!DATABASE_RE.test(db)) throw new BackendError(`'${db.slice(0, 40)}' is not an acceptable database name`)
-    const set = byDb.get(db) ?? new Set<string>()
-    set.add(p.action)
-    byDb.set(db, set)
-  }
-  return [...byDb.entries()].map(([database, actions]) => ({ database, privilege: actions.size === 2 ? 'ALL' : actions.has('write') ? 'WRITE' : 'READ' }))
+  return [...databaseActions(permissions, 'InfluxDB 1.x')].map(([database, actions]) => ({ database, privilege: actions.size === 2 ? 'ALL' : actions.has('write') ? 'WRITE' : 'READ' }))
 }
 
 /** The token InfluxDB 1.x accepts with `[http] shared-secret`: an HS256 JWT whose `exp` it enforces. */

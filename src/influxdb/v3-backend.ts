@@ -1,10 +1,9 @@
 import { z } from 'zod'
 import { BackendError, call, errorField, type Endpoint } from './http.js'
-import { LEASE_TAG, type IssuedToken, type IssueRequest, type LeaseBackend, type Permission, type TaggedCredential } from './backend.js'
+import { databaseActions, LEASE_TAG, type IssuedToken, type IssueRequest, type LeaseBackend, type Permission, type TaggedCredential } from './backend.js'
 
 /** Lease tokens are named `portico-lease-<lease id>`: the tag by which orphans are found. */
 export const V3_TOKEN_PREFIX = `${LEASE_TAG}-`
-const DATABASE_RE = /^[A-Za-z0-9_.-]{1,128}$/
 const TOKEN_NAME_RE = new RegExp(`^${V3_TOKEN_PREFIX}([0-9a-f]{1,64})$`)
 
 export interface V3Options {
@@ -28,17 +27,8 @@ export interface V3Permission {
  * reads the same list, and the contract allows the extra member.
  */
 export function v3Permissions(permissions: readonly Permission[]): V3Permission[] {
-  const byDb = new Map<string, Set<'read' | 'write'>>()
-  for (const p of permissions) {
-    const db = p.resource.name
-    if (p.resource.type !== 'buckets' || db === undefined) throw new BackendError('InfluxDB 3 leases need bucket permissions with a name (the database)')
-    if (!DATABASE_RE.test(db)) throw new BackendError(`'${db.slice(0, 40)}' is not an acceptable database name`)
-    const set = byDb.get(db) ?? new Set()
-    set.add(p.action)
-    byDb.set(db, set)
-  }
   const byActions = new Map<string, string[]>()
-  for (const [db, actions] of byDb) {
+  for (const [db, actions] of databaseActions(permissions, 'InfluxDB 3')) {
     const key = [...actions].sort().join(',')
     byActions.set(key, [...byActions.get(key) ?? [], db])
   }

@@ -12,7 +12,6 @@ import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutl
 import type { LeaseRepository } from '../store/store.js'
 import { local } from '../routing/address.js'
 import type { LeaseBackend } from '../influxdb/backend.js'
-import { V3Backend } from '../influxdb/v3-backend.js'
 import { detectApi } from '../influxdb/detect.js'
 import type { Endpoint } from '../influxdb/http.js'
 import { InfluxdbInlet } from '../influxdb/influxdb-inlet.js'
@@ -22,6 +21,7 @@ import { LeaseClient, leaseRoute, leaseServiceAddress, serveLeases } from '../in
 import { parsePermissionTemplate } from '../influxdb/permissions.js'
 import { V1Backend } from '../influxdb/v1-backend.js'
 import { V2Backend } from '../influxdb/v2-backend.js'
+import { V3Backend } from '../influxdb/v3-backend.js'
 import type { PorticoNode } from './portico-node.js'
 import type { ResourcePolicies } from './resource-policies.js'
 
