@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream'
-import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
+import { Agent, createServer, request, type ClientRequest, type IncomingMessage, type Server, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
 import { parseHostPort } from '../transport/host-port.js'
 import { once } from 'node:events'
 import type { Socket } from 'node:net'
@@ -61,14 +61,7 @@ export class InfluxdbInlet {
   async start(): Promise<string> {
     const { host, port } = parseHostPort(this.o.from)
     const server = createServer({ keepAlive: true, maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0 }, (req, res) => { void this.handle(req, res) })
-    server.on('clientError', (err, socket: Socket) => {
-      // Malformed HTTP: answer 400, forward nothing, close this connection; others are untouched.
-      this.badRequests++
-      this.o.log.warn({ err: (err as Error & { code?: string }).code ?? err.message }, 'malformed HTTP request refused')
-      const body = '{"code":"invalid","message":"malformed HTTP request"}'
-      if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
-      socket.destroy()
-    })
+    server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.clientError(err, socket))
     server.listen(port, host)
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => { throw e as Error })])
     this.server = server
@@ -90,6 +83,25 @@ export class InfluxdbInlet {
 
   summary(): Record<string, unknown> {
     return { requests: this.requests, retriedAfter401: this.retried, badRequests: this.badRequests, upstreamErrors: this.upstreamErrors, strategy: this.o.strategy }
+  }
+
+  /**
+   * Malformed HTTP: answer 400 (431 for headers over the limit), forward nothing, close this
+   * connection; others are untouched. A connection the client reset is only closed: nobody is
+   * there to read an answer, and it is no malformed request.
+   */
+  private clientError(err: Error & { code?: string }, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      this.o.log.debug({ err: err.code ?? err.message }, 'client connection reset')
+      socket.destroy()
+      return
+    }
+    this.badRequests++
+    this.o.log.warn({ err: err.code ?? err.message }, 'malformed HTTP request refused')
+    const [status, message] = err.code === 'HPE_HEADER_OVERFLOW' ? ['431 Request Header Fields Too Large', `request headers larger than ${MAX_HEADER_BYTES} bytes`] : ['400 Bad Request', 'malformed HTTP request']
+    const body = JSON.stringify({ code: 'invalid', message })
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+    socket.destroy()
   }
 
   private fail(res: ServerResponse, status: number, message: string): void {
@@ -122,6 +134,17 @@ export class InfluxdbInlet {
         kept.push(c)
       }
     }
+    // A client gone before its request is complete takes the upstream request with it, and one
+    // gone before its answer is complete takes the upstream answer: either would otherwise hold
+    // one of the agent's upstream connections for good.
+    let current: ClientRequest | undefined
+    let abandoned = false
+    const abandon = (): void => {
+      abandoned = true
+      current?.destroy()
+    }
+    req.once('close', () => { if (!req.complete) abandon() })
+    res.once('close', () => { if (!res.writableFinished) abandon() })
     const send = async (retry: boolean): Promise<void> => {
       let grant
       try {
@@ -131,7 +154,9 @@ export class InfluxdbInlet {
         req.resume()
         return
       }
+      if (abandoned) return
       const upstream = request({ host: 'influxdb', method: req.method, path, agent: this.agent, headers: { ...headers, authorization: grant.authorization } })
+      current = upstream
       upstream.on('response', (ur) => {
         if (ur.statusCode === 401 && !retry && keep && req.complete) {
           // Expired or revoked under us: renew and send the same body once more.
@@ -145,6 +170,7 @@ export class InfluxdbInlet {
         ur.pipe(res)
       })
       upstream.on('error', (err) => {
+        if (abandoned) return
         this.upstreamErrors++
         this.o.log.warn({ err: err.message }, 'request through the portal failed')
         this.fail(res, 502, `the database could not be reached through the portal: ${err.message}`)

@@ -1,0 +1,108 @@
+import { after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect, type Socket } from 'node:net'
+import { createServer, type Server } from 'node:http'
+import { once } from 'node:events'
+import { InfluxdbInlet, UPSTREAM_SOCKETS, MAX_HEADER_BYTES } from '../../src/influxdb/influxdb-inlet.js'
+import { LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
+import { silentLogger } from '../../src/log/logger.js'
+import { waitFor } from '../helpers.js'
+
+// Clients that misbehave at the HTTP level, against the influxdb inlet alone (its upstream is a
+// plain HTTP target here, no portal): whatever they do, the inlet keeps serving everyone else.
+
+const seen: string[] = []
+const target: Server = createServer((req, res) => {
+  seen.push(req.headers.authorization ?? '')
+  req.resume()
+  req.on('end', () => res.writeHead(204).end())
+})
+target.listen(0, '127.0.0.1')
+await once(target, 'listening')
+const targetPort = (target.address() as { port: number }).port
+const open = new Set<Socket>()
+target.on('connection', (s: Socket) => {
+  open.add(s)
+  s.on('close', () => open.delete(s))
+})
+
+const leases = new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: 'Token leased', token: 'leased', backend: 'v2', expiresAt: Date.now() + 3_600_000 }), silentLogger)
+const inlet = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases, strategy: 'shared' })
+const [host, port] = (await inlet.start()).split(':')
+after(async () => {
+  await inlet.stop()
+  target.closeAllConnections()
+  target.close()
+})
+
+async function write(body: string): Promise<number> {
+  const r = await fetch(`http://${host ?? ''}:${port ?? ''}/write?db=d`, { method: 'POST', body, signal: AbortSignal.timeout(10_000) })
+  return r.status
+}
+
+/** Opens a connection, sends `bytes`, then resets it (RST, not FIN), as a client that crashes does. */
+async function sendAndReset(bytes: string): Promise<void> {
+  const s = connect({ host: host ?? '', port: Number(port) })
+  s.on('error', () => undefined)
+  await once(s, 'connect')
+  s.write(bytes)
+  await new Promise((r) => setTimeout(r, 5))
+  s.resetAndDestroy()
+}
+
+test('clients that reset halfway through their request body do not use up the upstream connections', async () => {
+  assert.equal(await write('m v=1'), 204)
+  const clients = UPSTREAM_SOCKETS + 10
+  for (let i = 0; i < clients; i++) await sendAndReset('POST /write?db=d HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nm v=1\n')
+  // Each half-sent request is abandoned upstream too: the target sees those connections close.
+  await waitFor(() => open.size <= 4, 10_000, `upstream connections closed (${open.size} open)`)
+  assert.equal(await write('m v=2'), 204)
+  assert.equal(inlet.summary().badRequests, 0, 'a reset connection is not a malformed request')
+  assert.equal(inlet.summary().upstreamErrors, 0, 'abandoning an upstream request is no upstream failure')
+})
+
+test('headers larger than the limit get 431 and a closed connection; nothing is forwarded', async () => {
+  const before = seen.length
+  const s = connect({ host: host ?? '', port: Number(port) })
+  await once(s, 'connect')
+  let answer = ''
+  s.on('data', (c: Buffer) => { answer += c.toString() })
+  s.on('error', () => undefined)
+  s.write(`POST /write?db=d HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(MAX_HEADER_BYTES + 1)}\r\nContent-Length: 5\r\n\r\nm v=1`)
+  await once(s, 'close')
+  assert.match(answer, /^HTTP\/1.1 431 Request Header Fields Too Large/)
+  assert.equal(seen.length, before)
+  assert.equal(await write('m v=3'), 204)
+})
+
+test('a client that goes away while its answer streams releases the upstream connection', async () => {
+  const slow = createServer((req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    const timer = setInterval(() => res.write('x'.repeat(1024)), 5)
+    res.on('close', () => clearInterval(timer))
+  })
+  slow.listen(0, '127.0.0.1')
+  await once(slow, 'listening')
+  const slowOpen = new Set<Socket>()
+  slow.on('connection', (s: Socket) => {
+    slowOpen.add(s)
+    s.on('close', () => slowOpen.delete(s))
+  })
+  const streaming = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: (slow.address() as { port: number }).port }), leases, strategy: 'shared' })
+  const [h, p] = (await streaming.start()).split(':')
+  try {
+    for (let i = 0; i < 5; i++) {
+      const controller = new AbortController()
+      const r = await fetch(`http://${h ?? ''}:${p ?? ''}/query?q=x`, { signal: controller.signal })
+      assert.equal(r.status, 200)
+      controller.abort()
+    }
+    await waitFor(() => slowOpen.size === 0, 10_000, `upstream connections closed (${slowOpen.size} open)`)
+    assert.equal(streaming.summary().upstreamErrors, 0)
+  } finally {
+    await streaming.stop()
+    slow.closeAllConnections()
+    slow.close()
+  }
+})
