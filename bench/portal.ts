@@ -13,6 +13,7 @@ import { freePort } from '../test/support/postgres.js'
 import { cpuSeconds, nodePid, rssBytes } from '../test/support/processes.js'
 import { startSshTunnel } from './lib/sshd.js'
 import { fmt, percentile, report } from './lib/report.js'
+import { pushBytes } from './lib/bulk.js'
 import { benchHome, benchProject } from './lib/portico-cli.js'
 
 const BULK_BYTES = Number(process.env.BENCH_BULK_MIB ?? 512) * 2 ** 20
@@ -28,27 +29,9 @@ async function open(port: number): Promise<Socket> {
   return s
 }
 
-/** Writes BULK_BYTES and waits for the sink's count: one-way throughput through the path. */
+/** Writes BULK_BYTES and waits for the sink's count: one-way throughput through the path, Gbit/s. */
 async function bulk(port: number): Promise<number> {
-  const s = await open(port)
-  const chunk = Buffer.alloc(256 * 1024, 7)
-  const started = process.hrtime.bigint()
-  let sent = 0
-  const answer = new Promise<string>((resolve) => {
-    let text = ''
-    s.on('data', (c: Buffer) => { text += c.toString() })
-    s.on('end', () => resolve(text))
-  })
-  while (sent < BULK_BYTES) {
-    sent += chunk.length
-    if (!s.write(chunk)) await once(s, 'drain')
-  }
-  s.end()
-  const count = Number(await answer)
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  s.destroy()
-  if (count !== sent) throw new Error(`sink counted ${count} of ${sent} bytes`)
-  return (sent * 8) / seconds / 1e9
+  return (BULK_BYTES * 8) / (await pushBytes(port, BULK_BYTES)) / 1e9
 }
 
 /** 64-byte ping-pong on one connection: round-trip times in ms. */

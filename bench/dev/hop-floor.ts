@@ -11,6 +11,7 @@ import { cpuSeconds } from '../../test/support/processes.js'
 import { NODE_V8_FLAGS } from '../../src/cli/node-flags.js'
 import { PORTAL_CHUNK_BYTES } from '../../src/portal/portal-message.js'
 import { shiftParts } from '../../src/encoding/parts.js'
+import { countingSink, pushBytes } from '../lib/bulk.js'
 
 const BYTES = Number(process.env.BENCH_BULK_MIB ?? 2048) * 2 ** 20
 const TAG = 16
@@ -80,11 +81,7 @@ if (process.argv[2] === 'hop') {
   })
   server.listen(0, '127.0.0.1', () => process.send?.((server.address() as AddressInfo).port))
 } else {
-  const sink = createServer({ allowHalfOpen: true }, (s) => {
-    let got = 0
-    s.on('data', (c: Buffer) => { got += c.byteLength })
-    s.on('end', () => s.end(String(got)))
-  })
+  const sink = countingSink()
   sink.listen(0, '127.0.0.1')
   await once(sink, 'listening')
   const hop = async (role: string, to: number): Promise<{ pid: number; port: number; kill: () => void }> => {
@@ -95,20 +92,11 @@ if (process.argv[2] === 'hop') {
   const dec = await hop('dec', (sink.address() as AddressInfo).port)
   const enc = await hop('enc', dec.port)
   for (let round = 0; round < 4; round++) {
-    const s = connect({ host: '127.0.0.1', port: enc.port })
-    await once(s, 'connect')
-    const chunk = Buffer.alloc(256 * 1024, 7)
-    const answer = new Promise<string>((resolve) => { let t = ''; s.on('data', (c: Buffer) => { t += c.toString() }); s.on('end', () => resolve(t)) })
     const before = [cpuSeconds(enc.pid), cpuSeconds(dec.pid)]
-    const started = process.hrtime.bigint()
-    for (let sent = 0; sent < BYTES; sent += chunk.byteLength) if (!s.write(chunk)) await once(s, 'drain')
-    s.end()
-    if (Number(await answer) !== BYTES) throw new Error('the sink counted a different number of bytes')
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    const seconds = await pushBytes(enc.port, BYTES)
     const gib = BYTES / 2 ** 30
     const [e, d] = [cpuSeconds(enc.pid) - (before[0] ?? 0), cpuSeconds(dec.pid) - (before[1] ?? 0)].map((c) => (c / gib).toFixed(3))
     console.log(`round ${round}: ${((BYTES * 8) / seconds / 1e9).toFixed(2)} Gbit/s, encrypting hop ${e} CPU s/GiB, decrypting hop ${d} CPU s/GiB`)
-    s.destroy()
   }
   enc.kill()
   dec.kill()

@@ -1,18 +1,15 @@
 // Development aid, not a benchmark of record: pushes bytes through (c) and (d) portals that all
 // live in this one process and prints CPU seconds per GiB, so a --cpu-prof of this process shows
 // where a portal's CPU goes without other processes' scheduling in the samples.
-import { createServer, connect, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import { startProject } from '../../test/support/project.js'
 import { waitFor } from '../../test/helpers.js'
+import { countingSink, pushBytes } from '../lib/bulk.js'
 
 const BYTES = Number(process.env.BENCH_BULK_MIB ?? 1024) * 2 ** 20
 
-const sink = createServer({ allowHalfOpen: true }, (s) => {
-  let n = 0
-  s.on('data', (c: Buffer) => { n += c.length })
-  s.on('end', () => s.end(String(n)))
-})
+const sink = countingSink()
 sink.listen(0, '127.0.0.1')
 await once(sink, 'listening')
 const sinkAddress = `127.0.0.1:${(sink.address() as AddressInfo).port}`
@@ -28,21 +25,12 @@ const inlet = await project.member('inlet', { i: 'true' }, {
 })
 const [viaRelay, direct] = [...inlet.portals.inlets.keys()]
 
+/** CPU seconds per GiB this whole process spent pushing BYTES through the inlet at `address`. */
 async function push(address: string): Promise<number> {
-  const [host, port] = address.split(':')
-  const s = connect({ host, port: Number(port) })
-  await once(s, 'connect')
-  const chunk = Buffer.alloc(256 * 1024, 7)
-  const answer = new Promise<string>((resolve) => { let t = ''; s.on('data', (c: Buffer) => { t += c.toString() }); s.on('end', () => resolve(t)) })
   const cpu = process.cpuUsage()
-  const started = process.hrtime.bigint()
-  for (let sent = 0; sent < BYTES; sent += chunk.length) if (!s.write(chunk)) await once(s, 'drain')
-  s.end()
-  if (Number(await answer) !== BYTES) throw new Error('short')
+  await pushBytes(Number(address.split(':')[1]), BYTES)
   const u = process.cpuUsage(cpu)
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  s.destroy()
-  return ((u.user + u.system) / 1e6) / (BYTES / 2 ** 30) + 0 * seconds
+  return ((u.user + u.system) / 1e6) / (BYTES / 2 ** 30)
 }
 
 for (const [name, address] of [['(c) direct', direct], ['(d) relay', viaRelay]] as const) {
