@@ -8,12 +8,12 @@ import { once } from 'node:events'
 import { startProject } from '../../test/support/project.js'
 import { startInflux } from '../../test/support/influxdb.js'
 import { waitFor } from '../../test/helpers.js'
+import { BATCH_POINTS, lineProtocolBatch } from '../lib/line-protocol.js'
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400)
-const body = (n: number): string => Array.from({ length: 5000 }, (_, i) => `cpu,host=h${i % 50},batch=${n} usage=${(i % 100) / 3},idle=${i} ${1_700_000_000_000 + n * 5000 + i}000000`).join('\n')
 
 if (process.argv[2] === 'writers') {
-  const bodies = Array.from({ length: 8 }, (_, i) => body(i))
+  const bodies = Array.from({ length: 8 }, (_, i) => lineProtocolBatch(i))
   process.on('message', (m: { url: string; n: number }) => {
     let next = 0
     void Promise.all(Array.from({ length: 4 }, async () => {
@@ -53,8 +53,8 @@ if (process.argv[2] === 'writers') {
     await run(REQUESTS)
     const used = process.cpuUsage(cpu)
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    console.log(`round ${round}: ${((REQUESTS * 5000) / seconds).toFixed(0)} points/s, Portico ${((used.user + used.system) / 1e3 / REQUESTS).toFixed(3)} CPU ms per request ` +
-      `(${((used.user + used.system) / (REQUESTS * 5000)).toFixed(3)} CPU s per million points; user ${(used.user / 1e3 / REQUESTS).toFixed(3)}, system ${(used.system / 1e3 / REQUESTS).toFixed(3)} ms)`)
+    console.log(`round ${round}: ${((REQUESTS * BATCH_POINTS) / seconds).toFixed(0)} points/s, Portico ${((used.user + used.system) / 1e3 / REQUESTS).toFixed(3)} CPU ms per request ` +
+      `(${((used.user + used.system) / (REQUESTS * BATCH_POINTS)).toFixed(3)} CPU s per million points; user ${(used.user / 1e3 / REQUESTS).toFixed(3)}, system ${(used.system / 1e3 / REQUESTS).toFixed(3)} ms)`)
   }
   writers.kill()
   await project.stop()

@@ -7,13 +7,14 @@ import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { InfluxdbInlet } from '../../src/influxdb/influxdb-inlet.js'
 import { silentLogger } from '../../src/log/logger.js'
+import { lineProtocolBatch } from '../lib/line-protocol.js'
 
 if (process.argv[2] === 'child') {
   const { createServer } = await import('node:http')
   const target = createServer((req, res) => { req.resume(); req.on('end', () => res.writeHead(204).end()) })
   target.listen(0, '127.0.0.1'); await once(target, 'listening')
   process.send?.({ target: (target.address() as AddressInfo).port })
-  const body = Array.from({ length: 5000 }, (_, i) => `cpu,host=h${i % 50},batch=1 usage=${(i % 100) / 3},idle=${i} ${1_700_000_000_000 + i}000000`).join('\n')
+  const body = lineProtocolBatch(1)
   const writeAll = async (m: { url: string; n: number }): Promise<void> => {
     let next = 0
     await Promise.all(Array.from({ length: 4 }, async () => { while (next++ < m.n) { const r = await fetch(m.url, { method: 'POST', body }); await r.arrayBuffer() } }))

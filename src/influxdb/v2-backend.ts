@@ -9,6 +9,8 @@ export interface V2Options {
 }
 
 const Created = z.object({ id: z.string(), token: z.string() })
+/** The lease id in a tagged description (see `leaseDescription`). */
+const TAGGED_DESCRIPTION_RE = new RegExp(`^${LEASE_TAG}:([0-9a-f]+) `)
 const Listed = z.object({ authorizations: z.array(z.object({ id: z.string(), description: z.string().optional() })).default([]), links: z.object({ next: z.string().optional() }).optional() })
 
 /** `portico-lease:<lease id> identity=<identifier> expires=<iso>`: InfluxDB 2 tokens have no expiry, so the description carries ours. */
@@ -45,7 +47,7 @@ export class V2Backend implements LeaseBackend {
     if (r.status !== 200) throw new BackendError(`InfluxDB refused to list tokens: ${r.status} ${errorField(r.body, 'message')}`, r.status)
     const out: TaggedCredential[] = []
     for (const a of Listed.parse(JSON.parse(r.body)).authorizations) {
-      const m = new RegExp(`^${LEASE_TAG}:([0-9a-f]+) `).exec(a.description ?? '')
+      const m = TAGGED_DESCRIPTION_RE.exec(a.description ?? '')
       if (m?.[1] !== undefined) out.push({ backendId: a.id, leaseId: m[1] })
     }
     return out
