@@ -37,6 +37,11 @@ export function cleanPath(url: string): string {
 export function cleanHeaders(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
   for (const [k, v] of Object.entries(headers)) if (!DROPPED.has(k) && v !== undefined) out[k] = v
+  // A body of unknown length goes on chunked whatever the method: Node's client chunks only the
+  // methods that usually carry a body, and would send a chunked DELETE's body unframed, where
+  // the database would read it as the next request.
+  const te = headers['transfer-encoding']
+  if (te !== undefined) out['transfer-encoding'] = te
   return out
 }
 
@@ -48,6 +53,8 @@ export function cleanHeaders(headers: IncomingMessage['headers']): OutgoingHttpH
 export class InfluxdbInlet {
   private server: Server | undefined
   private readonly agent = new Agent({ keepAlive: true, maxSockets: UPSTREAM_SOCKETS })
+  /** Each client connection's latest request, finished once its answer is. */
+  private readonly latest = new WeakMap<Socket, Promise<void>>()
   requests = 0
   retried = 0
   badRequests = 0
@@ -145,6 +152,11 @@ export class InfluxdbInlet {
     }
     req.once('close', () => { if (!req.complete) abandon() })
     res.once('close', () => { if (!res.writableFinished) abandon() })
+    // Pipelined requests go upstream one at a time, each once the one before it is answered: the
+    // database then takes them in the order the client sent them, as it would on one connection,
+    // and one client cannot hold many upstream connections.
+    const previous = this.latest.get(req.socket)
+    this.latest.set(req.socket, new Promise((resolve) => res.once('close', resolve)))
     const send = async (retry: boolean): Promise<void> => {
       let grant
       try {
@@ -158,13 +170,16 @@ export class InfluxdbInlet {
       const upstream = request({ host: 'influxdb', method: req.method, path, agent: this.agent, headers: { ...headers, authorization: grant.authorization } })
       current = upstream
       upstream.on('response', (ur) => {
-        if (ur.statusCode === 401 && !retry && keep && req.complete) {
-          // Expired or revoked under us: renew and send the same body once more.
-          ur.resume()
-          this.retried++
+        // Expired or revoked under us: the next request gets a new lease, and this one is sent
+        // once more with it if we still hold its whole body.
+        if (ur.statusCode === 401 && !retry) {
           this.o.leases.invalidate(key, grant.id)
-          void send(true)
-          return
+          if (keep && req.complete) {
+            ur.resume()
+            this.retried++
+            void send(true)
+            return
+          }
         }
         res.writeHead(ur.statusCode ?? 502, ur.statusMessage, ur.headers)
         ur.pipe(res)
@@ -182,7 +197,8 @@ export class InfluxdbInlet {
         req.pipe(upstream)
       }
     }
-    await send(false)
+    if (previous !== undefined) await previous
+    if (!abandoned) await send(false)
   }
 }
 

@@ -1,0 +1,252 @@
+import { after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect, type Socket } from 'node:net'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createHash, randomBytes } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
+import { once } from 'node:events'
+import { InfluxdbInlet, MAX_RETRY_BODY_BYTES } from '../../src/influxdb/influxdb-inlet.js'
+import { LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
+import { silentLogger } from '../../src/log/logger.js'
+import { waitFor } from '../helpers.js'
+
+// The inlet as an HTTP/1.1 endpoint, against a target that records every request exactly as it
+// arrived: what the client sends must reach the database unchanged but for its credentials, in
+// order, whatever the framing (content-length, chunked, pipelined), the method or the size.
+
+interface Seen { method: string; url: string; headers: IncomingHttpHeaders; body: Buffer; connection: number }
+const seen: Seen[] = []
+/** Tokens the target answers 401 to, as InfluxDB does for an expired or dropped credential. */
+const refused = new Set<string>()
+let connections = 0
+const connectionOf = new WeakMap<Socket, number>()
+/** Requests to /stall wait here, unread, until the test lets them go. */
+const stalled: IncomingMessage[] = []
+
+const target = createServer((req, res) => {
+  if (req.url?.startsWith('/stall') === true) {
+    stalled.push(req)
+    req.pause()
+    void drainAndAnswer(req, res)
+    return
+  }
+  const chunks: Buffer[] = []
+  req.on('data', (c: Buffer) => chunks.push(c))
+  req.on('end', () => {
+    const s: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), connection: connectionOf.get(req.socket) ?? 0 }
+    seen.push(s)
+    if (refused.has(req.headers.authorization ?? '')) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"token expired"}')
+      return
+    }
+    const answer = `${s.method} ${s.url} ${s.body.length} ${createHash('sha256').update(s.body).digest('hex')}`
+    if (req.url?.startsWith('/stream') === true) {
+      // An answer of unknown length: chunked on the way back.
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      for (let i = 0; i < 50; i++) res.write(`${i} ${answer}\n`)
+      res.end()
+      return
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(answer) })
+    res.end(req.method === 'HEAD' ? undefined : answer)
+  })
+})
+target.on('connection', (s: Socket) => connectionOf.set(s, ++connections))
+target.listen(0, '127.0.0.1')
+await once(target, 'listening')
+const targetPort = (target.address() as { port: number }).port
+
+async function drainAndAnswer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  await once(req, 'release')
+  const hash = createHash('sha256')
+  let n = 0
+  for await (const c of req) {
+    hash.update(c as Buffer)
+    n += (c as Buffer).length
+  }
+  const answer = `${n} ${hash.digest('hex')}`
+  res.writeHead(200, { 'content-length': answer.length }).end(answer)
+}
+
+let issued = 0
+const leases = new LeaseKeeper(() => {
+  issued++
+  return Promise.resolve({ id: `l${issued}`, authorization: `Token leased-${issued}`, token: `leased-${issued}`, backend: 'v2', expiresAt: Date.now() + 3_600_000 })
+}, silentLogger)
+const inlet = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases, strategy: 'shared' })
+const [host, portText] = (await inlet.start()).split(':')
+const port = Number(portText)
+after(async () => {
+  await inlet.stop()
+  target.closeAllConnections()
+  target.close()
+})
+
+const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
+const url = (path: string): string => `http://${host ?? ''}:${port}${path}`
+
+/** Sends raw bytes on one connection and collects `count` answers (each with a content-length or chunked). */
+async function rawExchange(bytes: Buffer | string, count: number): Promise<{ status: number; body: string }[]> {
+  const s = connect({ host: host ?? '', port })
+  await once(s, 'connect')
+  let text = ''
+  const answers: { status: number; body: string }[] = []
+  const parse = (): void => {
+    for (;;) {
+      const end = text.indexOf('\r\n\r\n')
+      if (end < 0) return
+      const head = text.slice(0, end)
+      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1])
+      const length = /\r\ncontent-length: (\d+)/i.exec(head)
+      if (length === null) throw new Error(`answer without content-length: ${head}`)
+      const total = end + 4 + Number(length[1])
+      if (text.length < total) return
+      answers.push({ status, body: text.slice(end + 4, total) })
+      text = text.slice(total)
+    }
+  }
+  s.on('data', (c: Buffer) => {
+    text += c.toString('latin1')
+    parse()
+  })
+  s.write(bytes)
+  await waitFor(() => answers.length >= count, 10_000, `${count} answers (have ${answers.length})`)
+  s.destroy()
+  return answers
+}
+
+const chunked = (body: Buffer, size = 1000): string => {
+  let out = ''
+  for (let i = 0; i < body.length; i += size) {
+    const part = body.subarray(i, i + size)
+    out += `${part.length.toString(16)}\r\n${part.toString('latin1')}\r\n`
+  }
+  return `${out}0\r\n\r\n`
+}
+
+test('every client credential is removed, the lease is injected, and everything else arrives unchanged', async () => {
+  const r = await fetch(url('/write?u=admin&db=d&p=secret&precision=s&rp=autogen'), {
+    method: 'POST', body: 'm v=1 1', headers: { authorization: 'Token the-clients-own', 'proxy-authorization': 'Basic eDp5', 'x-custom': 'kept', 'content-type': 'text/plain' }
+  })
+  assert.equal(r.status, 200)
+  const s = seen.at(-1)
+  assert.equal(s?.url, '/write?db=d&precision=s&rp=autogen')
+  assert.equal(s?.headers.authorization, `Token leased-${issued}`)
+  assert.equal(s?.headers['proxy-authorization'], undefined)
+  assert.equal(s?.headers['x-custom'], 'kept')
+  assert.equal(s?.headers['content-type'], 'text/plain')
+  assert.equal(s?.body.toString(), 'm v=1 1')
+})
+
+test('keep-alive and pipelining: requests sent back to back on one connection are answered in order over one upstream connection', async () => {
+  const before = connections
+  const n = 20
+  const line = (i: number): string => `m v=${i}\n`
+  const answers = await rawExchange(Array.from({ length: n }, (_, i) => `POST /write?db=d&i=${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${line(i).length}\r\n\r\n${line(i)}`).join(''), n)
+  assert.deepEqual(answers.map((a) => a.status), Array(n).fill(200))
+  // Pipelined: answered in the order asked, each with its own body.
+  answers.forEach((a, i) => assert.equal(a.body, `POST /write?db=d&i=${i} ${line(i).length} ${sha(line(i))}`))
+  assert.ok(connections - before <= 1, `${connections - before} upstream connections for ${n} requests on one client connection`)
+})
+
+test('chunked and content-length bodies arrive byte for byte, with every method that may carry a body', async () => {
+  const body = randomBytes(5000)
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'OPTIONS']) {
+    for (const framing of ['content-length', 'chunked']) {
+      const head = `${method} /api/v2/thing?m=${method}&f=${framing} HTTP/1.1\r\nHost: x\r\n`
+      const request = framing === 'chunked'
+        ? `${head}Transfer-Encoding: chunked\r\n\r\n${chunked(body)}`
+        : `${head}Content-Length: ${body.length}\r\n\r\n${body.toString('latin1')}`
+      // The same request twice on one connection: a body framed wrongly upstream would spill into the next request.
+      const answers = await rawExchange(Buffer.from(request + request, 'latin1'), 2)
+      for (const a of answers) {
+        assert.equal(a.status, 200, `${method} ${framing}: ${a.body}`)
+        assert.equal(a.body, `${method} /api/v2/thing?m=${method}&f=${framing} ${body.length} ${sha(body)}`, `${method} ${framing}`)
+      }
+    }
+  }
+})
+
+test('requests without a body, HEAD among them, and answers of unknown length pass through', async () => {
+  const head = await fetch(url('/ping'), { method: 'HEAD' })
+  assert.equal(head.status, 200)
+  assert.equal(seen.at(-1)?.method, 'HEAD')
+  const streamed = await fetch(url('/stream?q=x'))
+  const lines = (await streamed.text()).trim().split('\n')
+  assert.equal(lines.length, 50)
+  assert.match(lines[49] ?? '', /^49 GET \/stream\?q=x 0 /)
+})
+
+test('gzip bodies are passed on untouched, with their content-encoding', async () => {
+  const plain = Buffer.from(Array.from({ length: 2000 }, (_, i) => `cpu,host=h${i % 7} v=${i} ${i}`).join('\n'))
+  const zipped = gzipSync(plain)
+  const r = await fetch(url('/api/v2/write?bucket=b'), { method: 'POST', body: zipped, headers: { 'content-encoding': 'gzip' } })
+  assert.equal(r.status, 200)
+  assert.equal(seen.at(-1)?.headers['content-encoding'], 'gzip')
+  assert.equal(sha(seen.at(-1)?.body ?? Buffer.alloc(0)), sha(zipped))
+})
+
+test('a large body is streamed, not buffered: a database that does not read stops the client', async (t) => {
+  const total = 256 * 1024 * 1024
+  const chunk = randomBytes(64 * 1024)
+  const s = connect({ host: host ?? '', port })
+  await once(s, 'connect')
+  let answer = ''
+  s.on('data', (c: Buffer) => { answer += c.toString() })
+  s.write(`POST /stall HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`)
+  const hash = createHash('sha256')
+  let written = 0
+  const writeUntilStalled = async (): Promise<boolean> => {
+    while (written < total) {
+      hash.update(chunk)
+      written += chunk.length
+      if (!s.write(chunk)) {
+        const drained = await Promise.race([once(s, 'drain').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))])
+        if (!drained) return true
+      }
+    }
+    return false
+  }
+  assert.ok(await writeUntilStalled(), 'the client was never held back: the inlet took the whole body while the database read nothing')
+  // Only socket buffers and one stream high-water mark per hop hold data; far below the body.
+  t.diagnostic(`${(written / 2 ** 20).toFixed(1)} MiB of a ${total / 2 ** 20} MiB body accepted while the database read nothing`)
+  assert.ok(written < 64 * 1024 * 1024, `${written / 2 ** 20} MiB accepted while the database read nothing`)
+  await waitFor(() => stalled.length === 1, 5000, 'the stalled request reached the database')
+  stalled[0]?.emit('release')
+  for (;;) {
+    if (!(await writeUntilStalled())) break
+  }
+  await waitFor(() => answer.includes('\r\n\r\n') && answer.endsWith(sha256Hex(hash)), 60_000, 'the whole body arrived')
+  assert.match(answer, new RegExp(`^HTTP/1.1 200 [^]*\r\n\r\n${total} `))
+  s.destroy()
+})
+const sha256Hex = (h: ReturnType<typeof createHash>): string => h.copy().digest('hex')
+
+test('after a 401 the lease is replaced and the request sent once more with the same body; a large body gets the 401', async () => {
+  const current = `Token leased-${issued}`
+  refused.add(current)
+  const body = randomBytes(100_000)
+  const retried = (): number => inlet.summary().retriedAfter401 as number
+  const retriedBefore = retried()
+  const r = await fetch(url('/write?db=d'), { method: 'POST', body })
+  assert.equal(r.status, 200)
+  const [first, second] = seen.slice(-2)
+  assert.equal(first?.headers.authorization, current)
+  assert.equal(second?.headers.authorization, `Token leased-${issued}`)
+  assert.notEqual(second?.headers.authorization, current)
+  assert.equal(sha(second?.body ?? Buffer.alloc(0)), sha(body))
+  assert.equal(retried(), retriedBefore + 1)
+
+  // A body larger than the retry copy cannot be sent again: the client gets the 401, and the
+  // refused lease is still replaced, so the next request goes out with a new one.
+  const refusedNow = `Token leased-${issued}`
+  refused.add(refusedNow)
+  const big = await fetch(url('/write?db=d'), { method: 'POST', body: randomBytes(MAX_RETRY_BODY_BYTES + 1) })
+  assert.equal(big.status, 401)
+  assert.equal(seen.at(-1)?.headers.authorization, refusedNow)
+  const next = await fetch(url('/write?db=d'), { method: 'POST', body: 'm v=1' })
+  assert.equal(next.status, 200)
+  assert.equal(seen.at(-1)?.headers.authorization, `Token leased-${issued}`)
+  assert.notEqual(seen.at(-1)?.headers.authorization, refusedNow)
+  assert.equal(retried(), retriedBefore + 1, 'the small request needed no retry')
+})
