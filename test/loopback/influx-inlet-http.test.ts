@@ -1,7 +1,7 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createHash, randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { once } from 'node:events'
@@ -249,4 +249,29 @@ test('after a 401 the lease is replaced and the request sent once more with the 
   assert.equal(seen.at(-1)?.headers.authorization, `Token leased-${issued}`)
   assert.notEqual(seen.at(-1)?.headers.authorization, refusedNow)
   assert.equal(retried(), retriedBefore + 1, 'the small request needed no retry')
+})
+
+/** Writes from a given client address; returns the credential the database saw. */
+async function leaseSeenFrom(inletHost: string, inletPort: number, localAddress: string): Promise<string> {
+  const r = await new Promise<IncomingMessage>((resolve, reject) => {
+    request({ host: inletHost, port: inletPort, path: '/write?db=d', method: 'POST', localAddress, agent: false }, resolve).on('error', reject).end('m v=1')
+  })
+  r.resume()
+  await once(r, 'end')
+  assert.equal(r.statusCode, 200)
+  return seen.at(-1)?.headers.authorization ?? ''
+}
+
+test('per-client strategy: each client address gets a lease of its own; shared gives everyone one', async () => {
+  const perClient = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases, strategy: 'per-client' })
+  const [h, p] = (await perClient.start()).split(':')
+  try {
+    const a = await leaseSeenFrom(h ?? '', Number(p), '127.0.0.2')
+    const b = await leaseSeenFrom(h ?? '', Number(p), '127.0.0.3')
+    assert.notEqual(a, b, 'two client addresses shared a lease')
+    assert.equal(await leaseSeenFrom(h ?? '', Number(p), '127.0.0.2'), a, 'a client address got a new lease for its second request')
+    assert.equal(await leaseSeenFrom(host ?? '', port, '127.0.0.2'), await leaseSeenFrom(host ?? '', port, '127.0.0.3'))
+  } finally {
+    await perClient.stop()
+  }
 })
