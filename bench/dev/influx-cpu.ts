@@ -30,10 +30,10 @@ if (process.argv[2] === 'writers') {
   const project = await startProject()
   const outlet = await project.member('outlet', { relay: 'influxdb', 'influxdb-outlet': 'true' }, {
     'tcp-listener-address': undefined, relay: ['influxdb'],
-    'influxdb-outlet': {
+    'influxdb-outlet': [{
       to: influx.address, tls: false, api: 'v1', allow: 'influxdb-inlet', 'admin-username': influx.admin.username, 'admin-password': influx.admin.password,
       'shared-secret': secret, from: 'influxdb-outlet', 'leased-token-expires-in': 3600, 'leased-token-permissions': '[{"action":"write","resource":{"type":"buckets","name":"bench"}}]', 'max-leases-per-identity': 10, 'max-leases': 100
-    }
+    }]
   })
   await waitFor(() => outlet.portals.relays.get('influxdb')?.registered === true, 5000, 'relay registered')
   const device = await project.member('device', { 'influxdb-inlet': 'true' }, {

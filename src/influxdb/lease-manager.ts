@@ -80,10 +80,10 @@ export class LeaseManager {
 
   async create(subject: { identifier: string; attributes: Attributes }, signal?: AbortSignal): Promise<LeaseGrant> {
     const permissions = renderPermissions(this.o.permissions, this.o.orgId, subject.attributes)
-    if (await this.o.leases.countActive(subject.identifier) >= this.o.maxPerIdentity) {
+    if (await this.o.leases.countActive(this.o.outlet, subject.identifier) >= this.o.maxPerIdentity) {
       throw new LeaseError(`${subject.identifier} already holds ${this.o.maxPerIdentity} active leases (max-leases-per-identity)`)
     }
-    if (await this.o.leases.countActive() >= this.o.maxTotal) throw new LeaseError(`the outlet holds its maximum of ${this.o.maxTotal} active leases`)
+    if (await this.o.leases.countActive(this.o.outlet) >= this.o.maxTotal) throw new LeaseError(`the outlet holds its maximum of ${this.o.maxTotal} active leases`)
     const id = randomBytes(8).toString('hex')
     const createdAt = this.now()
     const expiresAt = createdAt + this.o.ttlSeconds * 1000
@@ -110,25 +110,29 @@ export class LeaseManager {
   }
 
   async list(identifier: string): Promise<LeaseView[]> {
-    return (await this.o.leases.active(identifier)).map(view)
+    return (await this.o.leases.active(this.o.outlet, identifier)).map(view)
   }
 
   async show(identifier: string, id: string): Promise<LeaseView> {
-    const l = await this.o.leases.get(id)
-    if (l === undefined || l.identifier !== identifier) throw new LeaseError(`no lease ${id} of yours`)
-    return view(l)
+    return view(await this.own(identifier, id))
   }
 
   async revoke(identifier: string, id: string): Promise<void> {
-    const l = await this.o.leases.get(id)
-    if (l === undefined || l.identifier !== identifier) throw new LeaseError(`no lease ${id} of yours`)
+    const l = await this.own(identifier, id)
     if (l.revokedAt !== null) return
     await this.revokeOne(l, 'revoked by its holder')
   }
 
+  /** A lease this outlet issued to `identifier`; any other is, to the caller, no lease at all. */
+  private async own(identifier: string, id: string): Promise<LeaseRecord> {
+    const l = await this.o.leases.get(id)
+    if (l === undefined || l.identifier !== identifier || l.outlet !== this.o.outlet) throw new LeaseError(`no lease ${id} of yours`)
+    return l
+  }
+
   /** The member was deleted: all its leases become due now; the sweeper revokes them within a sweep. */
   async revokeIdentity(identifier: string): Promise<number> {
-    const n = await this.o.leases.expireIdentity(identifier, this.now())
+    const n = await this.o.leases.expireIdentity(this.o.outlet, identifier, this.now())
     if (n > 0) this.o.log.warn({ identifier, leases: n }, 'identity revoked: revoking its leases')
     return n
   }
@@ -155,7 +159,7 @@ export class LeaseManager {
   async sweep(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
-        const due = await this.o.leases.due(this.now(), SWEEP_BATCH)
+        const due = await this.o.leases.due(this.o.outlet, this.now(), SWEEP_BATCH)
         for (let i = 0; i < due.length; i += SWEEP_CONCURRENCY) {
           await Promise.all(due.slice(i, i + SWEEP_CONCURRENCY).map((l) => this.revokeOne(l, 'expired')))
         }

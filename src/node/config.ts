@@ -114,7 +114,7 @@ export const NodeConfigSchema = z.object({
   relay: z.union([RelayNameSchema(), z.array(RelayNameSchema())]).transform((v) => Array.isArray(v) ? v : [v]).optional(),
   'tcp-outlet': oneOrMany(TcpOutletConfig).optional(),
   'tcp-inlet': oneOrMany(TcpInletConfig).optional(),
-  'influxdb-outlet': InfluxdbOutletConfig.optional(),
+  'influxdb-outlet': oneOrMany(InfluxdbOutletConfig).optional(),
   'influxdb-inlet': oneOrMany(InfluxdbInletConfig).optional()
 }).strict()
 

@@ -118,7 +118,7 @@ export class NodeRuntime {
       for (const name of config.relay ?? []) rt.portals.addRelay(name)
       for (const c of config['tcp-outlet'] ?? []) await rt.portals.addOutlet(c)
       for (const c of config['tcp-inlet'] ?? []) await rt.portals.addInlet(c)
-      if (config['influxdb-outlet'] !== undefined) await rt.portals.addInfluxdbOutlet(config['influxdb-outlet'])
+      for (const c of config['influxdb-outlet'] ?? []) await rt.portals.addInfluxdbOutlet(c)
       for (const c of config['influxdb-inlet'] ?? []) await rt.portals.addInfluxdbInlet(c)
       const port = config['http-server-port']
       if (port !== undefined) rt.status = await startStatusServer(rt, port, config['http-server-host'] ?? DEFAULT_STATUS_HOST, log.child({ scope: 'status' }))

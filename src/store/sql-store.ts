@@ -210,20 +210,20 @@ function leaseRepository(db: SqlDb): LeaseRepository {
       const r = (await db.all('SELECT * FROM leases WHERE id = ?', [id]))[0]
       return r === undefined ? undefined : toLease(r)
     },
-    async active(identifier) {
+    async active(outlet, identifier) {
       const rows = identifier === undefined
-        ? await db.all('SELECT * FROM leases WHERE revoked_at IS NULL ORDER BY created_at')
-        : await db.all('SELECT * FROM leases WHERE revoked_at IS NULL AND identifier = ? ORDER BY created_at', [identifier])
+        ? await db.all('SELECT * FROM leases WHERE revoked_at IS NULL AND outlet = ? ORDER BY created_at', [outlet])
+        : await db.all('SELECT * FROM leases WHERE revoked_at IS NULL AND outlet = ? AND identifier = ? ORDER BY created_at', [outlet, identifier])
       return rows.map(toLease)
     },
-    async countActive(identifier) {
+    async countActive(outlet, identifier) {
       const rows = identifier === undefined
-        ? await db.all('SELECT count(*) AS n FROM leases WHERE revoked_at IS NULL')
-        : await db.all('SELECT count(*) AS n FROM leases WHERE revoked_at IS NULL AND identifier = ?', [identifier])
+        ? await db.all('SELECT count(*) AS n FROM leases WHERE revoked_at IS NULL AND outlet = ?', [outlet])
+        : await db.all('SELECT count(*) AS n FROM leases WHERE revoked_at IS NULL AND outlet = ? AND identifier = ?', [outlet, identifier])
       return Number(rows[0]?.n ?? 0)
     },
-    async due(now, limit) {
-      return (await db.all('SELECT * FROM leases WHERE revoked_at IS NULL AND expires_at <= ? AND next_attempt_at <= ? ORDER BY expires_at LIMIT ?', [now, now, limit])).map(toLease)
+    async due(outlet, now, limit) {
+      return (await db.all('SELECT * FROM leases WHERE revoked_at IS NULL AND outlet = ? AND expires_at <= ? AND next_attempt_at <= ? ORDER BY expires_at LIMIT ?', [outlet, now, now, limit])).map(toLease)
     },
     async markRevoked(id, now) {
       await db.run('UPDATE leases SET revoked_at = ?, last_error = NULL WHERE id = ?', [now, id])
@@ -231,6 +231,6 @@ function leaseRepository(db: SqlDb): LeaseRepository {
     async markFailed(id, error, nextAttemptAt) {
       await db.run('UPDATE leases SET revoke_attempts = revoke_attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?', [error.slice(0, 1000), nextAttemptAt, id])
     },
-    expireIdentity: (identifier, now) => db.run('UPDATE leases SET expires_at = ?, next_attempt_at = 0 WHERE identifier = ? AND revoked_at IS NULL AND expires_at > ?', [now, identifier, now])
+    expireIdentity: (outlet, identifier, now) => db.run('UPDATE leases SET expires_at = ?, next_attempt_at = 0 WHERE outlet = ? AND identifier = ? AND revoked_at IS NULL AND expires_at > ?', [now, outlet, identifier, now])
   }
 }

@@ -53,18 +53,22 @@ export interface LeaseRecord {
   lastError: string | null
 }
 
+/**
+ * Leases of every influxdb-outlet of a node share one table; each query names its outlet, so an
+ * outlet only counts, sweeps and revokes what it issued itself (with its own backend).
+ */
 export interface LeaseRepository {
   insert(lease: LeaseRecord): Promise<void>
   get(id: string): Promise<LeaseRecord | undefined>
-  /** Leases not yet revoked, of one identity or all. */
-  active(identifier?: string): Promise<LeaseRecord[]>
-  countActive(identifier?: string): Promise<number>
-  /** Active leases past expiry whose next revocation attempt is due. */
-  due(now: number, limit: number): Promise<LeaseRecord[]>
+  /** The outlet's leases not yet revoked, of one identity or all. */
+  active(outlet: string, identifier?: string): Promise<LeaseRecord[]>
+  countActive(outlet: string, identifier?: string): Promise<number>
+  /** The outlet's active leases past expiry whose next revocation attempt is due. */
+  due(outlet: string, now: number, limit: number): Promise<LeaseRecord[]>
   markRevoked(id: string, now: number): Promise<void>
   markFailed(id: string, error: string, nextAttemptAt: number): Promise<void>
-  /** Makes every active lease of `identifier` due now (the member was deleted). */
-  expireIdentity(identifier: string, now: number): Promise<number>
+  /** Makes every active lease of `identifier` at the outlet due now (the member was deleted). */
+  expireIdentity(outlet: string, identifier: string, now: number): Promise<number>
 }
 
 export class StoreError extends Error {

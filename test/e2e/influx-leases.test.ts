@@ -54,10 +54,14 @@ before(async () => {
   await ok(portico, 'enroll', await ok(portico, 'ticket', 'create', '--attribute', 'influxdb-outlet=true', '--relay', 'influxdb'), '--identity', 'outlet')
   writeFileSync(join(portico.home, 'outlet.json'), JSON.stringify({
     relay: 'influxdb',
-    'influxdb-outlet': {
+    'influxdb-outlet': [{
       to: influx.address, api: 'auto', allow: 'influxdb-inlet', 'admin-username': '$INFLUX_ADMIN', 'admin-password': '$INFLUX_PASSWORD',
       'shared-secret': SHARED_SECRET, 'leased-token-expires-in': String(TTL), 'leased-token-permissions': permissions
-    }
+    }, {
+      // For people: analysts get a week of read access to dev1, and nothing else.
+      from: 'analysts', to: influx.address, api: 'v1', allow: 'analyst', 'admin-username': '$INFLUX_ADMIN', 'admin-password': '$INFLUX_PASSWORD',
+      'shared-secret': SHARED_SECRET, 'leased-token-expires-in': '7d', 'leased-token-permissions': [{ action: 'read', resource: { type: 'buckets', name: 'dev1' } }]
+    }]
   }))
   portico.env.INFLUX_ADMIN = influx.admin.username
   portico.env.INFLUX_PASSWORD = influx.admin.password
@@ -113,6 +117,39 @@ test('leases rotate before expiry, and an expired lease token is refused by Infl
   assert.equal((await direct()).status, 401)
   const show = JSON.parse(await ok(portico, 'node', 'show', 'dev1', '--output', 'json')) as { influxdbInlets: { leases: { id: string }[]; requests: number }[] }
   assert.notEqual(show.influxdbInlets[0]?.leases[0]?.id, undefined)
+})
+
+test('an analyst gets a read-only token valid for 7 days, uses it directly, shows it and revokes it', async () => {
+  await ok(portico, 'identity', 'create', 'analyst')
+  await ok(portico, 'enroll', await ok(portico, 'ticket', 'create', '--attribute', 'analyst=true'), '--identity', 'analyst')
+  const at = ['--via', 'influxdb', '--outlet', 'analysts']
+  const lease = JSON.parse(await ok(portico, 'lease', 'create', ...at, '--identity', 'analyst', '--output', 'json')) as { id: string; token: string; expiresAt: string }
+  secrets.push(lease.token)
+  const days = (Date.parse(lease.expiresAt) - Date.now()) / 86_400_000
+  assert.ok(days > 6.99 && days <= 7, `the lease runs for ${days} days`)
+  const bearer = { authorization: `Bearer ${lease.token}` }
+  const query = (db: string): Promise<Response> => fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent('SELECT count(*) FROM cpu')}`, { headers: bearer })
+  const read = await query('dev1')
+  assert.equal(read.status, 200)
+  assert.match(await read.text(), /"columns":\["time","count_value"\],"values":\[\["[^"]+",1\]\]/, 'the analyst does not see the point dev1 wrote')
+  assert.equal((await fetch(`${influx.url}/write?db=dev1`, { method: 'POST', body: 'x v=1', headers: bearer })).status, 403, 'a read-only lease wrote')
+  assert.match(await (await query('dev2')).text(), /not authorized/)
+
+  const shown = JSON.parse(await ok(portico, 'lease', 'show', lease.id, ...at, '--identity', 'analyst', '--output', 'json')) as { id: string; expiresAt: string; permissions: unknown }
+  assert.equal(shown.id, lease.id)
+  assert.deepEqual(shown.permissions, [{ action: 'read', resource: { type: 'buckets', name: 'dev1' } }])
+  assert.ok(!JSON.stringify(shown).includes(lease.token), 'show printed the secret')
+  // A device may not get an analyst's lease, nor see or revoke one.
+  const refused = await portico('lease', 'create', ...at, '--identity', 'dev1')
+  assert.notEqual(refused.code, 0)
+  assert.match(refused.stderr, /lease refused: policy analyst denies/)
+  assert.notEqual((await portico('lease', 'revoke', lease.id, '--via', 'influxdb', '--identity', 'dev1')).code, 0)
+  assert.equal((await query('dev1')).status, 200)
+
+  await ok(portico, 'lease', 'revoke', lease.id, ...at, '--identity', 'analyst')
+  assert.equal((await query('dev1')).status, 401, 'a revoked lease still reads')
+  const listed = JSON.parse(await ok(portico, 'lease', 'list', ...at, '--identity', 'analyst', '--output', 'json')) as { id: string }[]
+  assert.ok(!listed.some((l) => l.id === lease.id))
 })
 
 test('an identity without the attribute gets no lease and a clear error', async () => {

@@ -15,10 +15,10 @@ after(async () => {
 test('backend down: 502 with a message for the client; failed revocations are retried and counted', async () => {
   const outlet = await project.member('outlet', { relay: 'influxdb', 'influxdb-outlet': 'true' }, {
     'tcp-listener-address': undefined, relay: ['influxdb'],
-    'influxdb-outlet': {
+    'influxdb-outlet': [{
       to: v2.address, tls: false, api: 'v2', allow: 'influxdb-inlet', 'org-id': v2.orgId, 'all-access-token': v2.allAccessToken, from: 'influxdb-outlet',
       'leased-token-expires-in': 2, 'leased-token-permissions': '[{"action":"write","resource":{"type":"buckets","name":"b"}}]', 'max-leases-per-identity': 10, 'max-leases': 100
-    }
+    }]
   })
   await waitFor(() => outlet.portals.relays.get('influxdb')?.registered === true, 5000, 'relay')
   const device = await project.member('device', { 'influxdb-inlet': 'true' }, {

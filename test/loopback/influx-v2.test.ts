@@ -21,10 +21,10 @@ before(async () => {
   outlet = await project.member('outlet', { 'amazon-influxdb-outlet': 'true', relay: 'influxdb' }, {
     'tcp-listener-address': undefined, 'http-server-port': 0, relay: ['influxdb'],
     'tcp-outlet': [{ to: v2.address, from: 'ui-outlet', allow: 'amazon-influxdb-inlet', tls: false }],
-    'influxdb-outlet': {
+    'influxdb-outlet': [{
       to: v2.address, tls: false, allow: 'amazon-influxdb-inlet', 'org-id': v2.orgId, 'all-access-token': v2.allAccessToken, api: 'auto',
       'leased-token-expires-in': 300, 'leased-token-permissions': permissions, from: 'influxdb-outlet', 'max-leases-per-identity': 2, 'max-leases': 100
-    }
+    }]
   })
   await waitFor(() => outlet.portals.relays.get('influxdb')?.registered === true, 5000, 'relay')
   for (const device of ['sensor-a', 'sensor-b']) {

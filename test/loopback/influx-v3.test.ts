@@ -20,11 +20,11 @@ before(async () => {
   v3 = await startV3Emulator()
   outlet = await project.member('outlet', { 'influxdb-outlet': 'true', relay: 'influxdb3' }, {
     relay: ['influxdb3'],
-    'influxdb-outlet': {
+    'influxdb-outlet': [{
       to: v3.address, tls: false, allow: 'influxdb-inlet', 'all-access-token': v3.adminToken, api: 'auto', from: 'influxdb-outlet',
       'leased-token-expires-in': 300, 'leased-token-permissions': JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
       'max-leases-per-identity': 2, 'max-leases': 100
-    }
+    }]
   })
   await waitFor(() => outlet.portals.relays.get('influxdb3')?.registered === true, 5000, 'relay')
   for (const device of ['plant-1', 'plant-2']) {

@@ -92,24 +92,30 @@ for (const kind of kinds) {
       assert.equal(await store.policies.get('echo'), undefined)
     })
 
-    test('leases: active, due in expiry order, failures back off, revoked leave the active set, identity expiry', async () => {
-      const lease = (id: string, identifier: string, expiresAt: number): LeaseRecord => ({
-        id, identifier, outlet: 'influxdb', backend: 'v2', backendId: `auth-${id}`, permissions: '[]', createdAt: NOW, expiresAt,
+    test('leases: active, due in expiry order, failures back off, revoked leave the active set, identity expiry; each outlet sees only its own', async () => {
+      const lease = (id: string, identifier: string, expiresAt: number, outlet = 'influxdb'): LeaseRecord => ({
+        id, identifier, outlet, backend: 'v2', backendId: `auth-${id}`, permissions: '[]', createdAt: NOW, expiresAt,
         revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null
       })
       await store.leases.insert(lease('l1', 'Ia', NOW + 10))
       await store.leases.insert(lease('l2', 'Ia', NOW + 5))
       await store.leases.insert(lease('l3', 'Ib', NOW + 1000))
-      assert.equal(await store.leases.countActive(), 3)
-      assert.equal(await store.leases.countActive('Ia'), 2)
-      assert.deepEqual((await store.leases.due(NOW + 20, 10)).map((l) => l.id), ['l2', 'l1'])
+      // Another outlet of the same node, with its own database: never counted, swept or expired with the first.
+      await store.leases.insert(lease('o1', 'Ia', NOW + 1, 'analysts'))
+      await store.leases.insert(lease('o2', 'Ib', NOW + 1000, 'analysts'))
+      assert.equal(await store.leases.countActive('influxdb'), 3)
+      assert.equal(await store.leases.countActive('influxdb', 'Ia'), 2)
+      assert.equal(await store.leases.countActive('analysts', 'Ia'), 1)
+      assert.deepEqual((await store.leases.due('influxdb', NOW + 20, 10)).map((l) => l.id), ['l2', 'l1'])
+      assert.deepEqual((await store.leases.due('analysts', NOW + 20, 10)).map((l) => l.id), ['o1'])
       await store.leases.markFailed('l2', 'backend down', NOW + 30)
-      assert.deepEqual((await store.leases.due(NOW + 20, 10)).map((l) => l.id), ['l1'])
+      assert.deepEqual((await store.leases.due('influxdb', NOW + 20, 10)).map((l) => l.id), ['l1'])
       assert.equal((await store.leases.get('l2'))?.revokeAttempts, 1)
       await store.leases.markRevoked('l1', NOW + 21)
-      assert.deepEqual((await store.leases.active('Ia')).map((l) => l.id), ['l2'])
-      assert.equal(await store.leases.expireIdentity('Ib', NOW + 22), 1)
-      assert.deepEqual((await store.leases.due(NOW + 22, 10)).map((l) => l.id), ['l3'])
+      assert.deepEqual((await store.leases.active('influxdb', 'Ia')).map((l) => l.id), ['l2'])
+      assert.equal(await store.leases.expireIdentity('influxdb', 'Ib', NOW + 22), 1)
+      assert.deepEqual((await store.leases.due('influxdb', NOW + 22, 10)).map((l) => l.id), ['l3'])
+      assert.deepEqual((await store.leases.active('analysts', 'Ib')).map((l) => l.expiresAt), [NOW + 1000])
     })
 
     test('a failed transaction leaves the store unchanged', async () => {
