@@ -160,9 +160,11 @@ export class LeaseManager {
     while (!signal.aborted) {
       try {
         const due = await this.o.leases.due(this.o.outlet, this.now(), SWEEP_BATCH)
-        for (let i = 0; i < due.length; i += SWEEP_CONCURRENCY) {
-          await Promise.all(due.slice(i, i + SWEEP_CONCURRENCY).map((l) => this.revokeOne(l, 'expired')))
-        }
+        // A sliding window, not batches: one slow revocation does not hold up the others.
+        let next = 0
+        await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, due.length) }, async () => {
+          for (let l = due[next++]; l !== undefined; l = due[next++]) await this.revokeOne(l, 'expired')
+        }))
         if (due.length === SWEEP_BATCH) continue
       } catch (err) {
         this.o.log.warn({ err: (err as Error).message }, 'lease sweep failed; will retry')

@@ -63,6 +63,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX leases_due ON leases (expires_at) WHERE revoked_at IS NULL`,
       `CREATE INDEX leases_identifier ON leases (identifier)`
     ]
+  },
+  {
+    version: 3,
+    name: 'leases by outlet',
+    // Every lease query names its outlet: counting the active leases of an outlet (at each issue)
+    // and finding the due ones (at each sweep) then read the index alone, never the table.
+    statements: [
+      `CREATE INDEX leases_active_by_outlet ON leases (outlet, expires_at) WHERE revoked_at IS NULL`,
+      `CREATE INDEX leases_active_by_holder ON leases (outlet, identifier) WHERE revoked_at IS NULL`,
+      `DROP INDEX leases_due`,
+      `DROP INDEX leases_identifier`
+    ]
   }
 ]
 

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/open-store.js'
+import { MIGRATIONS } from '../../src/store/migrations.js'
 import { StoreError, TicketRejectedError, type LeaseRecord, type Store, type TicketRecord } from '../../src/store/store.js'
 import { startPostgres, type PostgresServer } from '../support/postgres.js'
 
@@ -15,9 +16,9 @@ let dbCount = 0
 before(async () => { postgres = await startPostgres() })
 after(() => { postgres?.stop() })
 
-const kinds: { name: string; open: () => Promise<Store> }[] = [
-  { name: 'sqlite', open: () => openStore(`sqlite:${join(dir, `s${dbCount++}.sqlite`)}`) },
-  { name: 'postgres', open: async () => openStore(await (postgres as PostgresServer).createDatabase(`s${dbCount++}`)) }
+const kinds: { name: string; url: () => Promise<string> }[] = [
+  { name: 'sqlite', url: () => Promise.resolve(`sqlite:${join(dir, `s${dbCount++}.sqlite`)}`) },
+  { name: 'postgres', url: () => (postgres as PostgresServer).createDatabase(`s${dbCount++}`) }
 ]
 
 function ticket(over: Partial<TicketRecord> = {}): TicketRecord {
@@ -30,11 +31,22 @@ const role = (s: Store, id: string): Promise<string | undefined> => s.members.ge
 for (const kind of kinds) {
   describe(`store compliance: ${kind.name}`, () => {
     let store: Store
-    before(async () => { store = await kind.open() })
+    before(async () => { store = await openStore(await kind.url()) })
     after(async () => { await store.close() })
 
-    test('migrations are versioned and idempotent', async () => {
-      assert.equal(await store.schemaVersion(), 2)
+    test('migrations are versioned and idempotent; a store an earlier release left is brought up to date, leases kept', async () => {
+      assert.equal(await store.schemaVersion(), MIGRATIONS.at(-1)?.version)
+      const url = await kind.url()
+      const old = await openStore(url, MIGRATIONS.filter((m) => m.version <= 2))
+      assert.equal(await old.schemaVersion(), 2)
+      await old.leases.insert({ id: 'kept', identifier: 'Ia', outlet: 'influxdb', backend: 'v1', backendId: 'portico_lease_kept', permissions: '[]', createdAt: NOW, expiresAt: NOW + 5, revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null })
+      await old.close()
+      for (let i = 0; i < 2; i++) {
+        const current = await openStore(url)
+        assert.equal(await current.schemaVersion(), MIGRATIONS.at(-1)?.version)
+        assert.deepEqual((await current.leases.due('influxdb', NOW + 10, 10)).map((l) => l.id), ['kept'])
+        await current.close()
+      }
     })
 
     test('members: put, get, list in pages, count, delete records a revocation', async () => {
