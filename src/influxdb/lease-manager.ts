@@ -5,6 +5,7 @@ import type { Attributes } from '../identity/credential.js'
 import type { LeaseRecord, LeaseRepository } from '../store/store.js'
 import type { LeaseBackend } from './backend.js'
 import { LeaseError, renderPermissions } from './permissions.js'
+import { CallLimit } from './call-limit.js'
 
 export const DEFAULT_LEASE_TTL_SECONDS = 3600
 export const DEFAULT_MAX_LEASES_PER_IDENTITY = 10
@@ -14,6 +15,14 @@ export const SWEEP_INTERVAL_MS = 250
 export const SWEEP_BATCH = 200
 export const SWEEP_CONCURRENCY = 32
 export const REVOKE_RETRY_MAX_MS = 60_000
+/**
+ * Leases being issued at once. A database may apply user and token changes one after another
+ * (InfluxDB 1.6.7 was seen to), so a revocation waits behind every issue already sent: this bounds
+ * that wait, keeping revocation on time while many clients ask for leases together.
+ */
+export const MAX_CONCURRENT_ISSUES = 4
+/** Lease requests waiting for an issue slot; more are refused, to be asked again. */
+export const MAX_WAITING_ISSUES = 10_000
 
 export interface LeaseGrant {
   id: string
@@ -69,6 +78,7 @@ export class LeaseManager {
   readonly stats: LeaseStats = { issued: 0, revoked: 0, revokeFailures: 0, issueFailures: 0 }
   onRevoked: ((latenessMs: number) => void) | undefined
   private readonly now: () => number
+  private readonly issuing = new CallLimit(MAX_CONCURRENT_ISSUES, MAX_WAITING_ISSUES, 'lease requests')
 
   constructor(private readonly o: LeaseManagerOptions) {
     this.now = o.now ?? Date.now
@@ -79,6 +89,10 @@ export class LeaseManager {
   }
 
   async create(subject: { identifier: string; attributes: Attributes }, signal?: AbortSignal): Promise<LeaseGrant> {
+    return this.issuing.run(() => this.issue(subject, signal), signal)
+  }
+
+  private async issue(subject: { identifier: string; attributes: Attributes }, signal?: AbortSignal): Promise<LeaseGrant> {
     const permissions = renderPermissions(this.o.permissions, this.o.orgId, subject.attributes)
     if (await this.o.leases.countActive(this.o.outlet, subject.identifier) >= this.o.maxPerIdentity) {
       throw new LeaseError(`${subject.identifier} already holds ${this.o.maxPerIdentity} active leases (max-leases-per-identity)`)
