@@ -77,7 +77,7 @@ const medianPairRatio = (r: Rounds): number => percentile([...r.pairRatios].sort
  * load hit both alike. CPU seconds per million points: InfluxDB itself and the Portico processes.
  */
 async function rounds(pids: Record<string, number>, direct: string, writer: Record<string, string>, relayed: string): Promise<Rounds> {
-  const best: Rounds = { direct: 0, relayed: 0, cpuSecondsPerMillionPoints: {}, perRound: [], pairRatios: [] }
+  const result: Rounds = { direct: 0, relayed: 0, cpuSecondsPerMillionPoints: {}, perRound: [], pairRatios: [] }
   for (let round = 0; round < ROUNDS; round++) {
     const rates: Record<string, number> = {}
     for (const [name, url, headers] of [['direct', direct, writer], ['relayed', relayed, {}]] as const) {
@@ -86,15 +86,15 @@ async function rounds(pids: Record<string, number>, direct: string, writer: Reco
       const used = Object.values(pids).map((pid, i) => fmt(((cpuSeconds(pid) - (before[i] ?? 0)) * 1e6) / (BATCHES * BATCH_POINTS), 2))
       const cpu = Object.fromEntries(Object.keys(pids).map((k, i) => [k, used[i] ?? NaN]))
       rates[name] = rate
-      best.perRound.push({ path: name, 'points/s': fmt(rate, 0), cpuSecondsPerMillionPoints: cpu })
-      if (rate > best[name]) {
+      result.perRound.push({ path: name, 'points/s': fmt(rate, 0), cpuSecondsPerMillionPoints: cpu })
+      if (rate > result[name]) {
         best[name] = rate
-        best.cpuSecondsPerMillionPoints[name] = cpu
+        result.cpuSecondsPerMillionPoints[name] = cpu
       }
     }
-    best.pairRatios.push(fmt((rates.relayed ?? NaN) / (rates.direct ?? NaN), 3))
+    result.pairRatios.push(fmt((rates.relayed ?? NaN) / (rates.direct ?? NaN), 3))
   }
-  return best
+  return result
 }
 
 async function leaseFigures(name: string, backend: LeaseBackend, count: number, ttlSeconds: number): Promise<Record<string, string | number>> {

@@ -83,6 +83,8 @@ after(async () => {
 })
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
+/** The digest so far of a hash still being fed. */
+const sha256Hex = (h: ReturnType<typeof createHash>): string => h.copy().digest('hex')
 const url = (path: string): string => `http://${host ?? ''}:${port}${path}`
 
 /** Sends raw bytes on one connection and collects `count` answers (each with a content-length or chunked). */
@@ -220,7 +222,6 @@ test('a large body is streamed, not buffered: a database that does not read stop
   assert.match(answer, new RegExp(`^HTTP/1.1 200 [^]*\r\n\r\n${total} `))
   s.destroy()
 })
-const sha256Hex = (h: ReturnType<typeof createHash>): string => h.copy().digest('hex')
 
 test('after a 401 the lease is replaced and the request sent once more with the same body; a large body gets the 401', async () => {
   const current = `Token leased-${issued}`
