@@ -88,7 +88,7 @@ async function rounds(pids: Record<string, number>, direct: string, writer: Reco
       rates[name] = rate
       result.perRound.push({ path: name, 'points/s': fmt(rate, 0), cpuSecondsPerMillionPoints: cpu })
       if (rate > result[name]) {
-        best[name] = rate
+        result[name] = rate
         result.cpuSecondsPerMillionPoints[name] = cpu
       }
     }
