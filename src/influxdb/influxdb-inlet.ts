@@ -13,6 +13,11 @@ export const UPSTREAM_SOCKETS = 256
 
 /** Headers that belong to one hop, or that carry a client credential: never forwarded. */
 const DROPPED = new Set(['authorization', 'proxy-authorization', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection'])
+/**
+ * Errors that mean the client went away, not that it spoke bad HTTP: a reset, or the connection
+ * ending in the middle of a request (the parser then reports an end of file it did not expect).
+ */
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE'])
 /** v1 query-string credentials. */
 const DROPPED_PARAMS = ['u', 'p']
 
@@ -94,12 +99,12 @@ export class InfluxdbInlet {
 
   /**
    * Malformed HTTP: answer 400 (431 for headers over the limit), forward nothing, close this
-   * connection; others are untouched. A connection the client reset is only closed: nobody is
-   * there to read an answer, and it is no malformed request.
+   * connection; others are untouched. A connection the client reset or ended halfway through a
+   * request is only closed: nobody is there to read an answer, and it is no malformed request.
    */
   private clientError(err: Error & { code?: string }, socket: Socket): void {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      this.o.log.debug({ err: err.code ?? err.message }, 'client connection reset')
+    if (CLIENT_GONE.has(err.code ?? '') || !socket.writable) {
+      this.o.log.debug({ err: err.code ?? err.message }, 'client left in the middle of a request')
       socket.destroy()
       return
     }
@@ -149,6 +154,8 @@ export class InfluxdbInlet {
     const abandon = (): void => {
       abandoned = true
       current?.destroy()
+      // Nothing will answer this client now: its connection must not stay half open.
+      res.destroy()
     }
     req.once('close', () => { if (!req.complete) abandon() })
     res.once('close', () => { if (!res.writableFinished) abandon() })
