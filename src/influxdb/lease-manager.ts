@@ -79,6 +79,7 @@ export class LeaseManager {
   onRevoked: ((latenessMs: number) => void) | undefined
   private readonly now: () => number
   private readonly issuing = new CallLimit(MAX_CONCURRENT_ISSUES, MAX_WAITING_ISSUES, 'lease requests')
+  private readonly revoking = new CallLimit(SWEEP_CONCURRENCY, SWEEP_BATCH, 'revocations')
 
   constructor(private readonly o: LeaseManagerOptions) {
     this.now = o.now ?? Date.now
@@ -175,10 +176,7 @@ export class LeaseManager {
       try {
         const due = await this.o.leases.due(this.o.outlet, this.now(), SWEEP_BATCH)
         // A sliding window, not batches: one slow revocation does not hold up the others.
-        let next = 0
-        await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, due.length) }, async () => {
-          for (let l = due[next++]; l !== undefined; l = due[next++]) await this.revokeOne(l, 'expired')
-        }))
+        await Promise.all(due.map((l) => this.revoking.run(() => this.revokeOne(l, 'expired'))))
         if (due.length === SWEEP_BATCH) continue
       } catch (err) {
         this.o.log.warn({ err: (err as Error).message }, 'lease sweep failed; will retry')
