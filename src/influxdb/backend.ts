@@ -2,6 +2,8 @@ import { BackendError } from './http.js'
 
 /** What a lease backend issues: how the backend names it, and the secret the client presents. */
 export interface IssuedToken {
+  /** Which API issued it (an `api: auto` outlet learns this from the database). */
+  backend: 'v1' | 'v2' | 'v3'
   backendId: string
   /** The `Authorization` header value the inlet injects. */
   authorization: string
@@ -30,7 +32,8 @@ export interface TaggedCredential {
 
 /** One InfluxDB flavour's way to issue and revoke credentials; every implementation passes one suite. */
 export interface LeaseBackend {
-  readonly kind: 'v1' | 'v2' | 'v3'
+  /** `auto` only while `api: auto` has not yet reached the database to learn which it is. */
+  readonly kind: 'v1' | 'v2' | 'v3' | 'auto'
   issue(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken>
   /** Idempotent: revoking what is already gone succeeds. */
   revoke(backendId: string, signal?: AbortSignal): Promise<void>

@@ -1,13 +1,17 @@
-import { BackendError, call, type Endpoint } from './http.js'
+import { BackendError, call, DatabaseUnavailableError, type Endpoint } from './http.js'
+
+export type ApiVersion = 'v1' | 'v2' | 'v3'
 
 /**
  * `api: auto` reads `X-Influxdb-Version` from `/ping`: 1.x is v1, 2.x (and Cloud) is v2, 3.x is v3.
  * InfluxDB 3 Enterprise answers `/ping` only to an authenticated caller, so a 401 is asked again
  * with the configured token (Bearer: the scheme InfluxDB 3 takes on every endpoint).
  */
-export async function detectApi(endpoint: Endpoint, signal?: AbortSignal, token?: string): Promise<'v1' | 'v2' | 'v3'> {
+export async function detectApi(endpoint: Endpoint, signal?: AbortSignal, token?: string): Promise<ApiVersion> {
   let r = await call(endpoint, 'GET', '/ping', {}, undefined, signal)
   if (r.status === 401 && token !== undefined) r = await call(endpoint, 'GET', '/ping', { authorization: `Bearer ${token}` }, undefined, signal)
+  // A proxy or load balancer in front of a database that is (re)starting.
+  if (r.status >= 500) throw new DatabaseUnavailableError(`the database at ${endpoint.to} answered /ping with ${r.status}`, r.status)
   const raw = r.headers['x-influxdb-version']
   const version = ((Array.isArray(raw) ? raw[0] : raw) ?? '').toLowerCase().replace(/^v/, '')
   if (version.startsWith('1.')) return 'v1'

@@ -13,6 +13,11 @@ export class BackendError extends Error {
   }
 }
 
+/** No answer at all (refused, timed out, TLS failed) or a gateway's 5xx: worth asking again later. */
+export class DatabaseUnavailableError extends BackendError {
+  override name = 'DatabaseUnavailableError'
+}
+
 export interface Endpoint {
   /** HOST:PORT */
   to: string
@@ -46,8 +51,8 @@ export function call(endpoint: Endpoint, method: string, path: string, headers: 
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
       res.on('error', reject)
     })
-    req.on('timeout', () => req.destroy(new BackendError(`the database at ${endpoint.to} did not answer within ${BACKEND_TIMEOUT_MS} ms`)))
-    req.on('error', (err) => reject(err instanceof BackendError ? err : new BackendError(`cannot reach the database at ${endpoint.to}: ${err.message}`, undefined, { cause: err })))
+    req.on('timeout', () => req.destroy(new DatabaseUnavailableError(`the database at ${endpoint.to} did not answer within ${BACKEND_TIMEOUT_MS} ms`)))
+    req.on('error', (err) => reject(err instanceof BackendError ? err : new DatabaseUnavailableError(`cannot reach the database at ${endpoint.to}: ${err.message}`, undefined, { cause: err })))
     req.end(body)
   })
 }

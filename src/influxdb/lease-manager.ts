@@ -111,7 +111,7 @@ export class LeaseManager {
     }
     try {
       await this.o.leases.insert({
-        id, identifier: subject.identifier, outlet: this.o.outlet, backend: this.o.backend.kind, backendId: issued.backendId,
+        id, identifier: subject.identifier, outlet: this.o.outlet, backend: issued.backend, backendId: issued.backendId,
         permissions: JSON.stringify(permissions), createdAt, expiresAt, revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null
       })
     } catch (err) {
@@ -120,8 +120,8 @@ export class LeaseManager {
       throw err
     }
     this.stats.issued++
-    this.o.log.info({ lease: id, identifier: subject.identifier, expiresAt: new Date(expiresAt).toISOString(), backend: this.o.backend.kind }, 'lease issued')
-    return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: this.o.backend.kind }
+    this.o.log.info({ lease: id, identifier: subject.identifier, expiresAt: new Date(expiresAt).toISOString(), backend: issued.backend }, 'lease issued')
+    return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: issued.backend }
   }
 
   async list(identifier: string): Promise<LeaseView[]> {

@@ -59,9 +59,9 @@ export class V1Backend implements LeaseBackend {
     }
     if (this.o.sharedSecret !== undefined) {
       const token = v1Jwt(this.o.sharedSecret, username, req.expiresAt)
-      return { backendId: username, authorization: `Bearer ${token}`, token }
+      return { backend: this.kind, backendId: username, authorization: `Bearer ${token}`, token }
     }
-    return { backendId: username, authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`, token: `${username}:${password}` }
+    return { backend: this.kind, backendId: username, authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`, token: `${username}:${password}` }
   }
 
   async revoke(backendId: string, signal?: AbortSignal): Promise<void> {

@@ -33,7 +33,7 @@ export class V2Backend implements LeaseBackend {
     const r = await call(this.o.endpoint, 'POST', '/api/v2/authorizations', this.headers(), body, signal)
     if (r.status !== 201) throw new BackendError(`InfluxDB refused to create a token: ${r.status} ${errorField(r.body, 'message')}`, r.status)
     const created = Created.parse(JSON.parse(r.body))
-    return { backendId: created.id, authorization: `Token ${created.token}`, token: created.token }
+    return { backend: this.kind, backendId: created.id, authorization: `Token ${created.token}`, token: created.token }
   }
 
   async revoke(backendId: string, signal?: AbortSignal): Promise<void> {

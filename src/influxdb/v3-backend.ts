@@ -68,7 +68,7 @@ export class V3Backend implements LeaseBackend {
       throw new BackendError('InfluxDB created a token but its answer carried no token string', r.status)
     }
     // Bearer: the scheme InfluxDB 3 accepts on every endpoint (Token only on the v1 and v2 ones).
-    return { backendId: name, authorization: `Bearer ${created.token}`, token: created.token }
+    return { backend: this.kind, backendId: name, authorization: `Bearer ${created.token}`, token: created.token }
   }
 
   async revoke(backendId: string, signal?: AbortSignal): Promise<void> {

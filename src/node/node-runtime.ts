@@ -176,7 +176,7 @@ export class NodeRuntime {
     const reasons: string[] = []
     if (this.o.config['tcp-listener-address'] !== undefined && this.node.listenAddress === undefined) reasons.push('TCP listener not open')
     if (this.membership !== undefined && !this.membership.ready) reasons.push('no valid credential from the project authority yet')
-    for (const r of this.portals.relays.values()) if (!r.registered) reasons.push(`relay ${r.summary().name as string} not registered`)
+    reasons.push(...this.portals.notReady())
     return reasons
   }
 

@@ -12,7 +12,7 @@ import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutl
 import type { LeaseRepository } from '../store/store.js'
 import { local } from '../routing/address.js'
 import type { LeaseBackend } from '../influxdb/backend.js'
-import { detectApi } from '../influxdb/detect.js'
+import { detectBackend, DetectingBackend } from '../influxdb/detecting-backend.js'
 import type { Endpoint } from '../influxdb/http.js'
 import { InfluxdbInlet } from '../influxdb/influxdb-inlet.js'
 import { LeaseKeeper } from '../influxdb/lease-keeper.js'
@@ -81,6 +81,8 @@ export class Portals {
   readonly outlets = new Map<string, TcpOutlet>()
   readonly inlets = new Map<string, { inlet: TcpInlet; route: string }>()
   readonly relays = new Map<string, RelayRegistration>()
+  /** influxdb outlets with `api: auto` whose database had not answered when they started. */
+  private readonly waitingOutlets = new Map<string, DetectingBackend>()
   readonly leaseManagers = new Map<string, LeaseManager>()
   readonly influxdbInlets = new Map<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper; route: string }>()
 
@@ -104,9 +106,10 @@ export class Portals {
     if (this.leaseManagers.has(c.from)) throw new PortalError(`an influxdb outlet named '${c.from}' already exists`)
     const ca = readCa(c['tls-ca-file'])
     const endpoint = { to: c.to, tls: c.tls, ...(ca !== undefined ? { ca } : {}) }
-    const api = c.api === 'auto' ? await detectApi(endpoint, this.o.signal, c['all-access-token']) : c.api
-    const backend = makeBackend(api, c, endpoint)
     const log = this.o.log.child({ outlet: c.from })
+    const backend = c.api === 'auto'
+      ? await detectBackend({ endpoint, make: (api) => makeBackend(api, c, endpoint), log, signal: this.o.signal, ...(c['all-access-token'] !== undefined ? { token: c['all-access-token'] } : {}) })
+      : makeBackend(c.api, c, endpoint)
     const manager = new LeaseManager({
       outlet: c.from, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions']),
       ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases']
@@ -116,7 +119,17 @@ export class Portals {
     serveLeases(this.o.node.router, leaseServiceAddress(c.from), manager, (msg) => this.o.policies.decide(c.from, 'influxdb-outlet', msg), log)
     this.leaseManagers.set(c.from, manager)
     this.o.node.onRevoke((id) => { void manager.revokeIdentity(id) })
-    // Orphans first (a crash may have left credentials behind), then the sweeper, for as long as the node runs.
+    if (backend instanceof DetectingBackend) {
+      this.waitingOutlets.set(c.from, backend)
+      backend.detected.then(() => this.tendLeases(manager, log), () => undefined)
+    } else {
+      await this.tendLeases(manager, log)
+    }
+    return { ...this.outlets.get(c.from)?.summary(), api: backend.kind, leases: leaseServiceAddress(c.from) }
+  }
+
+  /** Orphans first (a crash may have left credentials behind), then the sweeper, for as long as the node runs. */
+  private async tendLeases(manager: LeaseManager, log: Logger): Promise<void> {
     try {
       const orphans = await manager.reconcile(this.o.signal)
       if (orphans > 0) log.warn({ orphans }, 'revoked lease credentials left behind by an earlier run')
@@ -124,7 +137,14 @@ export class Portals {
       log.warn({ err: (err as Error).message }, 'could not check the database for orphaned leases; the sweeper will still revoke known ones')
     }
     void manager.sweep(this.o.signal)
-    return { ...this.outlets.get(c.from)?.summary(), api, leases: leaseServiceAddress(c.from) }
+  }
+
+  /** Reasons the portals cannot serve yet: relays not registered, influxdb outlets still waiting for their database. */
+  notReady(): string[] {
+    const reasons: string[] = []
+    for (const r of this.relays.values()) if (!r.registered) reasons.push(`relay ${r.summary().name as string} not registered`)
+    for (const [name, b] of this.waitingOutlets) if (b.waiting !== undefined) reasons.push(`influxdb outlet ${name}: ${b.waiting}`)
+    return reasons
   }
 
   async addInfluxdbInlet(c: InfluxdbInletConfig): Promise<Record<string, unknown>> {

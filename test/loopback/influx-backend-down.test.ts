@@ -1,15 +1,21 @@
 import { after, test } from 'node:test'
+import { randomBytes } from 'node:crypto'
 import assert from 'node:assert/strict'
 import { startProject } from '../support/project.js'
-import { startV2Emulator } from '../support/influx-v2-emulator.js'
+import { startV2Emulator, type V2Emulator } from '../support/influx-v2-emulator.js'
+import { freePort } from '../support/postgres.js'
 import { waitFor } from '../helpers.js'
+import { leaseDescription } from '../../src/influxdb/v2-backend.js'
 
 // When the database goes away: the client gets a 502 with a message, and revocations retry.
 const project = await startProject()
 const v2 = await startV2Emulator()
+let late: V2Emulator | undefined
 after(async () => {
   await project.stop()
   await v2.close()
+  await late?.close()
+  assert.deepEqual([...v2.violations, ...late?.violations ?? []], [], 'an exchange broke the OpenAPI contract')
 })
 
 test('backend down: 502 with a message for the client; failed revocations are retried and counted', async () => {
@@ -38,4 +44,39 @@ test('backend down: 502 with a message for the client; failed revocations are re
   assert.equal(manager?.stats.revoked, 0)
   const metrics = await outlet.registry.metrics()
   assert.match(metrics, /^portico_lease_revocation_failures\{outlet="influxdb-outlet"\} [2-9]\d*$/m)
+})
+
+test('api auto, database away at start: the outlet starts, says why it is not ready, and serves once the database answers', async () => {
+  const port = await freePort()
+  const credentials = { orgId: randomBytes(8).toString('hex'), allAccessToken: randomBytes(32).toString('base64url') }
+  const outlet = await project.member('late-outlet', { relay: 'late', 'influxdb-outlet': 'true' }, {
+    'tcp-listener-address': undefined, relay: ['late'],
+    'influxdb-outlet': [{
+      to: `127.0.0.1:${port}`, tls: false, api: 'auto', allow: 'influxdb-inlet', 'org-id': credentials.orgId, 'all-access-token': credentials.allAccessToken, from: 'influxdb-outlet',
+      'leased-token-expires-in': 300, 'leased-token-permissions': '[{"action":"write","resource":{"type":"buckets","name":"b"}}]', 'max-leases-per-identity': 10, 'max-leases': 100
+    }]
+  })
+  await waitFor(() => outlet.portals.relays.get('late')?.registered === true, 5000, 'relay')
+  assert.match(outlet.notReady().join('; '), /influxdb outlet influxdb-outlet: waiting for the database: cannot reach the database at 127\.0\.0\.1:\d+/)
+  const device = await project.member('late-device', { 'influxdb-inlet': 'true' }, {
+    'influxdb-inlet': [{ from: '127.0.0.1:0', via: 'late', outlet: 'influxdb-outlet', 'leased-token-strategy': 'shared' }]
+  })
+  const url = `http://${[...device.portals.influxdbInlets.keys()][0] ?? ''}/api/v2/write?org=${credentials.orgId}&bucket=b`
+  const early = await fetch(url, { method: 'POST', body: 'm v=1' })
+  assert.equal(early.status, 503)
+  assert.match(await early.text(), /does not know the database's API yet \(waiting for the database: cannot reach/)
+
+  // The database comes up, with a credential an earlier run of the outlet left behind.
+  late = await startV2Emulator({ port, credentials })
+  late.authorizations.set('orphan', { id: 'orphan', token: 't', orgID: credentials.orgId, description: leaseDescription('0123456789abcdef', 'Igone', Date.now() + 60_000),
+    status: 'active', permissions: [{ action: 'write', resource: { type: 'buckets', name: 'b' } }], createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() })
+  const manager = outlet.portals.leaseManagers.get('influxdb-outlet')
+  await waitFor(() => manager?.kind === 'v2', 10_000, 'the API detected')
+  await waitFor(() => !late?.authorizations.has('orphan'), 5000, 'the orphan revoked')
+  assert.deepEqual(outlet.notReady(), [])
+  const r = await fetch(url, { method: 'POST', body: 'm v=2' })
+  assert.equal(r.status, 204)
+  assert.deepEqual(late.points.get('b'), ['m v=2'])
+  assert.equal([...late.authorizations.values()].filter((a) => a.description.startsWith('portico-lease:')).length, 1)
+  assert.equal((await manager?.list(device.node.identifier))?.[0]?.backend, 'v2')
 })

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import { once } from 'node:events'
 import { gunzipSync } from 'node:zlib'
 import type { OpenApiContract } from './openapi-contract.js'
@@ -7,7 +8,10 @@ import type { OpenApiContract } from './openapi-contract.js'
 // exchange against the contract before sending it, so no response escapes the check.
 
 export interface ContractServer {
+  /** host:port */
   address: string
+  /** http://… or, with TLS, https://… */
+  url: string
   violations: string[]
   /** Requests seen, with the credential each carried (to check injection). */
   seen: { method: string; path: string; authorization: string | undefined }[]
@@ -25,10 +29,12 @@ export interface Exchange {
   unserved: () => void
 }
 
-export async function startContractServer(contract: OpenApiContract, handle: (x: Exchange) => Promise<void>): Promise<ContractServer> {
+/** With `tls`, the server speaks HTTPS only, as InfluxDB Cloud and Timestream for InfluxDB do. */
+export async function startContractServer(contract: OpenApiContract, handle: (x: Exchange) => Promise<void>, options: { tls?: { key: Buffer; cert: Buffer }; port?: number } = {}): Promise<ContractServer> {
+  const { tls } = options
   const violations: string[] = []
   const seen: ContractServer['seen'] = []
-  const server: Server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     seen.push({ method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization })
     let body: Promise<string> | undefined
@@ -60,13 +66,14 @@ export async function startContractServer(contract: OpenApiContract, handle: (x:
       violations.push(`emulator error: ${String(err)}`)
       res.destroy()
     }).catch(() => undefined)
-  })
-  server.listen(0, '127.0.0.1')
+  }
+  const server: Server = tls === undefined ? createServer(listener) : createTlsServer(tls, listener)
+  server.listen(options.port ?? 0, '127.0.0.1')
   await once(server, 'listening')
   const a = server.address()
   if (a === null || typeof a === 'string') throw new Error('no address')
   return {
-    address: `127.0.0.1:${a.port}`, violations, seen,
+    address: `127.0.0.1:${a.port}`, url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${a.port}`, violations, seen,
     async close() {
       server.closeAllConnections()
       server.close()

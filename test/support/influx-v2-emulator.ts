@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { OpenApiContract } from './openapi-contract.js'
 import { startContractServer, type ContractServer } from './contract-server.js'
+import type { TestCertificate } from './tls.js'
 
 // An InfluxDB 2.x API emulator for the endpoints Portico and its clients use. No 2.x server can be
 // installed here; instead every request this emulator receives and every response it sends is
@@ -29,9 +30,13 @@ export interface V2Emulator extends ContractServer {
   points: Map<string, string[]>
 }
 
-export async function startV2Emulator(): Promise<V2Emulator> {
-  const orgId = randomBytes(8).toString('hex')
-  const allAccessToken = randomBytes(32).toString('base64url')
+/**
+ * With `tls`, it serves HTTPS only with that certificate. `port` and `credentials` (default: any free
+ * port, random ones) let a test configure an outlet before the database is up.
+ */
+export async function startV2Emulator(options: { tls?: TestCertificate; port?: number; credentials?: { orgId: string; allAccessToken: string } } = {}): Promise<V2Emulator> {
+  const orgId = options.credentials?.orgId ?? randomBytes(8).toString('hex')
+  const allAccessToken = options.credentials?.allAccessToken ?? randomBytes(32).toString('base64url')
   const authorizations = new Map<string, Authorization>()
   const points = new Map<string, string[]>()
 
@@ -87,6 +92,6 @@ export async function startV2Emulator(): Promise<V2Emulator> {
       return
     }
     x.unserved()
-  })
+  }, { ...(options.tls !== undefined ? { tls: options.tls } : {}), ...(options.port !== undefined ? { port: options.port } : {}) })
   return { ...server, orgId, allAccessToken, authorizations, points }
 }

@@ -1,10 +1,11 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'node:https'
 import { freePort } from './postgres.js'
+import { selfSignedCertificate } from './tls.js'
 
 /** A real InfluxDB 1.x (Debian's influxd) on loopback with auth enabled, started by a test. */
 export interface InfluxServer {
@@ -31,19 +32,15 @@ export async function startInflux(options: InfluxOptions = {}): Promise<InfluxSe
   const dir = mkdtempSync(join(tmpdir(), 'portico-influx-'))
   const port = await freePort()
   const rpc = await freePort()
-  let certificate: Buffer | undefined
-  if (options.tls === true) {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' })
-    certificate = execFileSync('cat', [join(dir, 'cert.pem')])
-  }
+  const tls = options.tls === true ? selfSignedCertificate(dir) : undefined
+  const certificate = tls?.cert
   const config = join(dir, 'influxdb.conf')
   writeFileSync(config, [
     'reporting-disabled = true', `bind-address = "127.0.0.1:${rpc}"`,
     '[meta]', `  dir = "${join(dir, 'meta')}"`,
     '[data]', `  dir = "${join(dir, 'data')}"`, `  wal-dir = "${join(dir, 'wal')}"`, '  query-log-enabled = false',
     '[http]', '  enabled = true', `  bind-address = "127.0.0.1:${port}"`, '  auth-enabled = true', '  log-enabled = false',
-    ...(options.tls === true ? ['  https-enabled = true', `  https-certificate = "${join(dir, 'cert.pem')}"`, `  https-private-key = "${join(dir, 'key.pem')}"`] : []),
+    ...(tls !== undefined ? ['  https-enabled = true', `  https-certificate = "${tls.certFile}"`, `  https-private-key = "${tls.keyFile}"`] : []),
     ...(options.sharedSecret !== undefined ? [`  shared-secret = "${options.sharedSecret}"`] : []),
     '[logging]', '  level = "warn"', ''
   ].join('\n'))

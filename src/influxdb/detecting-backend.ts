@@ -1,0 +1,104 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Logger } from 'pino'
+import type { IssuedToken, IssueRequest, LeaseBackend, TaggedCredential } from './backend.js'
+import { detectApi, type ApiVersion } from './detect.js'
+import { BackendError, DatabaseUnavailableError, type Endpoint } from './http.js'
+
+/** `/ping` is asked again after this long, doubling up to DETECT_RETRY_MAX_MS, while the database is away. */
+export const DETECT_RETRY_FIRST_MS = 1000
+export const DETECT_RETRY_MAX_MS = 30_000
+
+export interface DetectOptions {
+  endpoint: Endpoint
+  /** Sent to `/ping` when it wants a token (InfluxDB 3 Enterprise). */
+  token?: string
+  /** The backend for a version; may throw when the configuration lacks what that version needs. */
+  make: (api: ApiVersion) => LeaseBackend
+  log: Logger
+  signal: AbortSignal
+}
+
+/**
+ * `api: auto`: the backend is chosen by the version the database reports on `/ping`. Asked once; if
+ * the database does not answer (a host still booting, a database restarting), the outlet starts all
+ * the same with a `DetectingBackend` that keeps asking with backoff. A database that answers
+ * without a version we know, or a configuration that the detected version cannot use, fails at
+ * once: waiting would not mend it.
+ */
+export async function detectBackend(o: DetectOptions): Promise<LeaseBackend> {
+  try {
+    return o.make(await detectApi(o.endpoint, o.signal, o.token))
+  } catch (err) {
+    if (!(err instanceof DatabaseUnavailableError)) throw err
+    o.log.warn({ err: err.message, retryInMs: DETECT_RETRY_FIRST_MS }, 'the database is not reachable yet; the outlet starts and keeps asking /ping which API it speaks')
+    return new DetectingBackend(o, err)
+  }
+}
+
+/**
+ * Until the database has answered, every call fails with the reason (the inlet answers its client
+ * 502 and asks again; the sweeper retries revocations with backoff). Then it is the detected backend.
+ */
+export class DetectingBackend implements LeaseBackend {
+  private chosen: LeaseBackend | undefined
+  private failure: Error
+  private permanent = false
+  /** Settles when the API is known (or can never be: a permanent failure). */
+  readonly detected: Promise<LeaseBackend>
+
+  constructor(private readonly o: DetectOptions, first: Error) {
+    this.failure = first
+    this.detected = this.keepAsking()
+    // Its failures are reported through `waiting` and the log; this keeps the rejection handled.
+    this.detected.catch(() => undefined)
+  }
+
+  get kind(): LeaseBackend['kind'] {
+    return this.chosen?.kind ?? 'auto'
+  }
+
+  /** Why the API is not known yet; undefined once it is. */
+  get waiting(): string | undefined {
+    if (this.chosen !== undefined) return undefined
+    return `${this.permanent ? 'cannot use the database' : 'waiting for the database'}: ${this.failure.message}`
+  }
+
+  async issue(request: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
+    return this.backend().issue(request, signal)
+  }
+
+  async revoke(backendId: string, signal?: AbortSignal): Promise<void> {
+    return this.backend().revoke(backendId, signal)
+  }
+
+  async listTagged(signal?: AbortSignal): Promise<TaggedCredential[]> {
+    return this.backend().listTagged(signal)
+  }
+
+  private backend(): LeaseBackend {
+    if (this.chosen === undefined) throw new BackendError(`the lease manager does not know the database's API yet (${this.waiting ?? ''})`)
+    return this.chosen
+  }
+
+  private async keepAsking(): Promise<LeaseBackend> {
+    const { log, signal } = this.o
+    for (let wait = DETECT_RETRY_FIRST_MS; ; wait = Math.min(DETECT_RETRY_MAX_MS, wait * 2)) {
+      await sleep(wait, undefined, { signal })
+      try {
+        const api = await detectApi(this.o.endpoint, signal, this.o.token)
+        this.chosen = this.o.make(api)
+        log.info({ api }, 'the database answered: lease manager ready')
+        return this.chosen
+      } catch (err) {
+        if (signal.aborted) throw err
+        this.failure = err as Error
+        if (!(err instanceof DatabaseUnavailableError)) {
+          this.permanent = true
+          log.error({ err: this.failure.message }, 'the database answered, but the outlet cannot use it; fix the configuration and restart the node')
+          throw err
+        }
+        log.warn({ err: this.failure.message, retryInMs: Math.min(DETECT_RETRY_MAX_MS, wait * 2) }, 'the database is still not reachable')
+      }
+    }
+  }
+}
