@@ -43,6 +43,12 @@ const kinds: Kind[] = [
     works: async (authorization) => (await fetch(`${influx.url}/write?db=fleet`, { method: 'POST', body: 'm v=1', headers: { authorization } })).status === 204
   },
   {
+    // Without a shared secret the lease is the user's password, injected as Basic authentication.
+    name: 'v1 (InfluxDB 1.6.7) without shared-secret',
+    backend: () => new V1Backend({ endpoint: { to: influx.address, tls: false }, adminUsername: influx.admin.username, adminPassword: influx.admin.password }),
+    works: async (authorization) => (await fetch(`${influx.url}/write?db=fleet`, { method: 'POST', body: 'm v=1', headers: { authorization } })).status === 204
+  },
+  {
     name: 'v2 (emulator checked against the OpenAPI contract)',
     backend: () => new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }),
     works: async (authorization) => (await fetch(`http://${v2.address}/api/v2/write?org=${v2.orgId}&bucket=fleet`, { method: 'POST', body: 'm v=1', headers: { authorization } })).status === 204
@@ -53,6 +59,12 @@ const kinds: Kind[] = [
     works: async (authorization) => (await fetch(`http://${v3.address}/api/v3/write_lp?db=fleet`, { method: 'POST', body: 'm v=1', headers: { authorization } })).status === 204
   }
 ]
+
+const kind = (prefix: string): Kind => {
+  const k = kinds.find((x) => x.name.startsWith(prefix))
+  if (k === undefined) throw new Error(`no backend kind ${prefix}`)
+  return k
+}
 
 const permissions = [{ action: 'write' as const, resource: { type: 'buckets', name: 'fleet' } }]
 
@@ -88,12 +100,12 @@ test('api auto reads X-Influxdb-Version from /ping (asking InfluxDB 3 Enterprise
 })
 
 test('v3: the token is created with expiry_secs, so the server itself refuses it after the lease', async () => {
-  const b = kinds[2]?.backend() as V3Backend
+  const b = kind('v3').backend() as V3Backend
   const t = await b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'd'.repeat(64), expiresAt: Date.now() + 1500, permissions })
-  assert.equal(await kinds[2]?.works(t.authorization), true)
+  assert.equal(await kind('v3').works(t.authorization), true)
   assert.match(t.authorization, /^Bearer apiv3_/)
   await new Promise((r) => setTimeout(r, 2600))
-  assert.equal(await kinds[2]?.works(t.authorization), false)
+  assert.equal(await kind('v3').works(t.authorization), false)
   await b.revoke(t.backendId)
 })
 
@@ -120,10 +132,10 @@ test('v3: an answer without the token string is refused with a clear error', asy
 })
 
 test('v1: the JWT expires on the server itself, even if the lease manager is down', async () => {
-  const b = kinds[0]?.backend() as V1Backend
+  const b = kind('v1 (InfluxDB 1.6.7)').backend() as V1Backend
   const t = await b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'c'.repeat(64), expiresAt: Date.now() + 1500, permissions })
-  assert.equal(await kinds[0]?.works(t.authorization), true)
+  assert.equal(await kind('v1 (InfluxDB 1.6.7)').works(t.authorization), true)
   await new Promise((r) => setTimeout(r, 2600))
-  assert.equal(await kinds[0]?.works(t.authorization), false)
+  assert.equal(await kind('v1 (InfluxDB 1.6.7)').works(t.authorization), false)
   await b.revoke(t.backendId)
 })
