@@ -24,6 +24,9 @@ before(async () => {
     'influxdb-outlet': [{
       to: v2.address, tls: false, allow: 'amazon-influxdb-inlet', 'org-id': v2.orgId, 'all-access-token': v2.allAccessToken, api: 'auto',
       'leased-token-expires-in': 300, 'leased-token-permissions': permissions, from: 'influxdb-outlet', 'max-leases-per-identity': 2, 'max-leases': 100
+    }, {
+      to: v2.address, tls: false, allow: 'amazon-influxdb-inlet', 'org-id': v2.orgId, 'all-access-token': v2.allAccessToken, api: 'v2',
+      'leased-token-expires-in': 300, 'leased-token-permissions': permissions, from: 'small-outlet', 'max-leases-per-identity': 2, 'max-leases': 2
     }]
   })
   await waitFor(() => outlet.portals.relays.get('influxdb')?.registered === true, 5000, 'relay')
@@ -74,6 +77,21 @@ test('leases are capped per identity, and listed only to their holder', async ()
   await assert.rejects(manager.create({ identifier: 'Iother', attributes: {} }), /lacks the attribute bucket/)
   assert.equal((await manager.list(id)).length, 2)
   assert.equal((await manager.list('Inobody')).length, 0)
+})
+
+test('an outlet holds at most max-leases active leases in total; a revoked one frees its place', async () => {
+  const small = outlet.portals.leaseManagers.get('small-outlet')
+  const large = outlet.portals.leaseManagers.get('influxdb-outlet')
+  assert.ok(small !== undefined && large !== undefined)
+  const subject = (n: number): { identifier: string; attributes: { bucket: string } } => ({ identifier: `I${String(n).repeat(64)}`, attributes: { bucket: `b${n}` } })
+  const first = await small.create(subject(1))
+  await small.create(subject(2))
+  await assert.rejects(small.create(subject(3)), /the outlet holds its maximum of 2 active leases/)
+  // Another outlet on the node counts only its own.
+  await large.create(subject(3))
+  await small.revoke(subject(1).identifier, first.id)
+  await small.create(subject(3))
+  assert.equal([...v2.authorizations.values()].filter((a) => a.description.startsWith('portico-lease:')).length >= 4, true)
 })
 
 test('at start-up, tagged tokens whose lease is unknown or expired are revoked (no orphans after a crash)', async () => {
