@@ -101,7 +101,7 @@ async function leaseFigures(name: string, backend: LeaseBackend, count: number, 
   const store = await openStore(`sqlite:${join(home, `${name}.sqlite`)}`)
   const lateness: number[] = []
   const manager = new LeaseManager({
-    outlet: name, backend, leases: store.leases, log: silentLogger, orgId: 'org', ttlSeconds, maxPerIdentity: count, maxTotal: count * 2,
+    outlet: name, owner: name, backend, leases: store.leases, log: silentLogger, orgId: 'org', ttlSeconds, maxPerIdentity: count, maxTotal: count * 2,
     permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: 'bench' } }])
   })
   manager.onRevoked = (ms) => lateness.push(ms)

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Attributes } from '../identity/credential.js'
@@ -44,6 +44,12 @@ export interface LeaseView {
 
 export interface LeaseManagerOptions {
   outlet: string
+  /**
+   * Names this outlet across every node that may share its database (the node's identifier and
+   * the outlet's name): its lease ids carry a mark of it, so at start-up an outlet revokes only
+   * orphans of its own, never the live leases of an outlet on another node with another store.
+   */
+  owner: string
   backend: LeaseBackend
   leases: LeaseRepository
   log: Logger
@@ -53,6 +59,16 @@ export interface LeaseManagerOptions {
   maxPerIdentity: number
   maxTotal: number
   now?: () => number
+}
+
+/** Hex digits of the owner's mark that start each lease id; 16 random hex digits follow. */
+export const LEASE_ID_MARK_HEX = 8
+const LEASE_ID_RANDOM_BYTES = 8
+/** Lease ids from before owner marks: 16 random hex digits, judged ours as they always were. */
+const UNMARKED_ID_RE = /^[0-9a-f]{16}$/
+
+export function ownerMark(owner: string): string {
+  return createHash('sha256').update(owner).digest('hex').slice(0, LEASE_ID_MARK_HEX)
 }
 
 export interface LeaseStats {
@@ -81,8 +97,16 @@ export class LeaseManager {
   private readonly issuing = new CallLimit(MAX_CONCURRENT_ISSUES, MAX_WAITING_ISSUES, 'lease requests')
   private readonly revoking = new CallLimit(SWEEP_CONCURRENCY, SWEEP_BATCH, 'revocations')
 
+  private readonly mark: string
+
   constructor(private readonly o: LeaseManagerOptions) {
     this.now = o.now ?? Date.now
+    this.mark = ownerMark(o.owner)
+  }
+
+  /** Issued by this outlet (or unmarked, from before marks): another node's outlet may own the rest. */
+  private isOurs(leaseId: string): boolean {
+    return leaseId.startsWith(this.mark) || UNMARKED_ID_RE.test(leaseId)
   }
 
   get kind(): string {
@@ -99,7 +123,7 @@ export class LeaseManager {
       throw new LeaseError(`${subject.identifier} already holds ${this.o.maxPerIdentity} active leases (max-leases-per-identity)`)
     }
     if (await this.o.leases.countActive(this.o.outlet) >= this.o.maxTotal) throw new LeaseError(`the outlet holds its maximum of ${this.o.maxTotal} active leases`)
-    const id = randomBytes(8).toString('hex')
+    const id = `${this.mark}${randomBytes(LEASE_ID_RANDOM_BYTES).toString('hex')}`
     const createdAt = this.now()
     const expiresAt = createdAt + this.o.ttlSeconds * 1000
     let issued
@@ -152,9 +176,12 @@ export class LeaseManager {
     return n
   }
 
-  /** Revokes every tagged backend credential whose lease is unknown, expired or revoked: a crash leaves no orphan. */
+  /**
+   * Revokes every backend credential tagged as one of this outlet's leases whose lease is unknown,
+   * expired or revoked: a crash leaves no orphan. Other outlets' marks are left to them.
+   */
   async reconcile(signal?: AbortSignal): Promise<number> {
-    const tagged = await this.o.backend.listTagged(signal)
+    const tagged = (await this.o.backend.listTagged(signal)).filter((t) => this.isOurs(t.leaseId))
     let n = 0
     for (const t of tagged) {
       const l = await this.o.leases.get(t.leaseId)

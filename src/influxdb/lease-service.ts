@@ -7,7 +7,8 @@ import type { Router } from '../routing/router.js'
 import { callRpc, RpcError, serveRpc } from '../services/rpc.js'
 import type { LeaseGrant, LeaseManager, LeaseView } from './lease-manager.js'
 
-const Id = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/) }).strict()
+/** An owner mark and 16 random hex digits, or the 16 alone (ids issued before marks). */
+const Id = z.object({ id: z.string().regex(/^(?:[0-9a-f]{8})?[0-9a-f]{16}$/) }).strict()
 
 /**
  * The lease manager's service: its only callers are identities on secure channels that pass the

@@ -2,10 +2,11 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { InfluxDB, Point } from '@influxdata/influxdb-client'
 import { startProject, type TestProject } from '../support/project.js'
-import { startV2Emulator, type V2Emulator } from '../support/influx-v2-emulator.js'
+import { startV2Emulator, type Authorization, type V2Emulator } from '../support/influx-v2-emulator.js'
 import { waitFor } from '../helpers.js'
 import type { NodeRuntime } from '../../src/node/node-runtime.js'
 import { leaseDescription } from '../../src/influxdb/v2-backend.js'
+import { ownerMark } from '../../src/influxdb/lease-manager.js'
 
 // The v2 API (OSS 2.x, Cloud, Timestream for InfluxDB), with the seed's JSON configuration keys,
 // against the emulator that checks every exchange against the official OpenAPI contract.
@@ -94,17 +95,23 @@ test('an outlet holds at most max-leases active leases in total; a revoked one f
   assert.equal([...v2.authorizations.values()].filter((a) => a.description.startsWith('portico-lease:')).length >= 4, true)
 })
 
-test('at start-up, tagged tokens whose lease is unknown or expired are revoked (no orphans after a crash)', async () => {
+test('at start-up, tagged tokens whose lease is unknown or expired are revoked (no orphans after a crash); other outlets\' are left alone', async () => {
   const manager = outlet.portals.leaseManagers.get('influxdb-outlet')
   assert.ok(manager !== undefined)
-  const orphan = { id: 'deadbeef00000001', token: 'orphan-token', orgID: v2.orgId, description: leaseDescription('00000000deadbeef', 'Ix', Date.now() + 60_000),
-    status: 'active' as const, permissions: [{ action: 'read' as const, resource: { type: 'buckets' } }], createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() }
-  v2.authorizations.set(orphan.id, orphan)
-  const untagged = { ...orphan, id: 'cafe000000000002', token: 'someone-elses', description: 'a token a person made' }
-  v2.authorizations.set(untagged.id, untagged)
-  assert.equal(await manager.reconcile(), 1)
-  assert.equal(v2.authorizations.has(orphan.id), false)
-  assert.equal(v2.authorizations.has(untagged.id), true)
+  const tagged = (id: string, leaseId: string, description = leaseDescription(leaseId, 'Ix', Date.now() + 60_000)): Authorization => ({ id, token: `t-${id}`, orgID: v2.orgId, description,
+    status: 'active', permissions: [{ action: 'read', resource: { type: 'buckets' } }], createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() })
+  const mark = ownerMark(`${outlet.node.identifier}/influxdb-outlet`)
+  const ours = tagged('deadbeef00000001', `${mark}00000000deadbeef`)
+  // Issued before lease ids carried an owner mark: judged ours, as it always was.
+  const unmarked = tagged('deadbeef00000002', '00000000deadbeef')
+  // Another node's outlet on the same database, with a store of its own: not ours to judge.
+  const foreign = tagged('deadbeef00000003', `${mark === 'ffffffff' ? 'eeeeeeee' : 'ffffffff'}00000000deadbeef`)
+  const untagged = tagged('cafe000000000002', '', 'a token a person made')
+  for (const a of [ours, unmarked, foreign, untagged]) v2.authorizations.set(a.id, a)
+  assert.equal(await manager.reconcile(), 2)
+  assert.deepEqual([ours, unmarked, foreign, untagged].map((a) => v2.authorizations.has(a.id)), [false, false, true, true])
+  const smallOnes = [...v2.authorizations.values()].filter((a) => a.description.startsWith('portico-lease:') && a.id !== foreign.id)
+  assert.ok(smallOnes.length >= 4, 'the other outlet of this node lost its leases')
 })
 
 test('the emulator really checks the contract', async () => {
