@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { request } from 'node:https'
 import { join } from 'node:path'
 import { InfluxDB, Point } from '@influxdata/influxdb-client'
 import { cli, ok, type Cli } from '../support/cli.js'
@@ -30,6 +31,19 @@ const cert = selfSignedCertificate(certDir)
 let portico: Cli
 let v2: V2Emulator
 const ports: Record<'http' | 'influx' | 'ui', number> = { http: 0, influx: 0, ui: 0 }
+const issuedTokens: string[] = []
+
+/** A write straight to the database (HTTPS, its own CA), as a person holding a lease token would. */
+function directWrite(token: string, line: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${v2.url}/api/v2/write?org=${v2.orgId}&bucket=fleet`, { method: 'POST', ca: cert.cert, headers: { authorization: `Token ${token}` } }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('error', reject)
+    req.end(line)
+  })
+}
 
 before(async () => {
   v2 = await startV2Emulator({ tls: cert })
@@ -100,11 +114,29 @@ test('the tcp-outlet with tls: true carries the UI\'s plain HTTP to the HTTPS-on
   assert.equal(r.headers.get('x-influxdb-version'), 'v2.7.11')
 })
 
+test('lease create, show and revoke with --at ROUTE and plain output: the token, id and expiry once, then never the token', async () => {
+  const at = ['--at', '/project/default/service/forward_to_influxdb/secure/api/service/influxdb-outlet-leases', '--identity', 'device']
+  const created = await ok(portico, 'lease', 'create', ...at)
+  const token = /^token: +(\S+)$/m.exec(created)?.[1] ?? ''
+  const id = /^id: +([0-9a-f]+)$/m.exec(created)?.[1] ?? ''
+  const expires = Date.parse(/^expires at: +(\S+)$/m.exec(created)?.[1] ?? '')
+  assert.ok(token.length > 20 && id.length === 24, created.replace(token, '<token>'))
+  assert.ok(Math.abs(expires - Date.now() - 300_000) < 30_000)
+  issuedTokens.push(token)
+  assert.equal(await directWrite(token, 'direct v=1'), 204, 'a person uses the token directly')
+  const shown = await ok(portico, 'lease', 'show', id, ...at)
+  assert.match(shown, new RegExp(`"id": "${id}"`))
+  assert.ok(!shown.includes(token))
+  assert.match(await ok(portico, 'lease', 'revoke', id, ...at), new RegExp(`lease ${id} revoked`))
+  assert.equal(await directWrite(token, 'direct v=2'), 401)
+})
+
 test('http-server-port serves health and metrics; no token reaches a log', async () => {
   assert.equal((await fetch(`http://127.0.0.1:${ports.http}/readyz`)).status, 200)
   const metrics = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text()
-  assert.match(metrics, /portico_leases_issued\{outlet="influxdb-outlet"\} 1\n/)
-  const secrets = [v2.allAccessToken, ...[...v2.authorizations.values()].map((a) => a.token)]
+  assert.match(metrics, /portico_leases_issued\{outlet="influxdb-outlet"\} 2\n/)
+  assert.match(metrics, /portico_leases_revoked\{outlet="influxdb-outlet"\} 1\n/)
+  const secrets = [v2.allAccessToken, ...issuedTokens, ...[...v2.authorizations.values()].map((a) => a.token)]
   for (const node of readdirSync(join(portico.home, 'nodes'))) {
     const log = readFileSync(join(portico.home, 'nodes', node, 'node.log'), 'utf8')
     for (const s of secrets) assert.ok(!log.includes(s), `a token appeared in ${node}'s log`)
