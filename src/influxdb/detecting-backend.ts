@@ -37,7 +37,7 @@ export async function detectBackend(o: DetectOptions): Promise<LeaseBackend> {
 
 /**
  * Until the database has answered, every call fails with the reason (the inlet answers its client
- * 502 and asks again; the sweeper retries revocations with backoff). Then it is the detected backend.
+ * 503 with it and asks again on the next request). Then it is the detected backend.
  */
 export class DetectingBackend implements LeaseBackend {
   private chosen: LeaseBackend | undefined
