@@ -47,16 +47,35 @@ async function pointsPerSecond(url: string, headers: Record<string, string>): Pr
   return (BATCHES * BATCH_POINTS) / (Number(process.hrtime.bigint() - t) / 1e9)
 }
 
-async function latencies(url: string, headers: Record<string, string>): Promise<number[]> {
-  const times: number[] = []
-  for (let i = 0; i < PINGS + 50; i++) {
-    const t = process.hrtime.bigint()
-    const r = await fetch(url, { method: 'POST', body: `lat v=${i} ${1_800_000_000_000 + i}000000`, headers })
-    await r.arrayBuffer()
-    if (i >= 50) times.push(Number(process.hrtime.bigint() - t) / 1e6)
+/** Consecutive 1-point writes one path makes before the other takes its turn. */
+const LATENCY_BLOCK = 100
+
+/**
+ * 1-point writes, p50 and p99 per path. The paths take turns in blocks, so a change in the shared
+ * machine's load during the run touches both alike (one path after the other did not), while each
+ * block runs with only its own path's processes busy, as that path would in use (alternating
+ * single writes made the direct ones wait for CPUs the portal's processes had just left).
+ */
+async function latencies(paths: readonly (readonly [string, Record<string, string>])[]): Promise<number[][]> {
+  const times: number[][] = paths.map(() => [])
+  for (const [p, [url, headers]] of paths.entries()) await writes(url, headers, 50, p) // warm-up
+  for (let done = 0; done < PINGS; done += LATENCY_BLOCK) {
+    for (const [p, [url, headers]] of paths.entries()) times[p]?.push(...await writes(url, headers, Math.min(LATENCY_BLOCK, PINGS - done), p))
   }
-  return times.sort((a, b) => a - b)
+  return times.map((t) => t.sort((a, b) => a - b))
 }
+
+async function writes(url: string, headers: Record<string, string>, n: number, path: number): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint()
+    const r = await fetch(url, { method: 'POST', body: `lat,path=${path} v=${i} ${1_800_000_000_000 + nextLatencyPoint++}000000`, headers })
+    await r.arrayBuffer()
+    times.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
+  return times
+}
+let nextLatencyPoint = 0
 
 interface Rounds {
   /** The best round of each path, points/s. */
@@ -156,8 +175,7 @@ async function main(): Promise<void> {
     await pointsPerSecond(relayed, {}) // warm-up: lease, channels, JIT
     const pids = { client: process.pid, influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet') }
     const colocated = await rounds(pids, direct, writer, relayed)
-    const ld = await latencies(direct, writer)
-    const lp = await latencies(relayed, {})
+    const [ld = [], lp = []] = await latencies([[direct, writer], [relayed, {}]])
     // The same rounds with the database host on a CPU budget of its own, as in a deployment: InfluxDB
     // and the outlet share one CPU; the writers, the inlet and the relay (other machines) the other.
     const budgets = cpuBudgets('portico-bench', { database: { cpus: 1, pids: [pids.influxd, pids.outlet] }, clients: { cpus: 1, pids: [pids.client, pids.inlet, pids.relay] } })
