@@ -21,7 +21,8 @@ export class LeaseKeeper {
   private readonly pending = new Map<string, Promise<LeaseGrant>>()
   renewals = 0
 
-  constructor(private readonly obtain: (signal?: AbortSignal) => Promise<LeaseGrant>, private readonly log: Logger, private readonly now: () => number = Date.now) {}
+  /** `obtain` asks the lease manager for a lease; it carries its own AbortSignal (the node's lifetime). */
+  constructor(private readonly obtain: () => Promise<LeaseGrant>, private readonly log: Logger, private readonly now: () => number = Date.now) {}
 
   async get(key: string): Promise<LeaseGrant> {
     const h = this.held.get(key)

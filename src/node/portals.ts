@@ -164,7 +164,8 @@ export class Portals {
       discard: channel.discard
     })
     const client = new LeaseClient(node.router, async () => leaseRoute((await channel.get()).route, c.outlet))
-    const keeper = new LeaseKeeper((signal) => client.create(signal), log)
+    // Shared by every request that waits for it, so it ends with the node, not with any one request.
+    const keeper = new LeaseKeeper(() => client.create(this.o.signal), log)
     const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'] })
     const bound = await inlet.start()
     this.inlets.set(`internal:${bound}`, { inlet: portal, route: base })
