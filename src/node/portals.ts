@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import type { Project } from '../authority/project.js'
+import { inletRoute, PortalError, splitOutletRoute } from './inlet-route.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { policyTrust } from '../policy/trust.js'
 import type { TrustPolicy } from '../channel/trust-policy.js'
 import { TcpInlet, type OutletRoute } from '../portal/tcp-inlet.js'
 import { TcpOutlet } from '../portal/tcp-outlet.js'
 import { RelayRegistration } from '../relay/relay-registration.js'
-import { forwarderAddress } from '../relay/relay-service.js'
 import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutletConfig } from './config.js'
 import type { LeaseRepository } from '../store/store.js'
 import { local } from '../routing/address.js'
@@ -28,9 +28,6 @@ import type { ResourcePolicies } from './resource-policies.js'
 /** A relay whose node is away drops handshakes silently: give up quickly and try again. */
 export const PORTAL_HANDSHAKE_TIMEOUT_MS = 3000
 
-export class PortalError extends Error {
-  override name = 'PortalError'
-}
 
 export interface PortalsOptions {
   node: PorticoNode
@@ -39,13 +36,6 @@ export interface PortalsOptions {
   project: Project | undefined
   signal: AbortSignal
   leases: LeaseRepository
-}
-
-/** The route an inlet uses: through a relay of the project, or as written. */
-export function inletRoute(c: TcpInletConfig, project: Project | undefined): string {
-  if (c.to !== undefined) return c.to
-  if (project === undefined) throw new PortalError(`inlet via relay '${c.via ?? ''}' needs a project: enroll first`)
-  return `/project/${project.name}/service/${forwarderAddress(c.via ?? '')}/secure/api/service/${c.outlet}`
 }
 
 /**
@@ -150,20 +140,21 @@ export class Portals {
   async addInfluxdbInlet(c: InfluxdbInletConfig): Promise<Record<string, unknown>> {
     const { node } = this.o
     const base = inletRoute({ from: c.from, outlet: c.outlet, ...(c.via !== undefined ? { via: c.via } : {}), ...(c.to !== undefined ? { to: c.to } : {}) }, this.o.project)
+    const target = splitOutletRoute(base)
     // One secure channel to the outlet node carries both the portal and the lease requests.
-    const channel = new OutletChannel(node, base.slice(0, base.lastIndexOf('/service/')), await this.outletTrust('influxdb-inlet', c.from, c.allow))
+    const channel = new OutletChannel(node, target.channel, await this.outletTrust('influxdb-inlet', c.from, c.allow))
     const log = this.o.log.child({ inlet: c.from })
     // Never started: the HTTP side opens its upstream connections in-process (no loopback hop).
     const portal = new TcpInlet({
       router: node.router, log, from: 'in-process',
       connect: async (signal) => {
         const r = await channel.get(signal)
-        return { route: [...r.route, local(c.outlet)], channel: r.channel }
+        return { route: [...r.route, local(target.outlet)], channel: r.channel }
       },
       isOpen: channel.isOpen,
       discard: channel.discard
     })
-    const client = new LeaseClient(node.router, async () => leaseRoute((await channel.get()).route, c.outlet))
+    const client = new LeaseClient(node.router, async () => leaseRoute((await channel.get()).route, target.outlet))
     // Shared by every request that waits for it, so it ends with the node, not with any one request.
     const keeper = new LeaseKeeper(() => client.create(this.o.signal), log)
     const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'] })

@@ -114,6 +114,26 @@ test('at start-up, tagged tokens whose lease is unknown or expired are revoked (
   assert.ok(smallOnes.length >= 4, 'the other outlet of this node lost its leases')
 })
 
+test('an influxdb-inlet with `to`, a route straight to the outlet node, uses the outlet named in it; a route naming none is refused', async () => {
+  const direct = await project.member('direct-outlet', { 'amazon-influxdb-outlet': 'true' }, {
+    'influxdb-outlet': [{
+      to: v2.address, tls: false, allow: 'amazon-influxdb-inlet', 'org-id': v2.orgId, 'all-access-token': v2.allAccessToken, api: 'v2',
+      'leased-token-expires-in': 300, 'leased-token-permissions': '[{"action":"write","resource":{"type":"buckets","name":"{subject.bucket}"}}]', from: 'lan-outlet'
+    }]
+  })
+  const to = `/ip4/${direct.node.listenAddress?.replace(':', '/tcp/') ?? ''}/secure/api/service/lan-outlet`
+  const device = await project.member('lan-device', { 'amazon-influxdb-inlet': 'true', bucket: 'lan' }, {
+    'influxdb-inlet': [{ from: '127.0.0.1:0', to, allow: 'amazon-influxdb-outlet' }]
+  })
+  const api = new InfluxDB({ url: `http://${[...device.portals.influxdbInlets.keys()][0] ?? ''}` }).getWriteApi(v2.orgId, 'lan', 'ms', { maxRetries: 0 })
+  api.writePoint(new Point('air').floatField('pm25', 7))
+  await api.close()
+  assert.equal(v2.points.get('lan')?.length, 1)
+  assert.equal((await direct.portals.leaseManagers.get('lan-outlet')?.list(device.node.identifier))?.length, 1)
+  await assert.rejects(device.portals.addInfluxdbInlet({ from: '127.0.0.1:0', to: to.replace('/service/lan-outlet', ''), outlet: 'lan-outlet', 'leased-token-strategy': 'shared' }),
+    /an influxdb-inlet route must end in \/secure\/…\/service\/OUTLET/)
+})
+
 test('the emulator really checks the contract', async () => {
   const before = v2.violations.length
   const r = await fetch(`http://${v2.address}/api/v2/authorizations`, { method: 'POST', headers: { authorization: `Token ${v2.allAccessToken}` }, body: JSON.stringify({ orgID: v2.orgId, permissions: [] }) })

@@ -1,7 +1,7 @@
 import { decodeTicket } from '../../src/authority/ticket.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
 import { authorityClientFor } from '../../src/node/membership.js'
-import { inletRoute } from '../../src/node/portals.js'
+import { inletRoute } from '../../src/node/inlet-route.js'
 import { PorticoNode } from '../../src/node/portico-node.js'
 import { TcpInlet } from '../../src/portal/tcp-inlet.js'
 import type { CredentialAndPurposeKey } from '../../src/identity/credential.js'
