@@ -118,12 +118,13 @@ test('an influxdb-inlet with `to`, a route straight to the outlet node, uses the
   const direct = await project.member('direct-outlet', { 'amazon-influxdb-outlet': 'true' }, {
     'influxdb-outlet': [{
       to: v2.address, tls: false, allow: 'amazon-influxdb-inlet', 'org-id': v2.orgId, 'all-access-token': v2.allAccessToken, api: 'v2',
-      'leased-token-expires-in': 300, 'leased-token-permissions': '[{"action":"write","resource":{"type":"buckets","name":"{subject.bucket}"}}]', from: 'lan-outlet'
+      'leased-token-expires-in': 300, 'leased-token-permissions': '[{"action":"write","resource":{"type":"buckets","name":"{subject.bucket}"}}]', from: 'lan-outlet', 'max-leases-per-identity': 2, 'max-leases': 100
     }]
   })
   const to = `/ip4/${direct.node.listenAddress?.replace(':', '/tcp/') ?? ''}/secure/api/service/lan-outlet`
   const device = await project.member('lan-device', { 'amazon-influxdb-inlet': 'true', bucket: 'lan' }, {
-    'influxdb-inlet': [{ from: '127.0.0.1:0', to, allow: 'amazon-influxdb-outlet' }]
+    // `outlet` at its default, as when the key is left out: the route's own outlet wins.
+    'influxdb-inlet': [{ from: '127.0.0.1:0', to, outlet: 'influxdb-outlet', allow: 'amazon-influxdb-outlet', 'leased-token-strategy': 'shared' }]
   })
   const api = new InfluxDB({ url: `http://${[...device.portals.influxdbInlets.keys()][0] ?? ''}` }).getWriteApi(v2.orgId, 'lan', 'ms', { maxRetries: 0 })
   api.writePoint(new Point('air').floatField('pm25', 7))
