@@ -116,6 +116,12 @@ async function rounds(pids: Record<string, number>, direct: string, writer: Reco
   return result
 }
 
+/** A throughput row; rounds that could not run (no cgroups) say so. */
+function throughputRow(measure: string, r: Rounds | undefined, goal: string): Record<string, string | number> {
+  if (r === undefined) return { measure, direct: 'not measured: needs root and a cgroup cpu controller', 'relayed inlet (injected lease)': '-', ratio: '-', 'median round-pair ratio': '-', goal: '-' }
+  return { measure, direct: fmt(r.direct, 0), 'relayed inlet (injected lease)': fmt(r.relayed, 0), ratio: fmt(r.relayed / r.direct), 'median round-pair ratio': fmt(medianPairRatio(r)), goal }
+}
+
 async function leaseFigures(name: string, backend: LeaseBackend, count: number, ttlSeconds: number): Promise<Record<string, string | number>> {
   const store = await openStore(`sqlite:${join(home, `${name}.sqlite`)}`)
   const lateness: number[] = []
@@ -186,10 +192,8 @@ async function main(): Promise<void> {
       budgets?.release()
     }
     const rows = [
-      { measure: `points/s, 4 writers x ${BATCH_POINTS}-point batches, all on this machine's CPUs`, direct: fmt(colocated.direct, 0), 'relayed inlet (injected lease)': fmt(colocated.relayed, 0), ratio: fmt(colocated.relayed / colocated.direct), 'median round-pair ratio': fmt(medianPairRatio(colocated)), goal: '>= 0.9' },
-      ownHost === undefined
-        ? { measure: 'points/s, database host on its own CPU (InfluxDB + outlet: 1 CPU; writers, inlet, relay: 1 CPU)', direct: 'not measured: needs root and a cgroup cpu controller', 'relayed inlet (injected lease)': '-', ratio: '-', 'median round-pair ratio': '-', goal: '-' }
-        : { measure: 'points/s, database host on its own CPU (InfluxDB + outlet: 1 CPU; writers, inlet, relay: 1 CPU)', direct: fmt(ownHost.direct, 0), 'relayed inlet (injected lease)': fmt(ownHost.relayed, 0), ratio: fmt(ownHost.relayed / ownHost.direct), 'median round-pair ratio': fmt(medianPairRatio(ownHost)), goal: '(deployment view)' },
+      throughputRow(`points/s, 4 writers x ${BATCH_POINTS}-point batches, all on this machine's CPUs`, colocated, '>= 0.9'),
+      throughputRow('points/s, database host on its own CPU (InfluxDB + outlet: 1 CPU; writers, inlet, relay: 1 CPU)', ownHost, '(deployment view)'),
       { measure: 'write latency p50 ms (1 point)', direct: fmt(percentile(ld, 50), 3), 'relayed inlet (injected lease)': fmt(percentile(lp, 50), 3), ratio: `+${fmt(percentile(lp, 50) - percentile(ld, 50), 3)} ms`, goal: 'added <= 1 ms' },
       { measure: 'write latency p99 ms (1 point)', direct: fmt(percentile(ld, 99), 3), 'relayed inlet (injected lease)': fmt(percentile(lp, 99), 3), ratio: `+${fmt(percentile(lp, 99) - percentile(ld, 99), 3)} ms`, goal: '-' }
     ]

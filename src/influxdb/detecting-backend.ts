@@ -27,12 +27,17 @@ export interface DetectOptions {
  */
 export async function detectBackend(o: DetectOptions): Promise<LeaseBackend> {
   try {
-    return o.make(await detectApi(o.endpoint, o.signal, o.token))
+    return await ask(o)
   } catch (err) {
     if (!(err instanceof DatabaseUnavailableError)) throw err
     o.log.warn({ err: err.message, retryInMs: DETECT_RETRY_FIRST_MS }, 'the database is not reachable yet; the outlet starts and keeps asking /ping which API it speaks')
     return new DetectingBackend(o, err)
   }
+}
+
+/** The backend for the version the database reports on `/ping`. */
+async function ask(o: DetectOptions): Promise<LeaseBackend> {
+  return o.make(await detectApi(o.endpoint, o.signal, o.token))
 }
 
 /**
@@ -85,9 +90,8 @@ export class DetectingBackend implements LeaseBackend {
     for (let wait = DETECT_RETRY_FIRST_MS; ; wait = Math.min(DETECT_RETRY_MAX_MS, wait * 2)) {
       await sleep(wait, undefined, { signal })
       try {
-        const api = await detectApi(this.o.endpoint, signal, this.o.token)
-        this.chosen = this.o.make(api)
-        log.info({ api }, 'the database answered: lease manager ready')
+        this.chosen = await ask(this.o)
+        log.info({ api: this.chosen.kind }, 'the database answered: lease manager ready')
         return this.chosen
       } catch (err) {
         if (signal.aborted) throw err

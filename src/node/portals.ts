@@ -28,7 +28,6 @@ import type { ResourcePolicies } from './resource-policies.js'
 /** A relay whose node is away drops handshakes silently: give up quickly and try again. */
 export const PORTAL_HANDSHAKE_TIMEOUT_MS = 3000
 
-
 export interface PortalsOptions {
   node: PorticoNode
   policies: ResourcePolicies
