@@ -18,6 +18,7 @@ import { openStore } from '../src/store/open-store.js'
 import { silentLogger } from '../src/log/logger.js'
 import { fmt, percentile, report } from './lib/report.js'
 import { cpuSeconds, nodePid } from '../test/support/processes.js'
+import { reportHopRoundTrips } from './lib/hop-latency.js'
 import { benchHome, benchProject } from './lib/portico-cli.js'
 import { BATCH_POINTS, lineProtocolBatch } from './lib/line-protocol.js'
 import { cpuBudgets } from './lib/cpu-budget.js'
@@ -152,6 +153,8 @@ async function leaseFigures(name: string, backend: LeaseBackend, count: number, 
 }
 
 async function main(): Promise<void> {
+  // First, while nothing else runs: how dear a hop between processes is on this machine.
+  await reportHopRoundTrips()
   const secret = 'bench-shared-secret'
   const influx = await startInflux({ sharedSecret: secret })
   const v2 = await startV2Emulator()

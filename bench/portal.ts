@@ -14,6 +14,7 @@ import { cpuSeconds, nodePid, rssBytes } from '../test/support/processes.js'
 import { startSshTunnel } from './lib/sshd.js'
 import { fmt, percentile, report } from './lib/report.js'
 import { pushBytes } from './lib/bulk.js'
+import { reportHopRoundTrips } from './lib/hop-latency.js'
 import { benchHome, benchProject } from './lib/portico-cli.js'
 
 const BULK_BYTES = Number(process.env.BENCH_BULK_MIB ?? 512) * 2 ** 20
@@ -80,6 +81,8 @@ function descendants(pid: number): number[] {
 }
 
 async function main(): Promise<void> {
+  // First, while nothing else runs: how dear a hop between processes is on this machine.
+  await reportHopRoundTrips()
   const targets = spawn(process.execPath, ['--import', 'tsx', new URL('./lib/targets.ts', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await once(createInterface({ input: targets.stdout }), 'line') as [string]
   const t = JSON.parse(line[0]) as { echo: number; sink: number }

@@ -1,0 +1,54 @@
+import { connect } from 'node:net'
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fmt, percentile, report } from './report.js'
+
+const PINGS = 400
+/** Idle gaps before a ping, ms: 0 is back to back; the others let both processes fall asleep. */
+export const HOP_IDLE_GAPS_MS = [0, 1, 5] as const
+
+/**
+ * This machine's cost of one process-to-process hop: the p50 round trip, in µs, of 64 bytes over
+ * loopback TCP to an echo server in another process, back to back and after each idle gap. A
+ * relayed portal adds three such hops each way (inlet, relay, outlet), so the added latency of any
+ * request through it cannot fall below about three of these round trips, before Portico does any
+ * work. Printed next to the latency figures so that runs on different machines can be compared.
+ */
+export async function hopRoundTrips(signal?: AbortSignal): Promise<Record<string, number>> {
+  const child = fork(new URL('./echo-child.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], ...(signal === undefined ? {} : { signal }) })
+  child.on('error', () => undefined)
+  try {
+    const [port] = await once(child, 'message', signal === undefined ? {} : { signal }) as [number]
+    const s = connect({ host: '127.0.0.1', port })
+    s.setNoDelay(true)
+    await once(s, 'connect')
+    const msg = Buffer.alloc(64, 1)
+    const out: Record<string, number> = {}
+    try {
+      for (const gap of HOP_IDLE_GAPS_MS) {
+        const times: number[] = []
+        for (let i = 0; i < PINGS; i++) {
+          if (gap > 0) await sleep(gap, undefined, signal === undefined ? {} : { signal })
+          const t = process.hrtime.bigint()
+          s.write(msg)
+          let got = 0
+          while (got < msg.length) got += (await once(s, 'data') as [Buffer])[0].length
+          times.push(Number(process.hrtime.bigint() - t) / 1e3)
+        }
+        out[gap === 0 ? 'back to back' : `after ${gap} ms idle`] = fmt(percentile(times.sort((a, b) => a - b), 50), 1)
+      }
+    } finally {
+      s.destroy()
+    }
+    return out
+  } finally {
+    child.kill()
+  }
+}
+
+/** Measures and prints the hop round trips as the `machine` report of a benchmark run. */
+export async function reportHopRoundTrips(signal?: AbortSignal): Promise<void> {
+  const trips = await hopRoundTrips(signal)
+  report('machine', Object.entries(trips).map(([when, us]) => ({ 'process-to-process round trip, 64 B over loopback TCP': when, 'p50 µs': us })))
+}
