@@ -19,6 +19,7 @@ import { silentLogger } from '../src/log/logger.js'
 import { fmt, percentile, report } from './lib/report.js'
 import { cpuSeconds, nodePid } from '../test/support/processes.js'
 import { reportHopRoundTrips } from './lib/hop-latency.js'
+import { cleanUpOnce } from './lib/interrupt.js'
 import { benchHome, benchProject } from './lib/portico-cli.js'
 import { BATCH_POINTS, lineProtocolBatch } from './lib/line-protocol.js'
 import { cpuBudgets } from './lib/cpu-budget.js'
@@ -159,6 +160,13 @@ async function main(): Promise<void> {
   const influx = await startInflux({ sharedSecret: secret })
   const v2 = await startV2Emulator()
   const v3 = await startV3Emulator()
+  const cleanUp = cleanUpOnce(async () => {
+    for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
+    await influx.stop()
+    await v2.close()
+    await v3.close()
+    rmSync(home, { recursive: true, force: true })
+  })
   try {
     await influx.query('CREATE DATABASE bench', { username: influx.admin.username, password: influx.admin.password })
     // Direct writes carry the same kind of credential the lease manager injects (a JWT for a user
@@ -208,11 +216,7 @@ async function main(): Promise<void> {
     ]
     report('influx-leases', leases, { violations: v2.violations.length + v3.violations.length })
   } finally {
-    for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
-    await influx.stop()
-    await v2.close()
-    await v3.close()
-    rmSync(home, { recursive: true, force: true })
+    await cleanUp()
   }
 }
 

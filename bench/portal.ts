@@ -15,6 +15,7 @@ import { startSshTunnel } from './lib/sshd.js'
 import { fmt, percentile, report } from './lib/report.js'
 import { pushBytes } from './lib/bulk.js'
 import { reportHopRoundTrips } from './lib/hop-latency.js'
+import { cleanUpOnce } from './lib/interrupt.js'
 import { benchHome, benchProject } from './lib/portico-cli.js'
 
 const BULK_BYTES = Number(process.env.BENCH_BULK_MIB ?? 512) * 2 ** 20
@@ -88,6 +89,13 @@ async function main(): Promise<void> {
   const t = JSON.parse(line[0]) as { echo: number; sink: number }
   const [sshPort, sshEcho, sshSink, projectPort, outletPort, cEcho, cSink, dEcho, dSink] = await Promise.all(Array.from({ length: 9 }, freePort))
   const ssh = await startSshTunnel(home, sshPort ?? 0, [{ local: sshEcho ?? 0, target: t.echo }, { local: sshSink ?? 0, target: t.sink }])
+  const cleanUp = cleanUpOnce(async () => {
+    for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
+    ssh.stop()
+    targets.kill()
+    if (process.env.BENCH_KEEP === undefined) rmSync(home, { recursive: true, force: true })
+    else console.log(`kept ${home}`)
+  })
   try {
     await benchProject(portico, projectPort ?? 0, ['--attribute', 'bench-outlet=true', '--relay', 'bench'], ['--attribute', 'bench-inlet=true'])
     const outletCfg = join(home, 'outlet.yaml')
@@ -144,11 +152,7 @@ async function main(): Promise<void> {
     }))
     report('portal', rows, { rounds: ROUNDS, bulkRounds, tunnelCpuSecondsPerGiBByProcess: Object.fromEntries(results.map((r) => [r.path, r.cpuByProcess])), bulkMiB: BULK_BYTES / 2 ** 20, pings: PINGS, idleConnections: IDLE, goals: { c_vs_b: '>= 1.0', d_vs_b: '>= 0.75', d_p50_added_ms: '<= 1' } })
   } finally {
-    for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
-    ssh.stop()
-    targets.kill()
-    if (process.env.BENCH_KEEP === undefined) rmSync(home, { recursive: true, force: true })
-    else console.log(`kept ${home}`)
+    await cleanUp()
   }
 }
 

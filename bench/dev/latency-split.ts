@@ -4,7 +4,7 @@
 // its own credential), which costs the hops and the channel; and the influxdb inlet, which adds
 // its HTTP layer and the lease. The hop round trips of this machine are printed first.
 // Run: npm run -s build && node --import tsx bench/dev/latency-split.ts
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -77,5 +77,6 @@ try {
 } finally {
   for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
   await influx.stop()
+  rmSync(home, { recursive: true, force: true })
 }
 process.exit(0)

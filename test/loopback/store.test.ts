@@ -1,15 +1,15 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/open-store.js'
 import { MIGRATIONS } from '../../src/store/migrations.js'
 import { StoreError, TicketRejectedError, type LeaseRecord, type Store, type TicketRecord } from '../../src/store/store.js'
 import { startPostgres, type PostgresServer } from '../support/postgres.js'
+import { tempDir } from '../support/temp-dir.js'
 
 const NOW = 1_800_000_000
-const dir = mkdtempSync(join(tmpdir(), 'portico-store-'))
+const dir = tempDir('portico-store-')
 let postgres: PostgresServer | undefined
 let dbCount = 0
 

@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { tempDir } from './temp-dir.js'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -12,7 +10,7 @@ export type Cli = ((...args: string[]) => Promise<CliResult>) & { home: string; 
 
 /** The real `portico` binary with its own `$PORTICO_HOME`, as a user would run it. */
 export function cli(prefix = 'portico-e2e-', extraEnv: NodeJS.ProcessEnv = {}): Cli {
-  const home = mkdtempSync(join(tmpdir(), prefix))
+  const home = tempDir(prefix)
   const env = { ...process.env, PORTICO_HOME: home, ...extraEnv }
   const fn = async (...args: string[]): Promise<CliResult> => {
     try {

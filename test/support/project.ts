@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
 import type { LocalIdentity } from '../../src/identity/local-identity.js'
@@ -11,6 +9,7 @@ import type { NodeConfig } from '../../src/node/config.js'
 import { PorticoNode } from '../../src/node/portico-node.js'
 import { openStore } from '../../src/store/open-store.js'
 import { newIdentity, testLogger, waitFor } from '../helpers.js'
+import { tempDir } from './temp-dir.js'
 
 /** A project in one process: a project node, an admin client, and member nodes started from tickets. */
 export interface TestProject {
@@ -24,7 +23,7 @@ export interface TestProject {
 }
 
 export async function startProject(options: { credentialTtlSeconds?: number } = {}): Promise<TestProject> {
-  const dir = mkdtempSync(join(tmpdir(), 'portico-project-'))
+  const dir = tempDir('portico-project-')
   const home = new Home(join(dir, 'home'))
   const cleanups: (() => Promise<void>)[] = []
   const runtime = async (name: string, identity: LocalIdentity, config: NodeConfig, authority?: AuthorityMode): Promise<NodeRuntime> => {
