@@ -7,6 +7,7 @@ import type { LocalIdentity } from '../identity/local-identity.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { LOCAL, local, tcp, type Address, type Route } from '../routing/address.js'
 import type { LocalMessage, SecureChannelInfo } from '../routing/message.js'
+import { ChannelRegistry } from './channel-registry.js'
 import { isForwarderAddress } from '../relay/relay-service.js'
 import { parseMultiaddr, type Segment } from '../routing/multiaddr.js'
 import { Router } from '../routing/router.js'
@@ -56,14 +57,7 @@ export interface ChannelOptions {
 export class PorticoNode {
   readonly router: Router
   readonly tcp: TcpTransport
-  readonly channels = new Map<string, SecureChannel>()
-  /** Channels by the TCP connection worker that carries them: who a peer on that connection is. */
-  private readonly carried = new Map<string, Set<SecureChannel>>()
-  /**
-   * Channels routed plainly over a connection that another channel of ours authenticates to the
-   * project node (the relay's fast path), and that channel: they live and die together.
-   */
-  private readonly anchors = new Map<string, SecureChannel>()
+  private readonly registry: ChannelRegistry
   readonly context: ChannelContext
   private listener: SecureChannelListener | undefined
   private listening: HostPort | undefined
@@ -81,6 +75,7 @@ export class PorticoNode {
     const log = options.log
     this.router = new Router(log.child({ scope: 'router' }))
     this.tcp = new TcpTransport(this.router, log.child({ scope: 'tcp' }))
+    this.registry = new ChannelRegistry((address) => this.tcp.isConnection(address))
     this.context = {
       router: this.router,
       log: log.child({ scope: 'secure-channel' }),
@@ -89,46 +84,35 @@ export class PorticoNode {
       authorities: options.authorities ?? (() => []),
       credentials: options.credentials ?? (() => []),
       now: nowSeconds,
-      onChannel: (c) => this.track(c)
+      onChannel: (c) => this.registry.track(c)
     }
     // A channel cannot outlive what carries it: closing at once lets relays and inlets rebuild at once.
     this.tcp.onConnectionClosed((info, reason) => {
       // Channels we opened name the peer (`tcp`); channels opened to us name the connection worker.
-      if (info.direction === 'out') this.closeChannelsVia(tcp(info.peer), `connection lost (${reason})`)
-      this.closeChannelsVia(local(info.address), `connection lost (${reason})`)
+      if (info.direction === 'out') this.registry.closeVia(tcp(info.peer), `connection lost (${reason})`)
+      this.registry.closeVia(local(info.address), `connection lost (${reason})`)
     })
     // Plain messages may go on to another peer only from a connection that carries a channel with
     // a project credential: a relay's fast path, and answers coming back along it.
-    this.tcp.setForwardingPolicy((from) => this.hasCredentialedPeer(from))
+    this.tcp.setForwardingPolicy((from) => this.registry.hasCredentialedPeer(from))
   }
 
-  /** Checked for every message forwarded between connections, so it allocates nothing. */
-  private hasCredentialedPeer(connection: string): boolean {
-    for (const c of this.carried.get(connection) ?? []) if (!c.isClosed && c.senderInfo.hasCredential) return true
-    return false
-  }
-
-  /** The verified peers of the channels carried by connection worker `address`. */
-  private peersOnConnection(address: string): SecureChannelInfo[] {
-    return [...(this.carried.get(address) ?? [])].filter((c) => !c.isClosed).map((c) => c.senderInfo)
+  /** The open secure channels by address. */
+  get channels(): ReadonlyMap<string, SecureChannel> {
+    return this.registry.channels
   }
 
   /** Who sent `msg`: its channel's peer, or for a plain message the peers of the connection it came by. */
   sendersOf(msg: LocalMessage): SecureChannelInfo[] {
     if (msg.secureChannel !== undefined) return [msg.secureChannel]
     const from = msg.return[0]
-    return from?.type === LOCAL ? this.peersOnConnection(from.value) : []
+    return from?.type === LOCAL ? this.registry.peersOnConnection(from.value) : []
   }
 
   /** The connection worker a channel runs directly over, if it runs over one of our TCP connections. */
   carrierOf(channelAddress: string): Address | undefined {
     const channel = this.channels.get(channelAddress)
-    return channel === undefined ? undefined : this.connectionHop(channel)
-  }
-
-  private connectionHop(channel: SecureChannel): Address | undefined {
-    const hop = channel.remoteRoute[0]
-    return hop?.type === LOCAL && this.tcp.isConnection(hop.value) ? hop : undefined
+    return channel === undefined ? undefined : this.registry.connectionHop(channel)
   }
 
   static async start(options: NodeOptions): Promise<PorticoNode> {
@@ -182,9 +166,9 @@ export class PorticoNode {
           break
         }
         case 'secure': {
-          const plain = projectChannel === undefined ? undefined : plainRelayRoute(route, projectChannel, this.connectionHop(projectChannel))
+          const plain = projectChannel === undefined ? undefined : plainRelayRoute(route, projectChannel, this.registry.connectionHop(projectChannel))
           const channel = await this.createSecureChannel([...(plain ?? route), local(s.value)], options)
-          if (plain !== undefined && projectChannel !== undefined) this.anchor(channel, projectChannel)
+          if (plain !== undefined && projectChannel !== undefined) this.registry.anchor(channel, projectChannel)
           route = [local(channel.address)]
           projectChannel = undefined
           break
@@ -238,14 +222,7 @@ export class PorticoNode {
 
   /** Closes every channel whose peer is `identifier`: used when a member is revoked. */
   closeChannelsOf(identifier: string, reason: string): number {
-    let n = 0
-    for (const c of this.channels.values()) {
-      if (c.peer.identifier === identifier) {
-        c.close(reason)
-        n++
-      }
-    }
-    return n
+    return this.registry.closeChannelsOf(identifier, reason)
   }
 
   refreshCredentials(): void {
@@ -260,59 +237,9 @@ export class PorticoNode {
     this.options.log.info('node stopped')
   }
 
-  private track(channel: SecureChannel): void {
-    this.channels.set(channel.address, channel)
-    const carrier = this.connectionHop(channel)?.value
-    if (carrier !== undefined) {
-      const set = this.carried.get(carrier) ?? new Set()
-      set.add(channel)
-      this.carried.set(carrier, set)
-    }
-    channel.onClose((reason) => {
-      this.channels.delete(channel.address)
-      this.anchors.delete(channel.address)
-      if (carrier !== undefined) {
-        const set = this.carried.get(carrier)
-        set?.delete(channel)
-        if (set?.size === 0) this.carried.delete(carrier)
-      }
-      this.closeChannelsVia(local(channel.address), `outer secure channel closed (${reason})`)
-    })
-  }
-
-  /** `inner` runs plainly over the connection `outer` authenticates: it cannot outlive `outer`. */
-  private anchor(inner: SecureChannel, outer: SecureChannel): void {
-    this.anchors.set(inner.address, outer)
-    outer.onClose((reason) => inner.close(`the project channel that admitted it to the relay closed (${reason})`))
-  }
-
-  /**
-   * Closes a channel and the channels it was built on that belong to it alone (a channel to the
-   * project opened just to reach a relay), so a rebuilt route leaves nothing behind.
-   */
+  /** Closes a channel and those under it that only it used (see ChannelRegistry.closeChain). */
   closeChain(address: string, reason: string): void {
-    let next: string | undefined = address
-    while (next !== undefined) {
-      const c = this.channels.get(next)
-      if (c === undefined) return
-      const anchor = this.anchors.get(next)
-      const hop = anchor === undefined ? c.remoteRoute[0] : local(anchor.address)
-      c.close(reason)
-      next = hop?.type === LOCAL && this.channels.has(hop.value) && !this.inUse(hop.value) ? hop.value : undefined
-    }
-  }
-
-  /** Does another channel run over, or lean on, the channel at `address`? */
-  private inUse(address: string): boolean {
-    for (const o of this.channels.values()) if (o.remoteRoute[0]?.value === address || this.anchors.get(o.address)?.address === address) return true
-    return false
-  }
-
-  private closeChannelsVia(first: Address, reason: string): void {
-    for (const c of [...this.channels.values()]) {
-      const hop = c.remoteRoute[0]
-      if (hop !== undefined && hop.type === first.type && hop.value === first.value) c.close(reason, false)
-    }
+    this.registry.closeChain(address, reason)
   }
 }
 
