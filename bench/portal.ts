@@ -2,12 +2,11 @@
 // through our own sshd, (c) a Portico portal inlet -> outlet, (d) a Portico portal through a relay.
 // Bulk throughput, small-message round-trip latency p50/p99, and memory per idle connection at the
 // middle hop. Separate processes throughout; no thresholds, only figures and ratios.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
 import { once } from 'node:events'
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../test/support/postgres.js'
 import { cpuSeconds, nodePid, rssBytes } from '../test/support/processes.js'
@@ -16,6 +15,7 @@ import { fmt, percentile, report } from './lib/report.js'
 import { pushBytes } from './lib/bulk.js'
 import { reportHopRoundTrips } from './lib/hop-latency.js'
 import { cleanUpOnce } from './lib/interrupt.js'
+import { startTargets } from './lib/start-targets.js'
 import { benchHome, benchProject } from './lib/portico-cli.js'
 
 const BULK_BYTES = Number(process.env.BENCH_BULK_MIB ?? 512) * 2 ** 20
@@ -84,15 +84,13 @@ function descendants(pid: number): number[] {
 async function main(): Promise<void> {
   // First, while nothing else runs: how dear a hop between processes is on this machine.
   await reportHopRoundTrips()
-  const targets = spawn(process.execPath, ['--import', 'tsx', new URL('./lib/targets.ts', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const line = await once(createInterface({ input: targets.stdout }), 'line') as [string]
-  const t = JSON.parse(line[0]) as { echo: number; sink: number }
+  const t = await startTargets()
   const [sshPort, sshEcho, sshSink, projectPort, outletPort, cEcho, cSink, dEcho, dSink] = await Promise.all(Array.from({ length: 9 }, freePort))
   const ssh = await startSshTunnel(home, sshPort ?? 0, [{ local: sshEcho ?? 0, target: t.echo }, { local: sshSink ?? 0, target: t.sink }])
   const cleanUp = cleanUpOnce(async () => {
     for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
     ssh.stop()
-    targets.kill()
+    t.stop()
     if (process.env.BENCH_KEEP === undefined) rmSync(home, { recursive: true, force: true })
     else console.log(`kept ${home}`)
   })

@@ -1,8 +1,8 @@
 import { connect } from 'node:net'
-import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fmt, percentile, report } from './report.js'
+import { startTargets } from './start-targets.js'
 
 const PINGS = 400
 /** Idle gaps before a ping, ms: 0 is back to back; the others let both processes fall asleep. */
@@ -16,34 +16,30 @@ export const HOP_IDLE_GAPS_MS = [0, 1, 5] as const
  * work. Printed next to the latency figures so that runs on different machines can be compared.
  */
 export async function hopRoundTrips(signal?: AbortSignal): Promise<Record<string, number>> {
-  const child = fork(new URL('./echo-child.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], ...(signal === undefined ? {} : { signal }) })
-  child.on('error', () => undefined)
+  const on = signal === undefined ? {} : { signal }
+  const targets = await startTargets(signal)
+  const s = connect({ host: '127.0.0.1', port: targets.echo })
   try {
-    const [port] = await once(child, 'message', signal === undefined ? {} : { signal }) as [number]
-    const s = connect({ host: '127.0.0.1', port })
     s.setNoDelay(true)
-    await once(s, 'connect')
+    await once(s, 'connect', on)
     const msg = Buffer.alloc(64, 1)
     const out: Record<string, number> = {}
-    try {
-      for (const gap of HOP_IDLE_GAPS_MS) {
-        const times: number[] = []
-        for (let i = 0; i < PINGS; i++) {
-          if (gap > 0) await sleep(gap, undefined, signal === undefined ? {} : { signal })
-          const t = process.hrtime.bigint()
-          s.write(msg)
-          let got = 0
-          while (got < msg.length) got += (await once(s, 'data') as [Buffer])[0].length
-          times.push(Number(process.hrtime.bigint() - t) / 1e3)
-        }
-        out[gap === 0 ? 'back to back' : `after ${gap} ms idle`] = fmt(percentile(times.sort((a, b) => a - b), 50), 1)
+    for (const gap of HOP_IDLE_GAPS_MS) {
+      const times: number[] = []
+      for (let i = 0; i < PINGS; i++) {
+        if (gap > 0) await sleep(gap, undefined, on)
+        const t = process.hrtime.bigint()
+        s.write(msg)
+        let got = 0
+        while (got < msg.length) got += (await once(s, 'data', on) as [Buffer])[0].length
+        times.push(Number(process.hrtime.bigint() - t) / 1e3)
       }
-    } finally {
-      s.destroy()
+      out[gap === 0 ? 'back to back' : `after ${gap} ms idle`] = fmt(percentile(times.sort((a, b) => a - b), 50), 1)
     }
     return out
   } finally {
-    child.kill()
+    s.destroy()
+    targets.stop()
   }
 }
 
