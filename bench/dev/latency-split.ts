@@ -15,6 +15,7 @@ import { v1Jwt } from '../../src/influxdb/v1-backend.js'
 import { benchHome, benchProject } from '../lib/portico-cli.js'
 import { fmt, percentile, report } from '../lib/report.js'
 import { reportHopRoundTrips } from '../lib/hop-latency.js'
+import { cpuSeconds, nodePid } from '../../test/support/processes.js'
 
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 12)
 const BLOCK = 100
@@ -61,18 +62,25 @@ try {
     ['influxdb inlet via relay (injected lease)', inletPort ?? 0, {}]
   ]
   const times = paths.map((): number[] => [])
+  // CPU seconds each process spends on each path's measured blocks.
+  const pids = { influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet') }
+  const cpu = paths.map(() => Object.fromEntries(Object.keys(pids).map((n) => [n, 0])))
   for (let b = 0; b < BLOCKS; b++) {
     for (const [k, [, port, headers]] of paths.entries()) {
+      const before = Object.values(pids).map(cpuSeconds)
       for (let i = 0; i < BLOCK; i++) {
         const t = await write(port, headers, i)
         if (b >= WARM_BLOCKS) times[k]?.push(t)
       }
+      if (b >= WARM_BLOCKS) Object.entries(pids).forEach(([n, pid], j) => { const c = cpu[k]; if (c !== undefined) c[n] = (c[n] ?? 0) + cpuSeconds(pid) - (before[j] ?? 0) })
     }
   }
+  const perRequest = (k: number, n: string): number => fmt(((cpu[k]?.[n] ?? 0) / (times[k]?.length ?? 1)) * 1e6, 0)
   for (const t of times) t.sort((a, b) => a - b)
   const p50 = (k: number): number => percentile(times[k] ?? [], 50)
   report('latency-split', paths.map(([name], k) => ({
-    path: name, 'p50 ms': fmt(p50(k), 3), 'p99 ms': fmt(percentile(times[k] ?? [], 99), 3), 'added to the path before ms': k === 0 ? '-' : fmt(p50(k) - p50(k - 1), 3)
+    path: name, 'p50 ms': fmt(p50(k), 3), 'p99 ms': fmt(percentile(times[k] ?? [], 99), 3), 'added to the path before ms': k === 0 ? '-' : fmt(p50(k) - p50(k - 1), 3),
+    ...Object.fromEntries(Object.keys(pids).map((n) => [`${n} CPU µs/request`, perRequest(k, n)]))
   })))
 } finally {
   for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
