@@ -23,6 +23,24 @@ export interface Endpoint {
   to: string
   tls: boolean
   ca?: Buffer
+  /** The name the database's certificate is checked against, when it is not the host of `to`. */
+  serverName?: string
+}
+
+/** The ports that a Host header leaves out. */
+const DEFAULT_PORT = { http: 80, https: 443 } as const
+
+/**
+ * The Host header the database expects: the name its certificate is checked against, or the host
+ * of `to`, with the port unless it is the scheme's default. A database behind a shared ingress
+ * (InfluxDB Cloud, a reverse proxy with virtual hosts) routes each request by it, so requests that
+ * reach it through an inlet must carry this one, not the inlet's.
+ */
+export function databaseHost(endpoint: Endpoint): string {
+  const { host, port } = parseHostPort(endpoint.to)
+  const name = endpoint.serverName ?? host
+  const bracketed = name.includes(':') ? `[${name}]` : name
+  return port === DEFAULT_PORT[endpoint.tls ? 'https' : 'http'] ? bracketed : `${bracketed}:${port}`
 }
 
 export interface HttpAnswer {
@@ -39,7 +57,8 @@ export function call(endpoint: Endpoint, method: string, path: string, headers: 
     const req = requester({
       host, port, method, path, timeout: BACKEND_TIMEOUT_MS, ...(signal !== undefined ? { signal } : {}),
       ...(endpoint.tls && endpoint.ca !== undefined ? { ca: endpoint.ca } : {}),
-      headers: { ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) }
+      ...(endpoint.tls && endpoint.serverName !== undefined ? { servername: endpoint.serverName } : {}),
+      headers: { host: databaseHost(endpoint), ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) }
     }, (res) => {
       const chunks: Buffer[] = []
       let size = 0

@@ -174,7 +174,10 @@ export class InfluxdbInlet {
         return
       }
       if (abandoned) return
-      const upstream = request({ host: 'influxdb', method: req.method, path, agent: this.agent, headers: { ...headers, authorization: grant.authorization } })
+      const upstream = request({
+        host: 'influxdb', method: req.method, path, agent: this.agent,
+        headers: { ...headers, ...(grant.host !== undefined ? { host: grant.host } : {}), authorization: grant.authorization }
+      })
       current = upstream
       upstream.on('response', (ur) => {
         // Expired or revoked under us: the next request gets a new lease, and this one is sent

@@ -30,6 +30,8 @@ export interface LeaseGrant {
   authorization: string
   token: string
   backend: string
+  /** The Host header the database expects (databaseHost): an inlet sends it in place of its client's. */
+  host?: string
 }
 
 export interface LeaseView {
@@ -58,6 +60,8 @@ export interface LeaseManagerOptions {
   ttlSeconds: number
   maxPerIdentity: number
   maxTotal: number
+  /** The database's Host header (databaseHost), handed out with every lease for the inlets. */
+  host?: string
   now?: () => number
 }
 
@@ -145,7 +149,7 @@ export class LeaseManager {
     }
     this.stats.issued++
     this.o.log.info({ lease: id, identifier: subject.identifier, expiresAt: new Date(expiresAt).toISOString(), backend: issued.backend }, 'lease issued')
-    return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: issued.backend }
+    return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: issued.backend, ...(this.o.host !== undefined ? { host: this.o.host } : {}) }
   }
 
   async list(identifier: string): Promise<LeaseView[]> {

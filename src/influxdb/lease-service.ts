@@ -39,7 +39,9 @@ export function serveLeases(router: Router, address: string, manager: LeaseManag
   }, log, (msg) => msg.secureChannel !== undefined)
 }
 
-const Grant = z.object({ id: z.string(), expiresAt: z.number(), authorization: z.string(), token: z.string(), backend: z.string() })
+// `host` is absent from the grants of outlets older than it: their inlets' clients keep their own Host.
+const Grant = z.object({ id: z.string(), expiresAt: z.number(), authorization: z.string(), token: z.string(), backend: z.string(), host: z.string().optional() })
+  .transform(({ host, ...g }): LeaseGrant => (host === undefined ? g : { ...g, host }))
 const View = z.object({
   id: z.string(), identifier: z.string(), backend: z.string(), createdAt: z.string(), expiresAt: z.string(), revokedAt: z.string().nullable(), permissions: z.unknown()
 })

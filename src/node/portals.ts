@@ -13,7 +13,7 @@ import type { LeaseRepository } from '../store/store.js'
 import { local } from '../routing/address.js'
 import type { LeaseBackend } from '../influxdb/backend.js'
 import { detectBackend, DetectingBackend } from '../influxdb/detecting-backend.js'
-import type { Endpoint } from '../influxdb/http.js'
+import { databaseHost, type Endpoint } from '../influxdb/http.js'
 import { InfluxdbInlet } from '../influxdb/influxdb-inlet.js'
 import { LeaseKeeper } from '../influxdb/lease-keeper.js'
 import { LeaseManager } from '../influxdb/lease-manager.js'
@@ -94,14 +94,14 @@ export class Portals {
   async addInfluxdbOutlet(c: InfluxdbOutletConfig): Promise<Record<string, unknown>> {
     if (this.leaseManagers.has(c.from)) throw new PortalError(`an influxdb outlet named '${c.from}' already exists`)
     const ca = readCa(c['tls-ca-file'])
-    const endpoint = { to: c.to, tls: c.tls, ...(ca !== undefined ? { ca } : {}) }
+    const endpoint: Endpoint = { to: c.to, tls: c.tls, ...(ca !== undefined ? { ca } : {}), ...(c['tls-server-name'] !== undefined ? { serverName: c['tls-server-name'] } : {}) }
     const log = this.o.log.child({ outlet: c.from })
     const backend = c.api === 'auto'
       ? await detectBackend({ endpoint, make: (api) => makeBackend(api, c, endpoint), log, signal: this.o.signal, ...(c['all-access-token'] !== undefined ? { token: c['all-access-token'] } : {}) })
       : makeBackend(c.api, c, endpoint)
     const manager = new LeaseManager({
       outlet: c.from, owner: `${this.o.node.identifier}/${c.from}`, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions']),
-      ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases']
+      ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases'], host: databaseHost(endpoint)
     })
     await this.addOutlet({ to: c.to, from: c.from, tls: c.tls, ...(c.allow !== undefined ? { allow: c.allow } : {}),
       ...(c['tls-ca-file'] !== undefined ? { 'tls-ca-file': c['tls-ca-file'] } : {}), ...(c['tls-server-name'] !== undefined ? { 'tls-server-name': c['tls-server-name'] } : {}) })

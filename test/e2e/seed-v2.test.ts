@@ -103,6 +103,9 @@ test('with the seed configuration as given, a device writes over TLS through its
   assert.ok(left > 240 && left <= 300, `the lease ends in ${left} s`)
   const writes = v2.seen.filter((s) => s.path === '/api/v2/write')
   assert.ok(writes.length > 0 && writes.every((w) => w.authorization === `Token ${lease.token}`), 'a write carried something other than the lease')
+  // Addressed to the database by its own name and port, not the inlet's, as a cloud ingress needs.
+  const fromPortico = v2.seen.filter((s) => s.path === '/api/v2/write' || s.path.startsWith('/api/v2/authorizations'))
+  assert.deepEqual([...new Set(fromPortico.map((s) => s.host))], [v2.address])
 
   const listed = JSON.parse(await ok(portico, 'lease', 'list', '--via', 'influxdb', '--identity', 'device', '--output', 'json')) as { id: string }[]
   assert.ok(listed.length >= 1, 'the device does not see its lease')

@@ -69,9 +69,11 @@ async function drainAndAnswer(req: IncomingMessage, res: ServerResponse): Promis
 }
 
 let issued = 0
+/** The Host the outlet says its database expects (databaseHost), handed out with each lease. */
+const DB_HOST = 'influxdb.internal:8086'
 const leases = new LeaseKeeper(() => {
   issued++
-  return Promise.resolve({ id: `l${issued}`, authorization: `Token leased-${issued}`, token: `leased-${issued}`, backend: 'v2', expiresAt: Date.now() + 3_600_000 })
+  return Promise.resolve({ id: `l${issued}`, authorization: `Token leased-${issued}`, token: `leased-${issued}`, backend: 'v2', expiresAt: Date.now() + 3_600_000, host: DB_HOST })
 }, silentLogger)
 const inlet = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases, strategy: 'shared' })
 const [host, portText] = (await inlet.start()).split(':')
@@ -134,10 +136,25 @@ test('every client credential is removed, the lease is injected, and everything 
   const s = seen.at(-1)
   assert.equal(s?.url, '/write?db=d&precision=s&rp=autogen')
   assert.equal(s?.headers.authorization, `Token leased-${issued}`)
+  // The database's own Host, not the inlet's: an ingress with virtual hosts routes by it.
+  assert.equal(s?.headers.host, DB_HOST)
   assert.equal(s?.headers['proxy-authorization'], undefined)
   assert.equal(s?.headers['x-custom'], 'kept')
   assert.equal(s?.headers['content-type'], 'text/plain')
   assert.equal(s?.body.toString(), 'm v=1 1')
+})
+
+test("a lease from an outlet that names no database Host leaves the client's Host as it was", async () => {
+  const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'old', authorization: 'Token old-outlet', token: 'old-outlet', backend: 'v2', expiresAt: Date.now() + 3_600_000 }), silentLogger)
+  const older = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: keeper, strategy: 'shared' })
+  const at = await older.start()
+  try {
+    assert.equal((await fetch(`http://${at}/ping`)).status, 200)
+    assert.equal(seen.at(-1)?.headers.authorization, 'Token old-outlet')
+    assert.equal(seen.at(-1)?.headers.host, at)
+  } finally {
+    await older.stop()
+  }
 })
 
 test('keep-alive and pipelining: requests sent back to back on one connection are answered in order over one upstream connection', async () => {

@@ -7,6 +7,8 @@ import { waitFor } from '../helpers.js'
 import type { NodeRuntime } from '../../src/node/node-runtime.js'
 import { leaseDescription } from '../../src/influxdb/v2-backend.js'
 import { ownerMark } from '../../src/influxdb/lease-manager.js'
+import { selfSignedCertificate } from '../support/tls.js'
+import { tempDir } from '../support/temp-dir.js'
 
 // The v2 API (OSS 2.x, Cloud, Timestream for InfluxDB), with the seed's JSON configuration keys,
 // against the emulator that checks every exchange against the official OpenAPI contract.
@@ -133,6 +135,37 @@ test('an influxdb-inlet with `to`, a route straight to the outlet node, uses the
   assert.equal((await direct.portals.leaseManagers.get('lan-outlet')?.list(device.node.identifier))?.length, 1)
   await assert.rejects(device.portals.addInfluxdbInlet({ from: '127.0.0.1:0', to: to.replace('/service/lan-outlet', ''), outlet: 'lan-outlet', 'leased-token-strategy': 'shared' }),
     /an influxdb-inlet route must end in \/secure\/…\/service\/OUTLET/)
+})
+
+test('a database reached by address but certified under a name (tls-server-name) is checked and addressed by that name', async () => {
+  const dir = tempDir('portico-v2-named-')
+  const cert = selfSignedCertificate(dir, ['DNS:influxdb.test'])
+  const named = await startV2Emulator({ tls: cert })
+  try {
+    const port = named.address.split(':').at(-1) ?? ''
+    const db = await project.member('named-outlet', { 'amazon-influxdb-outlet': 'true' }, {
+      'influxdb-outlet': [{
+        to: named.address, tls: true, 'tls-ca-file': cert.certFile, 'tls-server-name': 'influxdb.test', allow: 'amazon-influxdb-inlet', 'org-id': named.orgId,
+        'all-access-token': named.allAccessToken, api: 'auto', 'leased-token-expires-in': 300, from: 'named-outlet', 'max-leases-per-identity': 2, 'max-leases': 100,
+        'leased-token-permissions': '[{"action":"write","resource":{"type":"buckets","name":"{subject.bucket}"}}]'
+      }]
+    })
+    // api: auto has asked /ping and found v2: the name was used for the certificate check.
+    await waitFor(() => db.portals.notReady().length === 0, 5000, 'api detected')
+    const to = `/ip4/${db.node.listenAddress?.replace(':', '/tcp/') ?? ''}/secure/api/service/named-outlet`
+    const device = await project.member('named-device', { 'amazon-influxdb-inlet': 'true', bucket: 'named' }, {
+      'influxdb-inlet': [{ from: '127.0.0.1:0', to, outlet: 'named-outlet', allow: 'amazon-influxdb-outlet', 'leased-token-strategy': 'shared' }]
+    })
+    const api = new InfluxDB({ url: `http://${[...device.portals.influxdbInlets.keys()][0] ?? ''}` }).getWriteApi(named.orgId, 'named', 'ms', { maxRetries: 0 })
+    api.writePoint(new Point('air').floatField('pm25', 3))
+    await api.close()
+    assert.equal(named.points.get('named')?.length, 1)
+    // Detection, the lease's issue and the write all asked for the database by its name.
+    assert.deepEqual([...new Set(named.seen.map((s) => s.host))], [`influxdb.test:${port}`])
+    assert.deepEqual(named.violations, [])
+  } finally {
+    await named.close()
+  }
 })
 
 test('the emulator really checks the contract', async () => {

@@ -13,8 +13,8 @@ export interface ContractServer {
   /** http://… or, with TLS, https://… */
   url: string
   violations: string[]
-  /** Requests seen, with the credential each carried (to check injection). */
-  seen: { method: string; path: string; authorization: string | undefined }[]
+  /** Requests seen, with the credential and the Host each carried (to check injection). */
+  seen: { method: string; path: string; authorization: string | undefined; host: string | undefined }[]
   close(): Promise<void>
 }
 
@@ -36,7 +36,7 @@ export async function startContractServer(contract: OpenApiContract, handle: (x:
   const seen: ContractServer['seen'] = []
   const listener: RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
-    seen.push({ method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization })
+    seen.push({ method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization, host: req.headers.host })
     let body: Promise<string> | undefined
     const x: Exchange = {
       req, url,
