@@ -11,8 +11,10 @@ export const MAX_RETRY_BODY_BYTES = 1024 * 1024
 export const MAX_HEADER_BYTES = 64 * 1024
 export const UPSTREAM_SOCKETS = 256
 
-/** Headers that belong to one hop, or that carry a client credential: never forwarded. */
-const DROPPED = new Set(['authorization', 'proxy-authorization', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection'])
+/** Headers that belong to one hop (RFC 9110 7.6.1): each hop sets its own, so they are never passed on. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection']
+/** Headers that carry a client credential: never forwarded. */
+const CREDENTIALS = ['authorization', 'proxy-authorization']
 /**
  * Errors that mean the client went away, not that it spoke bad HTTP: a reset, or the connection
  * ending in the middle of a request (the parser then reports an end of file it did not expect).
@@ -39,15 +41,39 @@ export function cleanPath(url: string): string {
   return rest === '' ? url.slice(0, q) : `${url.slice(0, q)}?${rest}`
 }
 
-export function cleanHeaders(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
+/** The hop-by-hop headers of a message: those always so, and those its Connection header names. */
+function hopHeaders(headers: IncomingMessage['headers']): Set<string> {
+  const named = headers.connection?.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '') ?? []
+  return new Set([...HOP_BY_HOP, ...named])
+}
+
+/** Copies `headers` without those in `dropped`. */
+function without(headers: IncomingMessage['headers'], dropped: Set<string>): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
-  for (const [k, v] of Object.entries(headers)) if (!DROPPED.has(k) && v !== undefined) out[k] = v
+  for (const [k, v] of Object.entries(headers)) if (!dropped.has(k) && v !== undefined) out[k] = v
+  return out
+}
+
+/** A client's request headers as they go upstream: no credential, nothing of the client's hop. */
+export function cleanHeaders(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
+  const dropped = hopHeaders(headers)
+  for (const c of CREDENTIALS) dropped.add(c)
+  const out = without(headers, dropped)
   // A body of unknown length goes on chunked whatever the method: Node's client chunks only the
   // methods that usually carry a body, and would send a chunked DELETE's body unframed, where
   // the database would read it as the next request.
   const te = headers['transfer-encoding']
   if (te !== undefined) out['transfer-encoding'] = te
   return out
+}
+
+/**
+ * The database's answer headers as they go to the client: nothing of the upstream hop. Its
+ * `Connection: close` ends the upstream connection, not the client's, and the client's answer is
+ * framed by this hop (the length if the database gave one, else chunked).
+ */
+export function answerHeaders(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
+  return without(headers, hopHeaders(headers))
 }
 
 /**
@@ -191,7 +217,7 @@ export class InfluxdbInlet {
             return
           }
         }
-        res.writeHead(ur.statusCode ?? 502, ur.statusMessage, ur.headers)
+        res.writeHead(ur.statusCode ?? 502, ur.statusMessage, answerHeaders(ur.headers))
         ur.pipe(res)
       })
       upstream.on('error', (err) => {

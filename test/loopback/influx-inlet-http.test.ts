@@ -40,6 +40,12 @@ const target = createServer((req, res) => {
       return
     }
     const answer = `${s.method} ${s.url} ${s.body.length} ${createHash('sha256').update(s.body).digest('hex')}`
+    if (req.url?.startsWith('/upstream-close') === true) {
+      // This hop ends here, and says so, naming a header of its own hop too.
+      res.writeHead(200, { 'content-length': Buffer.byteLength(answer), connection: 'close, x-upstream-hop', 'x-upstream-hop': 'h', 'keep-alive': 'timeout=1' })
+      res.end(answer)
+      return
+    }
     if (req.url?.startsWith('/stream') === true) {
       // An answer of unknown length: chunked on the way back.
       res.writeHead(200, { 'content-type': 'text/plain' })
@@ -90,11 +96,11 @@ const sha256Hex = (h: ReturnType<typeof createHash>): string => h.copy().digest(
 const url = (path: string): string => `http://${host ?? ''}:${port}${path}`
 
 /** Sends raw bytes on one connection and collects `count` answers (each with a content-length or chunked). */
-async function rawExchange(bytes: Buffer | string, count: number): Promise<{ status: number; body: string }[]> {
+async function rawExchange(bytes: Buffer | string, count: number): Promise<{ status: number; head: string; body: string }[]> {
   const s = connect({ host: host ?? '', port })
   await once(s, 'connect')
   let text = ''
-  const answers: { status: number; body: string }[] = []
+  const answers: { status: number; head: string; body: string }[] = []
   const parse = (): void => {
     for (;;) {
       const end = text.indexOf('\r\n\r\n')
@@ -105,7 +111,7 @@ async function rawExchange(bytes: Buffer | string, count: number): Promise<{ sta
       if (length === null) throw new Error(`answer without content-length: ${head}`)
       const total = end + 4 + Number(length[1])
       if (text.length < total) return
-      answers.push({ status, body: text.slice(end + 4, total) })
+      answers.push({ status, head, body: text.slice(end + 4, total) })
       text = text.slice(total)
     }
   }
@@ -155,6 +161,20 @@ test("a lease from an outlet that names no database Host leaves the client's Hos
   } finally {
     await older.stop()
   }
+})
+
+test('hop-by-hop headers stay on their hop: the client\'s are not sent upstream, and the database\'s "Connection: close" does not end the client\'s connection', async () => {
+  const [sent] = await rawExchange('POST /write?db=d HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Client-Hop\r\nX-Client-Hop: mine\r\nX-End-To-End: kept\r\nContent-Length: 5\r\n\r\nm v=1', 1)
+  assert.equal(sent?.status, 200)
+  assert.equal(seen.at(-1)?.headers['x-client-hop'], undefined)
+  assert.equal(seen.at(-1)?.headers['x-end-to-end'], 'kept')
+  const line = 'm v=2\n'
+  const ask = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${line.length}\r\n\r\n${line}`
+  // Pipelined on one client connection: the second is answered after the database closed the first's.
+  const answers = await rawExchange(ask('/upstream-close?db=d') + ask('/write?db=d'), 2)
+  assert.deepEqual(answers.map((a) => a.status), [200, 200])
+  assert.equal(answers[1]?.body, `POST /write?db=d ${line.length} ${sha(line)}`)
+  assert.doesNotMatch(answers[0]?.head ?? '', /connection: close|x-upstream-hop|keep-alive: timeout=1/i)
 })
 
 test('keep-alive and pipelining: requests sent back to back on one connection are answered in order over one upstream connection', async () => {
