@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream'
+import { pipeline, type Duplex } from 'node:stream'
 import { Agent, createServer, request, type ClientRequest, type IncomingMessage, type Server, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
 import { parseHostPort } from '../transport/host-port.js'
 import { once } from 'node:events'
@@ -218,7 +218,13 @@ export class InfluxdbInlet {
           }
         }
         res.writeHead(ur.statusCode ?? 502, ur.statusMessage, answerHeaders(ur.headers))
-        ur.pipe(res)
+        // pipeline, not pipe: an answer cut short upstream (the database or the portal gone
+        // mid-answer) must be cut short for the client too, not leave it waiting for the rest.
+        pipeline(ur, res, (err) => {
+          if (err === undefined || err === null || abandoned) return
+          this.upstreamErrors++
+          this.o.log.warn({ err: err.message }, 'the answer through the portal was cut short')
+        })
       })
       upstream.on('error', (err) => {
         if (abandoned) return

@@ -40,6 +40,12 @@ const target = createServer((req, res) => {
       return
     }
     const answer = `${s.method} ${s.url} ${s.body.length} ${createHash('sha256').update(s.body).digest('hex')}`
+    if (req.url?.startsWith('/cut') === true) {
+      // The database dies halfway through its answer.
+      res.writeHead(200, { 'content-length': 1000 })
+      res.write('0123456789', () => res.socket?.destroy())
+      return
+    }
     if (req.url?.startsWith('/upstream-close') === true) {
       // This hop ends here, and says so, naming a header of its own hop too.
       res.writeHead(200, { 'content-length': Buffer.byteLength(answer), connection: 'close, x-upstream-hop', 'x-upstream-hop': 'h', 'keep-alive': 'timeout=1' })
@@ -175,6 +181,16 @@ test('hop-by-hop headers stay on their hop: the client\'s are not sent upstream,
   assert.deepEqual(answers.map((a) => a.status), [200, 200])
   assert.equal(answers[1]?.body, `POST /write?db=d ${line.length} ${sha(line)}`)
   assert.doesNotMatch(answers[0]?.head ?? '', /connection: close|x-upstream-hop|keep-alive: timeout=1/i)
+})
+
+// With a time limit: the failure this guards against is a client left waiting for ever.
+test('an answer cut short by the database is cut short for the client, and the inlet serves on', { timeout: 10_000 }, async () => {
+  const errors = inlet.upstreamErrors
+  const r = await fetch(url('/cut'))
+  assert.equal(r.status, 200)
+  await assert.rejects(r.text())
+  assert.equal(inlet.upstreamErrors, errors + 1)
+  assert.equal((await fetch(url('/write?db=d'), { method: 'POST', body: 'm v=3' })).status, 200)
 })
 
 test('keep-alive and pipelining: requests sent back to back on one connection are answered in order over one upstream connection', async () => {
