@@ -39,9 +39,17 @@ export function serveLeases(router: Router, address: string, manager: LeaseManag
   }, log, (msg) => msg.secureChannel !== undefined)
 }
 
+/** A Host header value: a host name (underscores too, as container names have them), IPv4 or bracketed IPv6 address, and an optional port. */
+const HOST_HEADER_RE = /^(?:[A-Za-z0-9._-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/
 // `host` is absent from the grants of outlets older than it: their inlets' clients keep their own Host.
-const Grant = z.object({ id: z.string(), expiresAt: z.number(), authorization: z.string(), token: z.string(), backend: z.string(), host: z.string().optional() })
-  .transform(({ host, ...g }): LeaseGrant => (host === undefined ? g : { ...g, host }))
+const Grant = z.object({
+  id: z.string(), expiresAt: z.number(), authorization: z.string(), token: z.string(), backend: z.string(), host: z.string().regex(HOST_HEADER_RE).optional()
+}).transform(({ host, ...g }): LeaseGrant => (host === undefined ? g : { ...g, host }))
+
+/** A lease grant as an outlet sent it; its `host` goes into requests' headers, so it must be a plain host[:port]. */
+export function parseLeaseGrant(value: unknown): LeaseGrant {
+  return Grant.parse(value)
+}
 const View = z.object({
   id: z.string(), identifier: z.string(), backend: z.string(), createdAt: z.string(), expiresAt: z.string(), revokedAt: z.string().nullable(), permissions: z.unknown()
 })
@@ -55,7 +63,7 @@ export class LeaseClient {
   }
 
   async create(signal?: AbortSignal): Promise<LeaseGrant> {
-    return Grant.parse(await this.call('create', {}, signal))
+    return parseLeaseGrant(await this.call('create', {}, signal))
   }
 
   async list(signal?: AbortSignal): Promise<LeaseView[]> {

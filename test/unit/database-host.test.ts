@@ -1,6 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { validateHeaderValue } from 'node:http'
+import fc from 'fast-check'
+import { ZodError } from 'zod'
 import { databaseHost } from '../../src/influxdb/http.js'
+import { parseLeaseGrant } from '../../src/influxdb/lease-service.js'
 
 test('the Host header for the database: its name, and its port unless the scheme implies it', () => {
   assert.equal(databaseHost({ to: 'influxdb.internal:8086', tls: false }), 'influxdb.internal:8086')
@@ -13,4 +17,29 @@ test('the Host header for the database: its name, and its port unless the scheme
   assert.equal(databaseHost({ to: '10.0.0.5:443', tls: true, serverName: 'influx.example.com' }), 'influx.example.com')
   assert.equal(databaseHost({ to: '10.0.0.5:8086', tls: true, serverName: 'influx.example.com' }), 'influx.example.com:8086')
   assert.equal(databaseHost({ to: '[fd00::5]:8086', tls: false }), '[fd00::5]:8086')
+})
+
+const grant = (host: unknown): Record<string, unknown> => ({ id: 'l', expiresAt: 1, authorization: 'Token t', token: 't', backend: 'v2', host })
+
+test("an outlet's Host for the database is taken only as a plain host[:port], which is always a valid header value", () => {
+  for (const endpoint of [{ to: 'db.lan:8086', tls: false }, { to: 'cloud.example.com:443', tls: true }, { to: '[fd00::5]:8086', tls: false }, { to: 'influxdb_1:8086', tls: false }]) {
+    assert.equal(parseLeaseGrant(grant(databaseHost(endpoint))).host, databaseHost(endpoint))
+  }
+  assert.equal(parseLeaseGrant(grant(undefined)).host, undefined)
+  for (const hostile of ['db.lan\r\nX-Evil: 1', 'db.lan 8086', 'a/b', '', 'x'.repeat(300), 'db.lan:8086:1', '[::1', 'user@db.lan']) {
+    assert.throws(() => parseLeaseGrant(grant(hostile)), ZodError, JSON.stringify(hostile))
+  }
+  fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => {
+    let host: string | undefined
+    try {
+      host = parseLeaseGrant(grant(s)).host
+    } catch (err) {
+      assert.ok(err instanceof ZodError)
+      return
+    }
+    // Whatever is accepted can go into a request without Node refusing it (or a proxy misreading it).
+    assert.ok(host !== undefined)
+    validateHeaderValue('host', host)
+    assert.doesNotMatch(host, /[\s/@?#]/)
+  }), { numRuns: 5000 })
 })
