@@ -12,9 +12,9 @@ export const MAX_HEADER_BYTES = 64 * 1024
 export const UPSTREAM_SOCKETS = 256
 
 /** Headers that belong to one hop (RFC 9110 7.6.1): each hop sets its own, so they are never passed on. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection']
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection'])
 /** Headers that carry a client credential: never forwarded. */
-const CREDENTIALS = ['authorization', 'proxy-authorization']
+const CREDENTIALS = new Set(['authorization', 'proxy-authorization'])
 /**
  * Errors that mean the client went away, not that it spoke bad HTTP: a reset, or the connection
  * ending in the middle of a request (the parser then reports an end of file it did not expect).
@@ -41,24 +41,19 @@ export function cleanPath(url: string): string {
   return rest === '' ? url.slice(0, q) : `${url.slice(0, q)}?${rest}`
 }
 
-/** The hop-by-hop headers of a message: those always so, and those its Connection header names. */
-function hopHeaders(headers: IncomingMessage['headers']): Set<string> {
-  const named = headers.connection?.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '') ?? []
-  return new Set([...HOP_BY_HOP, ...named])
-}
-
-/** Copies `headers` without those in `dropped`. */
-function without(headers: IncomingMessage['headers'], dropped: Set<string>): OutgoingHttpHeaders {
+/** Copies `headers` without the hop-by-hop ones (those always so, and those its Connection header names), nor `also`. */
+function withoutHopHeaders(headers: IncomingMessage['headers'], also?: Set<string>): OutgoingHttpHeaders {
+  const named = headers.connection?.split(',').map((t) => t.trim().toLowerCase())
   const out: OutgoingHttpHeaders = {}
-  for (const [k, v] of Object.entries(headers)) if (!dropped.has(k) && v !== undefined) out[k] = v
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== undefined && !HOP_BY_HOP.has(k) && also?.has(k) !== true && named?.includes(k) !== true) out[k] = v
+  }
   return out
 }
 
 /** A client's request headers as they go upstream: no credential, nothing of the client's hop. */
 export function cleanHeaders(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
-  const dropped = hopHeaders(headers)
-  for (const c of CREDENTIALS) dropped.add(c)
-  const out = without(headers, dropped)
+  const out = withoutHopHeaders(headers, CREDENTIALS)
   // A body of unknown length goes on chunked whatever the method: Node's client chunks only the
   // methods that usually carry a body, and would send a chunked DELETE's body unframed, where
   // the database would read it as the next request.
@@ -73,7 +68,7 @@ export function cleanHeaders(headers: IncomingMessage['headers']): OutgoingHttpH
  * framed by this hop (the length if the database gave one, else chunked).
  */
 export function answerHeaders(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
-  return without(headers, hopHeaders(headers))
+  return withoutHopHeaders(headers)
 }
 
 /**
