@@ -116,6 +116,21 @@ test('at start-up, tagged tokens whose lease is unknown or expired are revoked (
   assert.ok(smallOnes.length >= 4, 'the other outlet of this node lost its leases')
 })
 
+/**
+ * A device with an influxdb-inlet whose `to` route leads straight to `outlet` on node `db` (its
+ * `outlet` key left at the default, as when it is not given), writing one point to `bucket`.
+ */
+async function deviceWritesStraightTo(db: NodeRuntime, outlet: string, device: string, bucket: string, orgId: string): Promise<{ device: NodeRuntime; to: string }> {
+  const to = `/ip4/${db.node.listenAddress?.replace(':', '/tcp/') ?? ''}/secure/api/service/${outlet}`
+  const rt = await project.member(device, { 'amazon-influxdb-inlet': 'true', bucket }, {
+    'influxdb-inlet': [{ from: '127.0.0.1:0', to, outlet: 'influxdb-outlet', allow: 'amazon-influxdb-outlet', 'leased-token-strategy': 'shared' }]
+  })
+  const api = new InfluxDB({ url: `http://${[...rt.portals.influxdbInlets.keys()][0] ?? ''}` }).getWriteApi(orgId, bucket, 'ms', { maxRetries: 0 })
+  api.writePoint(new Point('air').floatField('pm25', 7))
+  await api.close()
+  return { device: rt, to }
+}
+
 test('an influxdb-inlet with `to`, a route straight to the outlet node, uses the outlet named in it; a route naming none is refused', async () => {
   const direct = await project.member('direct-outlet', { 'amazon-influxdb-outlet': 'true' }, {
     'influxdb-outlet': [{
@@ -123,14 +138,8 @@ test('an influxdb-inlet with `to`, a route straight to the outlet node, uses the
       'leased-token-expires-in': 300, 'leased-token-permissions': '[{"action":"write","resource":{"type":"buckets","name":"{subject.bucket}"}}]', from: 'lan-outlet', 'max-leases-per-identity': 2, 'max-leases': 100
     }]
   })
-  const to = `/ip4/${direct.node.listenAddress?.replace(':', '/tcp/') ?? ''}/secure/api/service/lan-outlet`
-  const device = await project.member('lan-device', { 'amazon-influxdb-inlet': 'true', bucket: 'lan' }, {
-    // `outlet` at its default, as when the key is left out: the route's own outlet wins.
-    'influxdb-inlet': [{ from: '127.0.0.1:0', to, outlet: 'influxdb-outlet', allow: 'amazon-influxdb-outlet', 'leased-token-strategy': 'shared' }]
-  })
-  const api = new InfluxDB({ url: `http://${[...device.portals.influxdbInlets.keys()][0] ?? ''}` }).getWriteApi(v2.orgId, 'lan', 'ms', { maxRetries: 0 })
-  api.writePoint(new Point('air').floatField('pm25', 7))
-  await api.close()
+  // The inlet's `outlet` key is at its default: the route's own outlet wins.
+  const { device, to } = await deviceWritesStraightTo(direct, 'lan-outlet', 'lan-device', 'lan', v2.orgId)
   assert.equal(v2.points.get('lan')?.length, 1)
   assert.equal((await direct.portals.leaseManagers.get('lan-outlet')?.list(device.node.identifier))?.length, 1)
   await assert.rejects(device.portals.addInfluxdbInlet({ from: '127.0.0.1:0', to: to.replace('/service/lan-outlet', ''), outlet: 'lan-outlet', 'leased-token-strategy': 'shared' }),
@@ -152,13 +161,7 @@ test('a database reached by address but certified under a name (tls-server-name)
     })
     // api: auto has asked /ping and found v2: the name was used for the certificate check.
     await waitFor(() => db.portals.notReady().length === 0, 5000, 'api detected')
-    const to = `/ip4/${db.node.listenAddress?.replace(':', '/tcp/') ?? ''}/secure/api/service/named-outlet`
-    const device = await project.member('named-device', { 'amazon-influxdb-inlet': 'true', bucket: 'named' }, {
-      'influxdb-inlet': [{ from: '127.0.0.1:0', to, outlet: 'named-outlet', allow: 'amazon-influxdb-outlet', 'leased-token-strategy': 'shared' }]
-    })
-    const api = new InfluxDB({ url: `http://${[...device.portals.influxdbInlets.keys()][0] ?? ''}` }).getWriteApi(named.orgId, 'named', 'ms', { maxRetries: 0 })
-    api.writePoint(new Point('air').floatField('pm25', 3))
-    await api.close()
+    await deviceWritesStraightTo(db, 'named-outlet', 'named-device', 'named', named.orgId)
     assert.equal(named.points.get('named')?.length, 1)
     // Detection, the lease's issue and the write all asked for the database by its name.
     assert.deepEqual([...new Set(named.seen.map((s) => s.host))], [`influxdb.test:${port}`])
