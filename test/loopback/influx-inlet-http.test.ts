@@ -193,6 +193,22 @@ test('an answer cut short by the database is cut short for the client, and the i
   assert.equal((await fetch(url('/write?db=d'), { method: 'POST', body: 'm v=3' })).status, 200)
 })
 
+test('Expect: 100-continue (curl sends it with large bodies): the client is told to go on, and the body arrives whole', async () => {
+  const body = randomBytes(4096).toString('hex')
+  const s = connect({ host: host ?? '', port })
+  await once(s, 'connect')
+  let text = ''
+  s.on('data', (c: Buffer) => { text += c.toString('latin1') })
+  s.write(`POST /write?db=d&expect=1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`)
+  // As curl does, the body waits for the interim answer.
+  await waitFor(() => text.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), 5000, '100 Continue')
+  s.write(body)
+  await waitFor(() => text.includes(sha(body)), 5000, 'the final answer')
+  s.destroy()
+  assert.match(text, /\r\n\r\nHTTP\/1\.1 200 OK\r\n/)
+  assert.equal(seen.at(-1)?.body.toString(), body)
+})
+
 test('keep-alive and pipelining: requests sent back to back on one connection are answered in order over one upstream connection', async () => {
   const before = connections
   const n = 20
