@@ -2,7 +2,6 @@
 // through a relayed, token-injecting inlet (separate processes); added latency per request; leases
 // issued per second (v1 real InfluxDB, v2 and v3 contract-checked emulators); revocation lateness for 10,000 leases.
 import { rmSync, writeFileSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../test/support/postgres.js'
@@ -10,7 +9,7 @@ import { startInflux } from '../test/support/influxdb.js'
 import { startV2Emulator } from '../test/support/influx-v2-emulator.js'
 import { startV3Emulator } from '../test/support/influx-v3-emulator.js'
 import { LeaseManager } from '../src/influxdb/lease-manager.js'
-import { V1Backend, v1Jwt } from '../src/influxdb/v1-backend.js'
+import { V1Backend } from '../src/influxdb/v1-backend.js'
 import { V2Backend } from '../src/influxdb/v2-backend.js'
 import { V3Backend } from '../src/influxdb/v3-backend.js'
 import type { LeaseBackend } from '../src/influxdb/backend.js'
@@ -20,6 +19,7 @@ import { fmt, percentile, report } from './lib/report.js'
 import { cpuSeconds, nodePid } from '../test/support/processes.js'
 import { reportHopRoundTrips } from './lib/hop-latency.js'
 import { cleanUpOnce } from './lib/interrupt.js'
+import { benchInfluxdbOutlet, benchWriter, latencies } from './lib/influx-writes.js'
 import { benchHome, benchProject } from './lib/portico-cli.js'
 import { BATCH_POINTS, lineProtocolBatch } from './lib/line-protocol.js'
 import { cpuBudgets } from './lib/cpu-budget.js'
@@ -49,35 +49,6 @@ async function pointsPerSecond(url: string, headers: Record<string, string>): Pr
   return (BATCHES * BATCH_POINTS) / (Number(process.hrtime.bigint() - t) / 1e9)
 }
 
-/** Consecutive 1-point writes one path makes before the other takes its turn. */
-const LATENCY_BLOCK = 100
-
-/**
- * 1-point writes, p50 and p99 per path. The paths take turns in blocks, so a change in the shared
- * machine's load during the run touches both alike (one path after the other did not), while each
- * block runs with only its own path's processes busy, as that path would in use (alternating
- * single writes made the direct ones wait for CPUs the portal's processes had just left).
- */
-async function latencies(paths: readonly (readonly [string, Record<string, string>])[]): Promise<number[][]> {
-  const times: number[][] = paths.map(() => [])
-  for (const [p, [url, headers]] of paths.entries()) await writes(url, headers, 50, p) // warm-up
-  for (let done = 0; done < PINGS; done += LATENCY_BLOCK) {
-    for (const [p, [url, headers]] of paths.entries()) times[p]?.push(...await writes(url, headers, Math.min(LATENCY_BLOCK, PINGS - done), p))
-  }
-  return times.map((t) => t.sort((a, b) => a - b))
-}
-
-async function writes(url: string, headers: Record<string, string>, n: number, path: number): Promise<number[]> {
-  const times: number[] = []
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint()
-    const r = await fetch(url, { method: 'POST', body: `lat,path=${path} v=${i} ${1_800_000_000_000 + nextLatencyPoint++}000000`, headers })
-    await r.arrayBuffer()
-    times.push(Number(process.hrtime.bigint() - t) / 1e6)
-  }
-  return times
-}
-let nextLatencyPoint = 0
 
 interface Rounds {
   /** The best round of each path, points/s. */
@@ -168,22 +139,11 @@ async function main(): Promise<void> {
     rmSync(home, { recursive: true, force: true })
   })
   try {
-    await influx.query('CREATE DATABASE bench', { username: influx.admin.username, password: influx.admin.password })
-    // Direct writes carry the same kind of credential the lease manager injects (a JWT for a user
-    // that may only write `bench`), so InfluxDB does the same authentication and authorization
-    // work on both paths and the ratio is Portico's alone. Not a `portico_lease_` user: the outlet
-    // would rightly revoke that as an orphan.
-    const adminCreds = { username: influx.admin.username, password: influx.admin.password, method: 'POST' as const }
-    await influx.query(`CREATE USER bench_writer WITH PASSWORD '${randomBytes(18).toString('base64url')}'`, adminCreds)
-    await influx.query('GRANT WRITE ON bench TO bench_writer', adminCreds)
-    const writer = { authorization: `Bearer ${v1Jwt(secret, 'bench_writer', Date.now() + 3_600_000)}` }
+    const writer = await benchWriter(influx, secret)
     const v1 = new V1Backend({ endpoint: { to: influx.address, tls: false }, adminUsername: influx.admin.username, adminPassword: influx.admin.password, sharedSecret: secret })
     const [projectPort, inletPort] = [await freePort(), await freePort()]
     await benchProject(portico, projectPort ?? 0, ['--attribute', 'influxdb-outlet=true', '--relay', 'influxdb'], ['--attribute', 'influxdb-inlet=true'])
-    writeFileSync(join(home, 'outlet.json'), JSON.stringify({ relay: 'influxdb', 'influxdb-outlet': {
-      to: influx.address, api: 'v1', allow: 'influxdb-inlet', 'admin-username': influx.admin.username, 'admin-password': influx.admin.password,
-      'shared-secret': secret, 'leased-token-expires-in': '1h', 'leased-token-permissions': [{ action: 'write', resource: { type: 'buckets', name: 'bench' } }]
-    } }))
+    writeFileSync(join(home, 'outlet.json'), JSON.stringify({ relay: 'influxdb', 'influxdb-outlet': benchInfluxdbOutlet(influx, secret) }))
     await portico('node', 'create', 'outlet', '--identity', 'outlet', '--config', join(home, 'outlet.json'))
     await portico('node', 'create', 'inlet', '--identity', 'inlet', '--configuration', `influxdb-inlet: {from: ${inletPort}, via: influxdb, allow: influxdb-outlet}`)
     await sleep(1000)
@@ -192,7 +152,7 @@ async function main(): Promise<void> {
     await pointsPerSecond(relayed, {}) // warm-up: lease, channels, JIT
     const pids = { client: process.pid, influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet') }
     const colocated = await rounds(pids, direct, writer, relayed)
-    const [ld = [], lp = []] = await latencies([[direct, writer], [relayed, {}]])
+    const [ld = [], lp = []] = await latencies([[direct, writer], [relayed, {}]], PINGS)
     // The same rounds with the database host on a CPU budget of its own, as in a deployment: InfluxDB
     // and the outlet share one CPU; the writers, the inlet and the relay (other machines) the other.
     const budgets = cpuBudgets('portico-bench', { database: { cpus: 1, pids: [pids.influxd, pids.outlet] }, clients: { cpus: 1, pids: [pids.client, pids.inlet, pids.relay] } })

@@ -35,6 +35,8 @@ export async function detectBackend(o: DetectOptions): Promise<LeaseBackend> {
   }
 }
 
+const nextWait = (wait: number): number => Math.min(DETECT_RETRY_MAX_MS, wait * 2)
+
 /** The backend for the version the database reports on `/ping`. */
 async function ask(o: DetectOptions): Promise<LeaseBackend> {
   return o.make(await detectApi(o.endpoint, o.signal, o.token))
@@ -87,7 +89,7 @@ export class DetectingBackend implements LeaseBackend {
 
   private async keepAsking(): Promise<LeaseBackend> {
     const { log, signal } = this.o
-    for (let wait = DETECT_RETRY_FIRST_MS; ; wait = Math.min(DETECT_RETRY_MAX_MS, wait * 2)) {
+    for (let wait = DETECT_RETRY_FIRST_MS; ; wait = nextWait(wait)) {
       await sleep(wait, undefined, { signal })
       try {
         this.chosen = await ask(this.o)
@@ -101,7 +103,7 @@ export class DetectingBackend implements LeaseBackend {
           log.error({ err: this.failure.message }, 'the database answered, but the outlet cannot use it; fix the configuration and restart the node')
           throw err
         }
-        log.warn({ err: this.failure.message, retryInMs: Math.min(DETECT_RETRY_MAX_MS, wait * 2) }, 'the database is still not reachable')
+        log.warn({ err: this.failure.message, retryInMs: nextWait(wait) }, 'the database is still not reachable')
       }
     }
   }

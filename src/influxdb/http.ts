@@ -36,8 +36,8 @@ const DEFAULT_PORT = { http: 80, https: 443 } as const
  * (InfluxDB Cloud, a reverse proxy with virtual hosts) routes each request by it, so requests that
  * reach it through an inlet must carry this one, not the inlet's.
  */
-export function databaseHost(endpoint: Endpoint): string {
-  const { host, port } = parseHostPort(endpoint.to)
+export function databaseHost(endpoint: Endpoint, to = parseHostPort(endpoint.to)): string {
+  const { host, port } = to
   const name = endpoint.serverName ?? host
   const bracketed = name.includes(':') ? `[${name}]` : name
   return port === DEFAULT_PORT[endpoint.tls ? 'https' : 'http'] ? bracketed : `${bracketed}:${port}`
@@ -51,14 +51,15 @@ export interface HttpAnswer {
 
 /** One request to the database's own API; secrets go in headers and are never part of an error. */
 export function call(endpoint: Endpoint, method: string, path: string, headers: Record<string, string>, body?: string, signal?: AbortSignal): Promise<HttpAnswer> {
-  const { host, port } = parseHostPort(endpoint.to)
+  const to = parseHostPort(endpoint.to)
+  const { host, port } = to
   const requester = endpoint.tls ? httpsRequest : httpRequest
   return new Promise((resolve, reject) => {
     const req = requester({
       host, port, method, path, timeout: BACKEND_TIMEOUT_MS, ...(signal !== undefined ? { signal } : {}),
       ...(endpoint.tls && endpoint.ca !== undefined ? { ca: endpoint.ca } : {}),
       ...(endpoint.tls && endpoint.serverName !== undefined ? { servername: endpoint.serverName } : {}),
-      headers: { host: databaseHost(endpoint), ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) }
+      headers: { host: databaseHost(endpoint, to), ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) }
     }, (res) => {
       const chunks: Buffer[] = []
       let size = 0

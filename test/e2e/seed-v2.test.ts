@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { join } from 'node:path'
 import { InfluxDB, Point } from '@influxdata/influxdb-client'
@@ -9,6 +8,7 @@ import { cli, ok, type Cli } from '../support/cli.js'
 import { freePort } from '../support/postgres.js'
 import { startV2Emulator, type V2Emulator } from '../support/influx-v2-emulator.js'
 import { selfSignedCertificate } from '../support/tls.js'
+import { tempDir } from '../support/temp-dir.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 // The seed's JSON node configuration for InfluxDB Cloud and Timestream for InfluxDB, exactly as
@@ -26,8 +26,7 @@ const PERMISSIONS = JSON.stringify([
   { action: 'read', resource: { type: 'buckets', name: 'fleet', orgID: 'INFLUX_ORG_ID' } }
 ])
 
-const certDir = mkdtempSync(join(tmpdir(), 'portico-v2-tls-'))
-const cert = selfSignedCertificate(certDir)
+const cert = selfSignedCertificate(tempDir('portico-v2-tls-'))
 let portico: Cli
 let v2: V2Emulator
 const ports: Record<'http' | 'influx' | 'ui', number> = { http: 0, influx: 0, ui: 0 }
@@ -69,7 +68,6 @@ before(async () => {
 after(async () => {
   for (const n of ['device', 'outlet', 'authority']) await portico('node', 'delete', n)
   await v2.close()
-  rmSync(certDir, { recursive: true, force: true })
   assert.deepEqual(v2.violations, [], 'an exchange broke the OpenAPI contract')
 })
 

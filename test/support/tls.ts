@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-/** A self-signed certificate for 127.0.0.1 and localhost, as a test server's own CA. */
+/** A self-signed certificate, as a test server's own CA. */
 export interface TestCertificate {
   keyFile: string
   certFile: string
