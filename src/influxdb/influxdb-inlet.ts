@@ -1,4 +1,4 @@
-import { pipeline, type Duplex } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import { Agent, createServer, request, type ClientRequest, type IncomingMessage, type Server, type ServerResponse, type OutgoingHttpHeaders } from 'node:http'
 import { parseHostPort } from '../transport/host-port.js'
 import { once } from 'node:events'
@@ -213,13 +213,17 @@ export class InfluxdbInlet {
           }
         }
         res.writeHead(ur.statusCode ?? 502, ur.statusMessage, answerHeaders(ur.headers))
-        // pipeline, not pipe: an answer cut short upstream (the database or the portal gone
-        // mid-answer) must be cut short for the client too, not leave it waiting for the rest.
-        pipeline(ur, res, (err) => {
-          if (err === undefined || err === null || abandoned) return
+        // An answer cut short upstream (the database or the portal gone mid-answer) errors `ur`,
+        // and must be cut short for the client too, not leave it waiting for the rest. Not
+        // stream.pipeline: it makes an AbortController per call and aborts it at the end, which
+        // builds a DOMException with a stack trace for every request (6 % of the inlet's CPU).
+        ur.once('error', (err) => {
+          res.destroy()
+          if (abandoned) return
           this.upstreamErrors++
           this.o.log.warn({ err: err.message }, 'the answer through the portal was cut short')
         })
+        ur.pipe(res)
       })
       upstream.on('error', (err) => {
         if (abandoned) return
