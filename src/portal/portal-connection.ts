@@ -44,6 +44,9 @@ export class PortalConnection {
   private pending: Buffer[] = []
   private pendingBytes = 0
   private flushQueued = false
+  /** The socket has ended: `end` is sent once the pending bytes are. */
+  private ended = false
+  private endSent = false
   bytesIn = 0
   bytesOut = 0
 
@@ -61,8 +64,8 @@ export class PortalConnection {
     })
     socket.on('data', (chunk: Buffer) => this.read(chunk))
     socket.on('end', () => {
-      this.flush()
-      this.send({ kind: 'end' })
+      this.ended = true
+      this.drain(true)
     })
     socket.on('error', (err) => this.close(`socket error: ${err.message}`))
     socket.on('close', () => this.close('connection closed'))
@@ -87,19 +90,34 @@ export class PortalConnection {
   private read(chunk: Buffer): void {
     this.pending.push(chunk)
     this.pendingBytes += chunk.byteLength
-    while (this.pendingBytes >= PORTAL_CHUNK_BYTES && !this.closed) this.sendData(PORTAL_CHUNK_BYTES)
+    this.drain(false)
     if (this.pendingBytes > 0 && !this.flushQueued) {
       this.flushQueued = true
       setImmediate(() => {
         this.flushQueued = false
-        this.flush()
+        this.drain(true)
       })
     }
     if (this.credit <= 0) this.pause()
   }
 
-  private flush(): void {
-    if (this.pendingBytes > 0 && !this.closed) this.sendData(this.pendingBytes)
+  /**
+   * Sends pending bytes while there is credit: whole chunks, and with `all` the part-chunk left
+   * after them too. The last chunk may overdraw the credit by less than a chunk (cutting it to
+   * the credit would add a small message to every grant), but never by more, however much one
+   * read delivered: an in-memory socket can deliver a megabyte at once (a retried request body).
+   */
+  private drain(all: boolean): void {
+    while (!this.closed && this.credit > 0) {
+      const n = Math.min(this.pendingBytes, PORTAL_CHUNK_BYTES)
+      if (n === 0 || (!all && n < PORTAL_CHUNK_BYTES)) break
+      this.sendData(n)
+    }
+    // The end goes out after the last of the data, which may have waited for credit.
+    if (this.ended && this.pendingBytes === 0 && !this.endSent && !this.closed) {
+      this.endSent = true
+      this.send({ kind: 'end' })
+    }
   }
 
   /** Sends the first `n` pending bytes as one data message. */
@@ -137,6 +155,7 @@ export class PortalConnection {
         return
       case 'credit':
         this.credit += m.bytes
+        this.drain(true)
         if (this.paused && this.credit > 0) {
           this.paused = false
           this.o.socket.resume()
