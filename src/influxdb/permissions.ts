@@ -28,8 +28,17 @@ export function parsePermissionTemplate(json: string | unknown[]): string {
   } catch {
     throw new LeaseError('leased-token-permissions is not a JSON array of permissions')
   }
-  z.array(PermissionSchema).min(1).max(MAX_PERMISSIONS).parse(parsed)
+  checked(z.array(PermissionSchema).min(1).max(MAX_PERMISSIONS), parsed, 'leased-token-permissions')
   return text
+}
+
+/** Validates, and says what is wrong in one line (where and why), not as a dump of the validator's issues. */
+function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value)
+  if (r.success) return r.data
+  const at = (path: readonly PropertyKey[]): string => path.map((p, k) => typeof p === 'number' ? `[${p}]` : `${k === 0 ? '' : '.'}${String(p)}`).join('')
+  const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.length === 0 ? '' : `${at(i.path)}: `}${i.message}`)
+  throw new LeaseError(`${what}: ${issues.join('; ')}`)
 }
 
 /**
@@ -49,5 +58,12 @@ export function renderPermissions(template: string, orgId: string, attributes: A
     return value
   })
   if (missing.length > 0) throw new LeaseError(`this identity lacks the attribute${missing.length > 1 ? 's' : ''} ${missing.join(', ')} that its lease permissions need`)
-  return z.array(PermissionSchema).parse(JSON.parse(text)) as Permission[]
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    // Attribute values cannot break the JSON; an org id with a quote in it can.
+    throw new LeaseError('lease permissions are not valid JSON once the org id is put in')
+  }
+  return checked(z.array(PermissionSchema), parsed, 'lease permissions') as Permission[]
 }
