@@ -21,7 +21,7 @@ const CREDENTIALS = new Set(['authorization', 'proxy-authorization'])
  */
 const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE'])
 /** v1 query-string credentials. */
-const DROPPED_PARAMS = ['u', 'p']
+const DROPPED_PARAMS = new Set(['u', 'p'])
 
 export interface InfluxdbInletOptions {
   log: Logger
@@ -32,13 +32,28 @@ export interface InfluxdbInletOptions {
   strategy: 'shared' | 'per-client'
 }
 
+/**
+ * The request target without the v1 credential parameters `u` and `p`, however written (`%75`
+ * for `u` too). Go before 1.17, which older InfluxDB 1.x builds use, also splits parameters at
+ * `;`: a segment holding `;u=…` is dropped whole (newer Go ignores any segment with a `;` in it
+ * anyway). Every other parameter goes on byte for byte, in order.
+ */
 export function cleanPath(url: string): string {
   const q = url.indexOf('?')
   if (q < 0) return url
-  const params = new URLSearchParams(url.slice(q + 1))
-  for (const p of DROPPED_PARAMS) params.delete(p)
-  const rest = params.toString()
-  return rest === '' ? url.slice(0, q) : `${url.slice(0, q)}?${rest}`
+  const kept = url.slice(q + 1).split('&').filter((segment) => !segment.split(';').some((pair) => DROPPED_PARAMS.has(paramName(pair))))
+  return kept.length === 0 ? url.slice(0, q) : `${url.slice(0, q)}?${kept.join('&')}`
+}
+
+/** A query parameter's name as a server decodes it; one that does not decode is no parameter to it. */
+function paramName(pair: string): string {
+  const eq = pair.indexOf('=')
+  const raw = (eq < 0 ? pair : pair.slice(0, eq)).replaceAll('+', ' ')
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return raw
+  }
 }
 
 /** Copies `headers` without the hop-by-hop ones (those always so, and those its Connection header names), nor `also`. */
