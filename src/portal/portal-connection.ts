@@ -155,7 +155,8 @@ export class PortalConnection {
         return
       case 'credit':
         this.credit += m.bytes
-        this.drain(true)
+        // A part-chunk that is waiting for this turn's reads keeps waiting; one that waited for credit goes.
+        this.drain(!this.flushQueued)
         if (this.paused && this.credit > 0) {
           this.paused = false
           this.o.socket.resume()
