@@ -108,7 +108,7 @@ export class InfluxdbInlet {
 
   async start(): Promise<string> {
     const { host, port } = parseHostPort(this.o.from)
-    const server = createServer({ keepAlive: true, maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0 }, (req, res) => { void this.handle(req, res) })
+    const server = createServer({ keepAlive: true, maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0 }, (req, res) => { this.handle(req, res).catch((err: unknown) => this.failed(req, res, err)) })
     server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.clientError(err, socket))
     server.listen(port, host)
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => { throw e as Error })])
@@ -150,6 +150,14 @@ export class InfluxdbInlet {
     const body = JSON.stringify({ code: 'invalid', message })
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
     socket.destroy()
+  }
+
+  /** Whatever went wrong with one request answers that request (502) and is logged; the node serves on. */
+  private failed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    this.upstreamErrors++
+    this.o.log.error({ err: (err as Error).message }, 'request through the portal could not be sent')
+    this.fail(res, 502, `the request could not be sent through the portal: ${(err as Error).message}`)
+    req.resume()
   }
 
   private fail(res: ServerResponse, status: number, message: string): void {
@@ -223,7 +231,7 @@ export class InfluxdbInlet {
           if (keep && req.complete) {
             ur.resume()
             this.retried++
-            void send(true)
+            send(true).catch((err: unknown) => this.failed(req, res, err))
             return
           }
         }

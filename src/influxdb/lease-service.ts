@@ -6,6 +6,7 @@ import { local, type Route } from '../routing/address.js'
 import type { Router } from '../routing/router.js'
 import { callRpc, RpcError, serveRpc } from '../services/rpc.js'
 import type { LeaseGrant, LeaseManager, LeaseView } from './lease-manager.js'
+import { LeaseError } from './permissions.js'
 
 /** An owner mark and 16 random hex digits, or the 16 alone (ids issued before marks). */
 const Id = z.object({ id: z.string().regex(/^(?:[0-9a-f]{8})?[0-9a-f]{16}$/) }).strict()
@@ -42,13 +43,24 @@ export function serveLeases(router: Router, address: string, manager: LeaseManag
 /** A Host header value: a host name (underscores too, as container names have them), IPv4 or bracketed IPv6 address, and an optional port. */
 const HOST_HEADER_RE = /^(?:[A-Za-z0-9._-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/
 // `host` is absent from the grants of outlets older than it: their inlets' clients keep their own Host.
+/** What the inlet puts in its requests' Authorization header: a scheme and a credential, visible ASCII only. */
+const AUTHORIZATION_RE = /^[A-Za-z][A-Za-z0-9_-]{0,31} [\x21-\x7e]{1,8192}$/
 const Grant = z.object({
-  id: z.string(), expiresAt: z.number(), authorization: z.string(), token: z.string(), backend: z.string(), host: z.string().regex(HOST_HEADER_RE).optional()
+  id: z.string().min(1).max(128), expiresAt: z.number().int().nonnegative(), authorization: z.string().regex(AUTHORIZATION_RE),
+  token: z.string().regex(/^[\x21-\x7e]{1,8192}$/), backend: z.string().max(32), host: z.string().regex(HOST_HEADER_RE).optional()
 }).transform(({ host, ...g }): LeaseGrant => (host === undefined ? g : { ...g, host }))
 
-/** A lease grant as an outlet sent it; its `host` goes into requests' headers, so it must be a plain host[:port]. */
+/**
+ * A lease grant as an outlet sent it. Its `authorization` and `host` go into requests' headers, so
+ * they must be valid header values: an outlet that sends anything else is refused here, not
+ * passed on to fail (or worse, to split a header) in the inlet.
+ */
 export function parseLeaseGrant(value: unknown): LeaseGrant {
-  return Grant.parse(value)
+  const r = Grant.safeParse(value)
+  if (r.success) return r.data
+  // Field names only: the values may be secrets.
+  const fields = [...new Set(r.error.issues.map((i) => i.path.join('.') || 'grant'))]
+  throw new LeaseError(`the outlet's lease grant is not usable: bad ${fields.join(', ')}`)
 }
 const View = z.object({
   id: z.string(), identifier: z.string(), backend: z.string(), createdAt: z.string(), expiresAt: z.string(), revokedAt: z.string().nullable(), permissions: z.unknown()

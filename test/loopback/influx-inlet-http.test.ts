@@ -169,6 +169,25 @@ test("a lease from an outlet that names no database Host leaves the client's Hos
   }
 })
 
+test('a lease that cannot go into a request gets the client a 502, never a hang or a crash, and the inlet serves on', { timeout: 10_000 }, async () => {
+  const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'bad', authorization: 'Token a\r\nX-Evil: 1', token: 'a', backend: 'v2', expiresAt: Date.now() + 3_600_000 }), silentLogger)
+  const broken = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: keeper, strategy: 'shared' })
+  const at = await broken.start()
+  const before = seen.length
+  try {
+    for (const body of [undefined, 'm v=1 1']) {
+      const r = await fetch(`http://${at}/write?db=d`, { method: 'POST', ...(body !== undefined ? { body } : {}) })
+      assert.equal(r.status, 502)
+      assert.doesNotMatch(await r.text(), /X-Evil|Token a/)
+    }
+    assert.equal(seen.length, before, 'nothing reached the database')
+    assert.equal(broken.summary().upstreamErrors, 2)
+  } finally {
+    await broken.stop()
+  }
+  assert.equal((await fetch(url('/ping'))).status, 200)
+})
+
 test('hop-by-hop headers stay on their hop: the client\'s are not sent upstream, and the database\'s "Connection: close" does not end the client\'s connection', async () => {
   const [sent] = await rawExchange('POST /write?db=d HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Client-Hop\r\nX-Client-Hop: mine\r\nX-End-To-End: kept\r\nContent-Length: 5\r\n\r\nm v=1', 1)
   assert.equal(sent?.status, 200)

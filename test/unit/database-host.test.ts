@@ -2,9 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { validateHeaderValue } from 'node:http'
 import fc from 'fast-check'
-import { ZodError } from 'zod'
 import { databaseHost } from '../../src/influxdb/http.js'
 import { parseLeaseGrant } from '../../src/influxdb/lease-service.js'
+import { LeaseError } from '../../src/influxdb/permissions.js'
 
 test('the Host header for the database: its name, and its port unless the scheme implies it', () => {
   assert.equal(databaseHost({ to: 'influxdb.internal:8086', tls: false }), 'influxdb.internal:8086')
@@ -27,19 +27,39 @@ test("an outlet's Host for the database is taken only as a plain host[:port], wh
   }
   assert.equal(parseLeaseGrant(grant(undefined)).host, undefined)
   for (const hostile of ['db.lan\r\nX-Evil: 1', 'db.lan 8086', 'a/b', '', 'x'.repeat(300), 'db.lan:8086:1', '[::1', 'user@db.lan']) {
-    assert.throws(() => parseLeaseGrant(grant(hostile)), ZodError, JSON.stringify(hostile))
+    assert.throws(() => parseLeaseGrant(grant(hostile)), /lease grant is not usable: bad host/, JSON.stringify(hostile))
   }
   fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => {
     let host: string | undefined
     try {
       host = parseLeaseGrant(grant(s)).host
     } catch (err) {
-      assert.ok(err instanceof ZodError)
+      assert.ok(err instanceof LeaseError)
       return
     }
     // Whatever is accepted can go into a request without Node refusing it (or a proxy misreading it).
     assert.ok(host !== undefined)
     validateHeaderValue('host', host)
     assert.doesNotMatch(host, /[\s/@?#]/)
+  }), { numRuns: 5000 })
+})
+
+test("an outlet's credential is taken only as a valid Authorization value, and a refusal never repeats it", () => {
+  const withAuth = (authorization: unknown, token: unknown = 't'): Record<string, unknown> => ({ id: 'l', expiresAt: 1, authorization, token, backend: 'v2' })
+  for (const good of ['Token abc==', 'Bearer eyJ.eyJ.sig', 'Basic dTpw']) assert.equal(parseLeaseGrant(withAuth(good)).authorization, good)
+  for (const hostile of ['Token a\r\nX-Evil: 1', 'Token a\nb', 'Token', 'Token  two spaces', 'Token tab\there', ' Token x', 'Token é', '', 'Token ' + 'x'.repeat(9000), 42]) {
+    assert.throws(() => parseLeaseGrant(withAuth(hostile)), (err: Error) => err instanceof LeaseError && /bad authorization/.test(err.message) && (typeof hostile !== 'string' || hostile === '' || !err.message.includes(hostile)), JSON.stringify(hostile))
+  }
+  assert.throws(() => parseLeaseGrant(withAuth('Token fine', 'sec ret')), /bad token/)
+  fc.assert(fc.property(fc.string({ maxLength: 200 }), fc.string({ maxLength: 40 }), (scheme, credential) => {
+    let authorization: string
+    try {
+      authorization = parseLeaseGrant(withAuth(`${scheme} ${credential}`)).authorization
+    } catch (err) {
+      // The whole message is fixed: nothing of the value is in it.
+      assert.ok(err instanceof LeaseError && err.message === "the outlet's lease grant is not usable: bad authorization", String(err))
+      return
+    }
+    validateHeaderValue('authorization', authorization)
   }), { numRuns: 5000 })
 })
