@@ -15,6 +15,9 @@ export const SWEEP_INTERVAL_MS = 250
 export const SWEEP_BATCH = 200
 export const SWEEP_CONCURRENCY = 32
 export const REVOKE_RETRY_MAX_MS = 60_000
+/** Tries at marking a revoked identity's leases due, waiting 250 ms, doubling to at most 2 s: about 10 s in all, inside the 15 s a member deletion has. */
+export const REVOKE_IDENTITY_ATTEMPTS = 8
+export const REVOKE_IDENTITY_FIRST_WAIT_MS = 250
 /**
  * Leases being issued at once. A database may apply user and token changes one after another
  * (InfluxDB 1.6.7 was seen to), so a revocation waits behind every issue already sent: this bounds
@@ -174,10 +177,19 @@ export class LeaseManager {
   }
 
   /** The member was deleted: all its leases become due now; the sweeper revokes them within a sweep. */
-  async revokeIdentity(identifier: string): Promise<number> {
-    const n = await this.o.leases.expireIdentity(this.o.outlet, identifier, this.now())
-    if (n > 0) this.o.log.warn({ identifier, leases: n }, 'identity revoked: revoking its leases')
-    return n
+  async revokeIdentity(identifier: string, signal?: AbortSignal): Promise<number> {
+    // A deleted member's leases must be gone within 15 s: a store that fails for a moment is asked again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const n = await this.o.leases.expireIdentity(this.o.outlet, identifier, this.now())
+        if (n > 0) this.o.log.warn({ identifier, leases: n }, 'identity revoked: revoking its leases')
+        return n
+      } catch (err) {
+        if (attempt >= REVOKE_IDENTITY_ATTEMPTS || signal?.aborted === true) throw err
+        this.o.log.warn({ identifier, attempt, err: (err as Error).message }, 'could not mark a revoked identity\'s leases for revocation; retrying')
+        await sleep(Math.min(REVOKE_IDENTITY_FIRST_WAIT_MS * 2 ** (attempt - 1), 2000), undefined, signal === undefined ? {} : { signal })
+      }
+    }
   }
 
   /**

@@ -107,7 +107,9 @@ export class Portals {
       ...(c['tls-ca-file'] !== undefined ? { 'tls-ca-file': c['tls-ca-file'] } : {}), ...(c['tls-server-name'] !== undefined ? { 'tls-server-name': c['tls-server-name'] } : {}) })
     serveLeases(this.o.node.router, leaseServiceAddress(c.from), manager, (msg) => this.o.policies.decide(c.from, 'influxdb-outlet', msg), log)
     this.leaseManagers.set(c.from, manager)
-    this.o.node.onRevoke((id) => { void manager.revokeIdentity(id) })
+    this.o.node.onRevoke((id) => {
+      manager.revokeIdentity(id, this.o.signal).catch((err: unknown) => log.error({ identifier: id, err: (err as Error).message }, 'a revoked identity\'s leases could not be marked for revocation; they end at their expiry'))
+    })
     if (backend instanceof DetectingBackend) {
       this.waitingOutlets.set(c.from, backend)
       backend.detected.then(() => this.tendLeases(manager, log), () => undefined)
