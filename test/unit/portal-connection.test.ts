@@ -41,6 +41,13 @@ function connectionPair(router: Router, name: string): Pair {
   return { a, b, outerA, outerB, closed }
 }
 
+/** A router with the stand-in channel and one carried connection on it. */
+function carried(): Pair & { router: Router } {
+  const router = new Router(silentLogger)
+  channelStandIn(router)
+  return { router, ...connectionPair(router, 'c') }
+}
+
 /** The next `bytes` bytes the outer end reads. */
 async function received(outer: Duplex, bytes: number): Promise<Buffer> {
   const got: Buffer[] = []
@@ -60,9 +67,7 @@ async function received(outer: Duplex, bytes: number): Promise<Buffer> {
 }
 
 test('bytes cross a carried connection intact and in order, several windows of them, both ways', { timeout: 20_000 }, async () => {
-  const router = new Router(silentLogger)
-  channelStandIn(router)
-  const p = connectionPair(router, 'c')
+  const p = carried()
   const data = randomBytes(3 * PORTAL_WINDOW_BYTES + 12_345)
   const arriving = received(p.outerB, data.byteLength)
   for (let at = 0; at < data.byteLength; at += 70_000) p.outerA.write(data.subarray(at, at + 70_000))
@@ -95,22 +100,18 @@ test('a malformed portal message closes that connection and tells the other end;
 })
 
 test('a message that did not come through the connection\'s secure channel never reaches it', () => {
-  const router = new Router(silentLogger)
-  channelStandIn(router)
-  const p = connectionPair(router, 'c')
+  const p = carried()
   const forged = [
     { onward: [local('c-b')], return: [], payload: encodeCbor([5, 'forged close']) },
     { onward: [local('c-b')], return: [], payload: encodeCbor([5, 'forged close']), secureChannel: { ...PEER, channel: 'another-channel' } }
   ]
-  for (const m of forged) assert.equal(router.send(m), false)
-  assert.equal(router.stats.dropped.denied, 2)
+  for (const m of forged) assert.equal(p.router.send(m), false)
+  assert.equal(p.router.stats.dropped.denied, 2)
   assert.equal(p.b.isClosed, false)
 })
 
 test('credit is honoured: a sender stops at one window while the receiving socket takes nothing, and goes on once it reads', { timeout: 20_000 }, async () => {
-  const router = new Router(silentLogger)
-  channelStandIn(router)
-  const p = connectionPair(router, 'c')
+  const p = carried()
   const data = randomBytes(4 * PORTAL_WINDOW_BYTES)
   p.outerA.write(data)
   // Nobody reads outerB: what crosses is bounded by the window and what the socket pair buffers.
@@ -122,9 +123,7 @@ test('credit is honoured: a sender stops at one window while the receiving socke
 })
 
 test('a half-close waits for the data still waiting for credit, and arrives after all of it', { timeout: 20_000 }, async () => {
-  const router = new Router(silentLogger)
-  channelStandIn(router)
-  const p = connectionPair(router, 'c')
+  const p = carried()
   const data = randomBytes(3 * PORTAL_WINDOW_BYTES)
   p.outerA.end(data)
   await new Promise((resolve) => setTimeout(resolve, 200))
