@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Attributes } from '../identity/credential.js'
 import type { Permission } from './backend.js'
+import { describeIssues } from '../encoding/validation.js'
 
 export const MAX_PERMISSIONS = 64
 
@@ -32,13 +33,11 @@ export function parsePermissionTemplate(json: string | unknown[]): string {
   return text
 }
 
-/** Validates, and says what is wrong in one line (where and why), not as a dump of the validator's issues. */
+/** Validates, and says what is wrong in one line, not as a dump of the validator's issues. */
 function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value)
   if (r.success) return r.data
-  const at = (path: readonly PropertyKey[]): string => path.map((p, k) => typeof p === 'number' ? `[${p}]` : `${k === 0 ? '' : '.'}${String(p)}`).join('')
-  const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.length === 0 ? '' : `${at(i.path)}: `}${i.message}`)
-  throw new LeaseError(`${what}: ${issues.join('; ')}`)
+  throw new LeaseError(`${what}: ${describeIssues(r.error)}`)
 }
 
 /**

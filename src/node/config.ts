@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { Policy } from '../policy/policy.js'
 import { parseDuration } from '../encoding/duration.js'
+import { describeIssues } from '../encoding/validation.js'
 
 /** A config file larger than this is refused before parsing. */
 export const MAX_CONFIG_BYTES = 1024 * 1024
@@ -143,14 +144,6 @@ export function substitute(value: unknown, vars: Readonly<Record<string, string>
   return value
 }
 
-function describeIssues(err: z.ZodError): string {
-  return err.issues.map((i) => {
-    const at = i.path.join('.')
-    if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${[...i.path, k].join('.')}'`).join(', ')}`
-    return `${at === '' ? 'config' : `'${at}'`}: ${i.message}`
-  }).join('; ')
-}
-
 /** Parses JSON or YAML text, substitutes variables and validates every key. */
 export function parseNodeConfig(text: string, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new ConfigError(`config larger than ${MAX_CONFIG_BYTES} bytes`)
@@ -163,13 +156,13 @@ export function parseNodeConfig(text: string, env: NodeJS.ProcessEnv = process.e
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('config must be a mapping of keys to values')
   const declared = (raw as { variables?: unknown }).variables
   const variables = z.record(z.string(), scalar).safeParse(declared ?? {})
-  if (!variables.success) throw new ConfigError(`'variables': ${describeIssues(variables.error)}`)
+  if (!variables.success) throw new ConfigError(`'variables': ${describeIssues(variables.error, true)}`)
   const vars: Record<string, string> = {}
   for (const [k, v] of Object.entries(env)) if (v !== undefined) vars[k] = v
   for (const [k, v] of Object.entries(variables.data)) vars[k] = String(v)
   const { variables: _declared, ...rest } = raw as Record<string, unknown>
   const result = NodeConfigSchema.safeParse({ ...(substitute(rest, vars) as object), ...(declared !== undefined ? { variables: declared } : {}) })
-  if (!result.success) throw new ConfigError(`invalid config: ${describeIssues(result.error)}`)
+  if (!result.success) throw new ConfigError(`invalid config: ${describeIssues(result.error, true)}`)
   return result.data
 }
 

@@ -7,6 +7,7 @@ import type { NodeRuntime } from './node-runtime.js'
 import { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutletConfig } from './config.js'
 import { RelayName } from '../relay/relay-service.js'
 import { nowSeconds } from '../identity/signed-data.js'
+import { describeIssues } from '../encoding/validation.js'
 
 /** A control request body larger than this is refused before it is read further. */
 export const MAX_CONTROL_BODY = 64 * 1024
@@ -104,7 +105,7 @@ export async function startControlServer(runtime: NodeRuntime, socketPath: strin
       (body) => send(res, 200, body),
       (err: unknown) => {
         const status = err instanceof ControlError ? err.status : err instanceof z.ZodError || ['PolicySyntaxError', 'PortalError', 'LeaseError', 'BackendError'].includes((err as Error).name) ? 400 : 500
-        const message = err instanceof z.ZodError ? `invalid request: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : (err as Error).message
+        const message = err instanceof z.ZodError ? `invalid request: ${describeIssues(err)}` : (err as Error).message
         log.warn({ url: req.url, status, err: message }, 'control request failed')
         send(res, status, { error: message, name: (err as Error).name })
       }

@@ -5,6 +5,7 @@ import { local, type Route } from '../routing/address.js'
 import type { LocalMessage } from '../routing/message.js'
 import type { AccessControl, Router } from '../routing/router.js'
 import { request } from '../routing/request.js'
+import { describeIssues } from '../encoding/validation.js'
 
 /** Largest request or answer an RPC service accepts, checked before decoding. */
 export const MAX_RPC_BYTES = 256 * 1024
@@ -53,7 +54,7 @@ export function serveRpc(router: Router, address: string, handlers: Record<strin
       } catch (err) {
         const e = err as Error
         const facing = CALLER_FACING.has(e.name)
-        const message = e instanceof z.ZodError ? `invalid arguments: ${e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : e.message
+        const message = e instanceof z.ZodError ? `invalid arguments: ${describeIssues(e)}` : e.message
         log.warn({ op, caller: msg.secureChannel?.identifier, err: facing ? message : e }, 'request refused')
         reply(msg, [1, err instanceof RpcError ? err.code : facing ? e.name : 'internal', facing ? message : 'internal error'])
       }
