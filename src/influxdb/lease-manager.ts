@@ -6,6 +6,7 @@ import type { LeaseRecord, LeaseRepository } from '../store/store.js'
 import type { LeaseBackend } from './backend.js'
 import { LeaseError, renderPermissions } from './permissions.js'
 import { CallLimit } from './call-limit.js'
+import { Backoff } from '../services/backoff.js'
 
 export const DEFAULT_LEASE_TTL_SECONDS = 3600
 export const DEFAULT_MAX_LEASES_PER_IDENTITY = 10
@@ -15,9 +16,11 @@ export const SWEEP_INTERVAL_MS = 250
 export const SWEEP_BATCH = 200
 export const SWEEP_CONCURRENCY = 32
 export const REVOKE_RETRY_MAX_MS = 60_000
-/** Tries at marking a revoked identity's leases due, waiting 250 ms, doubling to at most 2 s: about 10 s in all, inside the 15 s a member deletion has. */
+/** Tries at marking a revoked identity's leases due, with backoff from 250 ms to 2 s: at most about 10 s in all, inside the 15 s a member deletion has. */
 export const REVOKE_IDENTITY_ATTEMPTS = 8
 export const REVOKE_IDENTITY_FIRST_WAIT_MS = 250
+export const REVOKE_IDENTITY_MAX_WAIT_MS = 2000
+const NEVER = new AbortController().signal
 /**
  * Leases being issued at once. A database may apply user and token changes one after another
  * (InfluxDB 1.6.7 was seen to), so a revocation waits behind every issue already sent: this bounds
@@ -177,17 +180,18 @@ export class LeaseManager {
   }
 
   /** The member was deleted: all its leases become due now; the sweeper revokes them within a sweep. */
-  async revokeIdentity(identifier: string, signal?: AbortSignal): Promise<number> {
+  async revokeIdentity(identifier: string, signal: AbortSignal = NEVER): Promise<number> {
     // A deleted member's leases must be gone within 15 s: a store that fails for a moment is asked again.
+    const backoff = new Backoff(REVOKE_IDENTITY_FIRST_WAIT_MS, REVOKE_IDENTITY_MAX_WAIT_MS)
     for (let attempt = 1; ; attempt++) {
       try {
         const n = await this.o.leases.expireIdentity(this.o.outlet, identifier, this.now())
         if (n > 0) this.o.log.warn({ identifier, leases: n }, 'identity revoked: revoking its leases')
         return n
       } catch (err) {
-        if (attempt >= REVOKE_IDENTITY_ATTEMPTS || signal?.aborted === true) throw err
+        if (attempt >= REVOKE_IDENTITY_ATTEMPTS) throw err
         this.o.log.warn({ identifier, attempt, err: (err as Error).message }, 'could not mark a revoked identity\'s leases for revocation; retrying')
-        await sleep(Math.min(REVOKE_IDENTITY_FIRST_WAIT_MS * 2 ** (attempt - 1), 2000), undefined, signal === undefined ? {} : { signal })
+        if (!await backoff.wait(signal)) throw err
       }
     }
   }

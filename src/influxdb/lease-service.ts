@@ -42,9 +42,9 @@ export function serveLeases(router: Router, address: string, manager: LeaseManag
 
 /** A Host header value: a host name (underscores too, as container names have them), IPv4 or bracketed IPv6 address, and an optional port. */
 const HOST_HEADER_RE = /^(?:[A-Za-z0-9._-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/
-// `host` is absent from the grants of outlets older than it: their inlets' clients keep their own Host.
 /** What the inlet puts in its requests' Authorization header: a scheme and a credential, visible ASCII only. */
 const AUTHORIZATION_RE = /^[A-Za-z][A-Za-z0-9_-]{0,31} [\x21-\x7e]{1,8192}$/
+// `host` is absent from the grants of outlets older than it: their inlets' clients keep their own Host.
 const Grant = z.object({
   id: z.string().min(1).max(128), expiresAt: z.number().int().nonnegative(), authorization: z.string().regex(AUTHORIZATION_RE),
   token: z.string().regex(/^[\x21-\x7e]{1,8192}$/), backend: z.string().max(32), host: z.string().regex(HOST_HEADER_RE).optional()
