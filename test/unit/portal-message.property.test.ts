@@ -6,15 +6,10 @@ import {
   decodeDataHead, decodePortalMessage, encodeDataMessage, encodePortalMessage, MAX_CLOSE_REASON, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES,
   type PortalMessage
 } from '../../src/portal/portal-message.js'
+import { garbageAndMutations, onlyRaises } from '../support/hostile-bytes.js'
 
 /** A portal message arrives from an authenticated peer, but that peer may be hostile: only DecodeError may come out. */
-function onlyDecodeError(fn: () => unknown): void {
-  try {
-    fn()
-  } catch (err) {
-    assert.ok(err instanceof Error && err.name === 'DecodeError', `unexpected ${String(err)}`)
-  }
-}
+const DECODE_ERROR = new Set(['DecodeError'])
 
 const credit = fc.integer({ min: 0, max: 16 * PORTAL_WINDOW_BYTES })
 const portalMessage: fc.Arbitrary<PortalMessage> = fc.oneof(
@@ -47,15 +42,10 @@ test('a data message written from pieces is the same as one written whole', () =
 })
 
 test('portal message decoder: garbage and mutations only ever raise DecodeError', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => onlyDecodeError(() => decodePortalMessage(b))), { numRuns: 3000 })
-  fc.assert(fc.property(portalMessage, fc.nat(), fc.integer({ min: 1, max: 255 }), (m, i, x) => {
-    const bytes = Uint8Array.from(encodePortalMessage(m))
-    bytes[i % bytes.length]! ^= x
-    onlyDecodeError(() => decodePortalMessage(bytes))
-  }), { numRuns: 2000 })
+  garbageAndMutations({ valid: portalMessage, encode: encodePortalMessage, decode: decodePortalMessage, names: DECODE_ERROR, maxGarbageBytes: 300, mutationRuns: 2000 })
   // Any CBOR value at all, not only byte soup: the shapes a careless or hostile peer would send.
   fc.assert(fc.property(fc.array(fc.oneof(fc.integer(), fc.string(), fc.uint8Array({ maxLength: 64 }), fc.boolean(), fc.constant(null)), { maxLength: 4 }),
-    (items) => onlyDecodeError(() => decodePortalMessage(encodeCbor(items)))), { numRuns: 2000 })
+    (items) => onlyRaises(DECODE_ERROR, () => decodePortalMessage(encodeCbor(items)))), { numRuns: 2000 })
 })
 
 test('where the data starts, from a data message\'s first piece: the same as from the whole message, or a DecodeError', () => {
