@@ -23,6 +23,7 @@ import { benchInfluxdbOutlet, benchWriter, latencies } from './lib/influx-writes
 import { benchHome, benchProject } from './lib/portico-cli.js'
 import { BATCH_POINTS, lineProtocolBatch } from './lib/line-protocol.js'
 import { cpuBudgets } from './lib/cpu-budget.js'
+import { startTcpHopChain, type TcpHopChain } from './lib/tcp-hop-chain.js'
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 200)
 // InfluxDB's own CPU per point swings between runs of the same path (about 1.4 to 2.0 CPU s per
@@ -32,6 +33,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
 const CONCURRENCY = 4
 const PINGS = Number(process.env.BENCH_PINGS ?? 1000)
 const LEASES = Number(process.env.BENCH_LEASES ?? 10_000)
+/** The relayed path runs through three processes (inlet, relay, outlet): the floor gets as many. */
+const FLOOR_HOPS = 3
 const { home, portico } = benchHome('portico-bench-influx-')
 
 
@@ -50,49 +53,73 @@ async function pointsPerSecond(url: string, headers: Record<string, string>): Pr
 }
 
 
+/** The paths every round writes through, in this order; ratios are taken against the first. */
+type Path = readonly [name: string, url: string, headers: Record<string, string>]
+
 interface Rounds {
   /** The best round of each path, points/s. */
-  direct: number
-  relayed: number
+  best: Record<string, number>
   /** CPU seconds per million points, per process, in each path's best round. */
   cpuSecondsPerMillionPoints: Record<string, Record<string, number>>
   perRound: Record<string, unknown>[]
-  /** relayed / direct of each round, whose two halves ran back to back under the same conditions. */
-  pairRatios: number[]
+  /** Each path's rate over the direct one's in each round (the paths ran back to back under the same conditions). */
+  pairRatios: Record<string, number[]>
 }
 
 /** The median of the round pairs' ratios: one burst of load in one round cannot move it, as it can the best rounds. */
-const medianPairRatio = (r: Rounds): number => percentile([...r.pairRatios].sort((a, b) => a - b), 50)
+const medianPairRatio = (r: Rounds, path: string): number => percentile([...(r.pairRatios[path] ?? [])].sort((a, b) => a - b), 50)
 
 /**
- * Rounds alternate direct and relayed and each keeps its best, so a shared machine's bursts of
- * load hit both alike. CPU seconds per million points: InfluxDB itself and the Portico processes.
+ * Rounds take the paths in turn and each keeps its best, so a shared machine's bursts of load hit
+ * all alike. CPU seconds per million points: InfluxDB itself and the processes of each path.
  */
-async function rounds(pids: Record<string, number>, direct: string, writer: Record<string, string>, relayed: string): Promise<Rounds> {
-  const result: Rounds = { direct: 0, relayed: 0, cpuSecondsPerMillionPoints: {}, perRound: [], pairRatios: [] }
+async function rounds(pids: Record<string, number>, paths: readonly Path[]): Promise<Rounds> {
+  const result: Rounds = { best: {}, cpuSecondsPerMillionPoints: {}, perRound: [], pairRatios: {} }
   for (let round = 0; round < ROUNDS; round++) {
     const rates: Record<string, number> = {}
-    for (const [name, url, headers] of [['direct', direct, writer], ['relayed', relayed, {}]] as const) {
+    for (const [name, url, headers] of paths) {
       const before = Object.values(pids).map(cpuSeconds)
       const rate = await pointsPerSecond(url, headers)
       const used = Object.values(pids).map((pid, i) => fmt(((cpuSeconds(pid) - (before[i] ?? 0)) * 1e6) / (BATCHES * BATCH_POINTS), 2))
       const cpu = Object.fromEntries(Object.keys(pids).map((k, i) => [k, used[i] ?? NaN]))
       rates[name] = rate
       result.perRound.push({ path: name, 'points/s': fmt(rate, 0), cpuSecondsPerMillionPoints: cpu })
-      if (rate > result[name]) {
-        result[name] = rate
+      if (rate > (result.best[name] ?? 0)) {
+        result.best[name] = rate
         result.cpuSecondsPerMillionPoints[name] = cpu
       }
     }
-    result.pairRatios.push(fmt((rates.relayed ?? NaN) / (rates.direct ?? NaN), 3))
+    for (const [name] of paths.slice(1)) (result.pairRatios[name] ??= []).push(fmt((rates[name] ?? NaN) / (rates[DIRECT] ?? NaN), 3))
   }
   return result
 }
 
+const DIRECT = 'direct'
+const RELAYED = 'relayed'
+const FLOOR = 'floor'
+const RELAYED_COLUMN = 'relayed inlet (injected lease)'
+const FLOOR_COLUMN = `floor: ${FLOOR_HOPS} plain Node TCP hops`
+const FLOOR_RATIO_COLUMN = 'floor ratio (median pair)'
+
 /** A throughput row; rounds that could not run (no cgroups) say so. */
 function throughputRow(measure: string, r: Rounds | undefined, goal: string): Record<string, string | number> {
-  if (r === undefined) return { measure, direct: 'not measured: needs root and a cgroup cpu controller', 'relayed inlet (injected lease)': '-', ratio: '-', 'median round-pair ratio': '-', goal: '-' }
-  return { measure, direct: fmt(r.direct, 0), 'relayed inlet (injected lease)': fmt(r.relayed, 0), ratio: fmt(r.relayed / r.direct), 'median round-pair ratio': fmt(medianPairRatio(r)), goal }
+  if (r === undefined) return { measure, direct: 'not measured: needs root and a cgroup cpu controller', [RELAYED_COLUMN]: '-', ratio: '-', 'median round-pair ratio': '-', goal: '-', [FLOOR_COLUMN]: '-', [FLOOR_RATIO_COLUMN]: '-' }
+  const direct = r.best[DIRECT] ?? NaN
+  const relayed = r.best[RELAYED] ?? NaN
+  const floor = r.best[FLOOR] ?? NaN
+  return {
+    measure, direct: fmt(direct, 0), [RELAYED_COLUMN]: fmt(relayed, 0), ratio: fmt(relayed / direct), 'median round-pair ratio': fmt(medianPairRatio(r, RELAYED)), goal,
+    [FLOOR_COLUMN]: fmt(floor, 0), [FLOOR_RATIO_COLUMN]: `${fmt(floor / direct)} (${fmt(medianPairRatio(r, FLOOR))})`
+  }
+}
+
+/** A latency row at percentile `p`: each path's figure and what it adds to the direct one. */
+function latencyRow(p: number, direct: number[], relayed: number[], floor: number[], goal: string): Record<string, string | number> {
+  const [d, r, f] = [direct, relayed, floor].map((t) => percentile(t, p)) as [number, number, number]
+  return {
+    measure: `write latency p${p} ms (1 point)`, direct: fmt(d, 3), [RELAYED_COLUMN]: fmt(r, 3), ratio: `+${fmt(r - d, 3)} ms`, goal,
+    [FLOOR_COLUMN]: fmt(f, 3), [FLOOR_RATIO_COLUMN]: `+${fmt(f - d, 3)} ms`
+  }
 }
 
 async function leaseFigures(name: string, backend: LeaseBackend, count: number, ttlSeconds: number): Promise<Record<string, string | number>> {
@@ -131,7 +158,9 @@ async function main(): Promise<void> {
   const influx = await startInflux({ sharedSecret: secret })
   const v2 = await startV2Emulator()
   const v3 = await startV3Emulator()
+  let chain: TcpHopChain | undefined
   const cleanUp = cleanUpOnce(async () => {
+    await chain?.stop()
     for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
     await influx.stop()
     await v2.close()
@@ -147,26 +176,38 @@ async function main(): Promise<void> {
     await portico('node', 'create', 'outlet', '--identity', 'outlet', '--config', join(home, 'outlet.json'))
     await portico('node', 'create', 'inlet', '--identity', 'inlet', '--configuration', `influxdb-inlet: {from: ${inletPort}, via: influxdb, allow: influxdb-outlet}`)
     await sleep(1000)
-    const direct = `${influx.url}/write?db=bench`
-    const relayed = `http://127.0.0.1:${inletPort}/write?db=bench`
-    await pointsPerSecond(relayed, {}) // warm-up: lease, channels, JIT
-    const pids = { client: process.pid, influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet') }
-    const colocated = await rounds(pids, direct, writer, relayed)
-    const [ld = [], lp = []] = await latencies([[direct, writer], [relayed, {}]], PINGS)
+    chain = await startTcpHopChain(influx.address, FLOOR_HOPS)
+    const paths: Path[] = [
+      [DIRECT, `${influx.url}/write?db=bench`, writer],
+      [RELAYED, `http://127.0.0.1:${inletPort}/write?db=bench`, {}],
+      // The client's own credential, as direct: only the hops differ.
+      [FLOOR, `http://${chain.address}/write?db=bench`, writer]
+    ]
+    for (const [, url, headers] of paths.slice(1)) await pointsPerSecond(url, headers) // warm-up: lease, channels, JIT
+    const pids = {
+      client: process.pid, influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet'),
+      ...Object.fromEntries(chain.pids.map((pid, i) => [`floor hop ${i + 1}`, pid]))
+    }
+    const colocated = await rounds(pids, paths)
+    const [ld = [], lp = [], lf = []] = await latencies(paths.map(([, url, headers]) => [url, headers] as const), PINGS)
     // The same rounds with the database host on a CPU budget of its own, as in a deployment: InfluxDB
     // and the outlet share one CPU; the writers, the inlet and the relay (other machines) the other.
-    const budgets = cpuBudgets('portico-bench', { database: { cpus: 1, pids: [pids.influxd, pids.outlet] }, clients: { cpus: 1, pids: [pids.client, pids.inlet, pids.relay] } })
+    // The floor's hops are placed alike: its last hop stands for the outlet.
+    const budgets = cpuBudgets('portico-bench', {
+      database: { cpus: 1, pids: [pids.influxd, pids.outlet, ...chain.pids.slice(-1)] },
+      clients: { cpus: 1, pids: [pids.client, pids.inlet, pids.relay, ...chain.pids.slice(0, -1)] }
+    })
     let ownHost: Rounds | undefined
     try {
-      if (budgets !== undefined) ownHost = await rounds(pids, direct, writer, relayed)
+      if (budgets !== undefined) ownHost = await rounds(pids, paths)
     } finally {
       budgets?.release()
     }
     const rows = [
       throughputRow(`points/s, 4 writers x ${BATCH_POINTS}-point batches, all on this machine's CPUs`, colocated, '>= 0.9'),
       throughputRow('points/s, database host on its own CPU (InfluxDB + outlet: 1 CPU; writers, inlet, relay: 1 CPU)', ownHost, '(deployment view)'),
-      { measure: 'write latency p50 ms (1 point)', direct: fmt(percentile(ld, 50), 3), 'relayed inlet (injected lease)': fmt(percentile(lp, 50), 3), ratio: `+${fmt(percentile(lp, 50) - percentile(ld, 50), 3)} ms`, goal: 'added <= 1 ms' },
-      { measure: 'write latency p99 ms (1 point)', direct: fmt(percentile(ld, 99), 3), 'relayed inlet (injected lease)': fmt(percentile(lp, 99), 3), ratio: `+${fmt(percentile(lp, 99) - percentile(ld, 99), 3)} ms`, goal: '-' }
+      latencyRow(50, ld, lp, lf, 'added <= 1 ms'),
+      latencyRow(99, ld, lp, lf, '-')
     ]
     report('influx-writes', rows, { rounds: ROUNDS, colocated, databaseHostOnItsOwnCpu: ownHost ?? null, batches: BATCHES, batchPoints: BATCH_POINTS, pings: PINGS })
     const leases = [
