@@ -1,8 +1,8 @@
 // Development aid, not a benchmark of record: where the added latency of a 1-point write goes.
-// Three paths to the same InfluxDB 1.6.7 take turns in blocks of 1-point writes, as bench:influx's
-// latency rows do: direct; a plain tcp-inlet -> relay -> tcp-outlet portal (the client sends its
-// own credential), which costs the hops and the channel; and the influxdb inlet, which adds its
-// HTTP layer and the lease. Each process's CPU per request is taken around each path's blocks.
+// Four paths to the same InfluxDB 1.6.7 take turns in blocks of 1-point writes, as bench:influx's
+// latency rows do: direct; three plain Node processes that only forward TCP (the hops alone); a
+// plain tcp-inlet -> relay -> tcp-outlet portal (the client sends its own credential), which adds
+// the channel and the routing; and the influxdb inlet, which adds its HTTP layer and the lease. Each process's CPU per request is taken around each path's blocks.
 // The hop round trips of this machine are printed first.
 // Run: npm run -s build && node --import tsx bench/dev/latency-split.ts
 import { rmSync, writeFileSync } from 'node:fs'
@@ -15,6 +15,7 @@ import { benchHome, benchProject } from '../lib/portico-cli.js'
 import { fmt, percentile, report } from '../lib/report.js'
 import { reportHopRoundTrips } from '../lib/hop-latency.js'
 import { benchInfluxdbOutlet, benchWriter, latencies } from '../lib/influx-writes.js'
+import { startTcpHopChain, type TcpHopChain } from '../lib/tcp-hop-chain.js'
 
 const PINGS = Number(process.env.BENCH_PINGS ?? 1000)
 
@@ -22,6 +23,7 @@ await reportHopRoundTrips()
 const { home, portico } = benchHome('portico-latency-split-')
 const secret = 'latency-split-secret'
 const influx = await startInflux({ sharedSecret: secret })
+let chain: TcpHopChain | undefined
 try {
   const writer = await benchWriter(influx, secret)
   const [projectPort, inletPort, tcpPort] = [await freePort(), await freePort(), await freePort()]
@@ -33,12 +35,17 @@ try {
   await portico('node', 'create', 'inlet', '--identity', 'inlet', '--configuration',
     `{influxdb-inlet: {from: ${inletPort}, via: influxdb, allow: influxdb-outlet}, tcp-inlet: {from: ${tcpPort}, via: influxdb, outlet: plain-outlet, allow: influxdb-outlet}}`)
   await sleep(1000)
+  chain = await startTcpHopChain(influx.address, 3)
   const paths: [string, string, Record<string, string>][] = [
     ['direct', influx.url, writer],
+    ['3 plain Node TCP hops (client credential)', `http://${chain.address}`, writer],
     ['tcp portal via relay (client credential)', `http://127.0.0.1:${tcpPort}`, writer],
     ['influxdb inlet via relay (injected lease)', `http://127.0.0.1:${inletPort}`, {}]
   ]
-  const pids = { influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet') }
+  const pids = {
+    influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet'),
+    ...Object.fromEntries(chain.pids.map((pid, i) => [`hop ${i + 1}`, pid]))
+  }
   // CPU seconds each process spends on each path's measured blocks.
   const cpu = paths.map(() => new Map<string, number>())
   const times = await latencies(paths.map(([, base, headers]) => [`${base}/write?db=bench`, headers] as const), PINGS, async (p, block) => {
@@ -53,6 +60,7 @@ try {
     ...Object.fromEntries(Object.keys(pids).map((n) => [`${n} CPU µs/request`, fmt(((cpu[k]?.get(n) ?? 0) / (times[k]?.length ?? 1)) * 1e6, 0)]))
   })))
 } finally {
+  await chain?.stop()
   for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
   await influx.stop()
   rmSync(home, { recursive: true, force: true })
