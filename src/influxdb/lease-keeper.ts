@@ -3,6 +3,11 @@ import type { LeaseGrant } from './lease-manager.js'
 
 /** A lease is renewed once this fraction of its life has passed, so requests never carry an expired one. */
 export const RENEW_AT_FRACTION = 2 / 3
+/**
+ * A lease with less life than this left is not handed to a request: the request could reach the
+ * database after the lease ends (or at a database whose clock runs a little ahead).
+ */
+export const EXPIRY_MARGIN_MS = 1000
 /** Distinct clients (per-client strategy) whose leases are kept at once. */
 export const MAX_KEPT_LEASES = 10_000
 
@@ -27,7 +32,7 @@ export class LeaseKeeper {
   async get(key: string): Promise<LeaseGrant> {
     const h = this.held.get(key)
     const now = this.now()
-    if (h !== undefined && h.grant.expiresAt > now + 1000) {
+    if (h !== undefined && h.grant.expiresAt > now + EXPIRY_MARGIN_MS) {
       const renewAt = h.issuedAt + (h.grant.expiresAt - h.issuedAt) * RENEW_AT_FRACTION
       if (now >= renewAt && h.renewing === undefined) {
         h.renewing = this.fetch(key).finally(() => { h.renewing = undefined })

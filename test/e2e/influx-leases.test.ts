@@ -107,6 +107,9 @@ test('leases rotate before expiry, and an expired lease token is refused by Infl
   assert.equal((await direct()).status, 204)
   const listed = JSON.parse(await ok(portico, 'lease', 'list', '--via', 'influxdb', '--identity', 'dev1', '--output', 'json')) as { id: string }[]
   assert.ok(listed.some((l) => l.id === lease.id))
+  const before = JSON.parse(await ok(portico, 'node', 'show', 'dev1', '--output', 'json')) as { influxdbInlets: { leases: { id: string }[]; retriedAfter401: number }[] }
+  const leaseBefore = before.influxdbInlets[0]?.leases[0]?.id
+  const retriedBefore = before.influxdbInlets[0]?.retriedAfter401
   // Keep writing through the inlet across two lease lives: every request succeeds.
   const until = Date.now() + (TTL + 3) * 1000
   while (Date.now() < until) {
@@ -115,8 +118,12 @@ test('leases rotate before expiry, and an expired lease token is refused by Infl
     await new Promise((r) => setTimeout(r, 300))
   }
   assert.equal((await direct()).status, 401)
-  const show = JSON.parse(await ok(portico, 'node', 'show', 'dev1', '--output', 'json')) as { influxdbInlets: { leases: { id: string }[]; requests: number }[] }
-  assert.notEqual(show.influxdbInlets[0]?.leases[0]?.id, undefined)
+  const show = JSON.parse(await ok(portico, 'node', 'show', 'dev1', '--output', 'json')) as { influxdbInlets: { leases: { id: string }[]; requests: number; retriedAfter401: number }[] }
+  const inlet = show.influxdbInlets[0]
+  assert.notEqual(inlet?.leases[0]?.id, undefined)
+  assert.notEqual(inlet?.leases[0]?.id, leaseBefore, 'the inlet still holds the lease it had two lease lives ago')
+  // Renewed before expiry, not after a refusal: no request was answered 401 and sent again.
+  assert.equal(inlet?.retriedAfter401, retriedBefore)
 })
 
 test('an analyst gets a read-only token valid for 7 days, uses it directly, shows it and revokes it', async () => {
