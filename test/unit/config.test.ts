@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { ConfigError, parseNodeConfig } from '../../src/node/config.js'
-import { parseDuration } from '../../src/encoding/duration.js'
+import { MAX_DURATION_SECONDS, parseDuration } from '../../src/encoding/duration.js'
 
 test('JSON and YAML configs give the same result, with $VAR and ${VAR} from variables and then the environment', () => {
   const env = { PORT: '23345', HOSTNAME_X: 'from-env' }
@@ -58,4 +58,22 @@ test('durations', () => {
   assert.equal(parseDuration('1h'), 3600)
   assert.equal(parseDuration('7d'), 604800)
   for (const bad of ['0', '-5', '1y', '1.5h', '', '9999999999', '400d']) assert.throws(() => parseDuration(bad), RangeError, bad)
+})
+
+test('property: a duration is whole seconds within the limit or a RangeError, and a number with a unit means that many units', () => {
+  fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 20 }), fc.double(), fc.integer()), (value) => {
+    try {
+      const seconds = parseDuration(value)
+      assert.ok(Number.isInteger(seconds) && seconds >= 1 && seconds <= MAX_DURATION_SECONDS, `${String(value)} gave ${seconds}`)
+    } catch (err) {
+      assert.ok(err instanceof RangeError, `${String(value)} threw ${String(err)}`)
+      assert.ok((err as Error).message.length < 200, 'the message repeats a long input')
+    }
+  }), { numRuns: 3000 })
+  const units = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }
+  fc.assert(fc.property(fc.integer({ min: 1, max: 999_999_999 }), fc.constantFrom(...Object.entries(units)), (n, [unit, factor]) => {
+    const seconds = n * factor
+    if (seconds <= MAX_DURATION_SECONDS) assert.equal(parseDuration(`${n}${unit}`), seconds)
+    else assert.throws(() => parseDuration(`${n}${unit}`), RangeError)
+  }), { numRuns: 2000 })
 })
