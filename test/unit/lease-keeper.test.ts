@@ -29,31 +29,40 @@ function manager(now: () => number): { obtain: () => Promise<LeaseGrant>; calls:
 /** Lets the keeper's promise callbacks run. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
+/** A keeper on a clock of the test's own, with a manager the test answers. */
+function keeperOnClock(): { clock: { now: number }; m: ReturnType<typeof manager>; keeper: LeaseKeeper } {
+  const clock = { now: 1_000_000 }
+  const m = manager(() => clock.now)
+  return { clock, m, keeper: new LeaseKeeper(m.obtain, silentLogger, () => clock.now) }
+}
+
+/** The same, holding its first lease (`lease-1`). */
+async function keeperWithLease(): Promise<ReturnType<typeof keeperOnClock>> {
+  const k = keeperOnClock()
+  const first = k.keeper.get('shared')
+  k.m.answer()
+  assert.equal((await first).id, 'lease-1')
+  return k
+}
+
 test('one fetch serves every request that waits for the first lease', async () => {
-  let now = 1_000_000
-  const m = manager(() => now)
-  const keeper = new LeaseKeeper(m.obtain, silentLogger, () => now)
+  const { clock, m, keeper } = keeperOnClock()
   const waiting = [keeper.get('shared'), keeper.get('shared'), keeper.get('shared')]
   assert.equal(m.calls, 1)
   m.answer()
   const grants = await Promise.all(waiting)
   assert.deepEqual(grants.map((g) => g.id), ['lease-1', 'lease-1', 'lease-1'])
-  now += LIFE_MS / 2
+  clock.now += LIFE_MS / 2
   assert.equal((await keeper.get('shared')).id, 'lease-1')
   assert.equal(m.calls, 1, 'a lease in the first 2/3 of its life was fetched again')
 })
 
 test('at 2/3 of its life a lease is renewed once, in the background; requests keep the old one until the new one is there', async () => {
-  let now = 1_000_000
-  const m = manager(() => now)
-  const keeper = new LeaseKeeper(m.obtain, silentLogger, () => now)
-  const first = keeper.get('shared')
-  m.answer()
-  assert.equal((await first).id, 'lease-1')
-  now += Math.floor(LIFE_MS * RENEW_AT_FRACTION) - 1
+  const { clock, m, keeper } = await keeperWithLease()
+  clock.now += Math.floor(LIFE_MS * RENEW_AT_FRACTION) - 1
   assert.equal((await keeper.get('shared')).id, 'lease-1')
   assert.equal(m.calls, 1, 'renewed before 2/3 of the life')
-  now += 1
+  clock.now += 1
   // Renewing: the old lease still has a third of its life, so nobody waits for the new one.
   assert.equal((await keeper.get('shared')).id, 'lease-1')
   assert.equal((await keeper.get('shared')).id, 'lease-1')
@@ -65,13 +74,8 @@ test('at 2/3 of its life a lease is renewed once, in the background; requests ke
 })
 
 test('a failed renewal leaves the current lease in use and is tried again by the next request', async () => {
-  let now = 1_000_000
-  const m = manager(() => now)
-  const keeper = new LeaseKeeper(m.obtain, silentLogger, () => now)
-  const first = keeper.get('shared')
-  m.answer()
-  await first
-  now += Math.ceil(LIFE_MS * RENEW_AT_FRACTION)
+  const { clock, m, keeper } = await keeperWithLease()
+  clock.now += Math.ceil(LIFE_MS * RENEW_AT_FRACTION)
   assert.equal((await keeper.get('shared')).id, 'lease-1')
   m.refuse()
   await settle()
@@ -83,26 +87,16 @@ test('a failed renewal leaves the current lease in use and is tried again by the
 })
 
 test('a lease about to expire is never handed out: the request waits for a new one', async () => {
-  let now = 1_000_000
-  const m = manager(() => now)
-  const keeper = new LeaseKeeper(m.obtain, silentLogger, () => now)
-  const first = keeper.get('shared')
-  m.answer()
-  await first
+  const { clock, m, keeper } = await keeperWithLease()
   // No request came during the renewal window; the lease has less than the margin left.
-  now += LIFE_MS - EXPIRY_MARGIN_MS + 1
+  clock.now += LIFE_MS - EXPIRY_MARGIN_MS + 1
   const next = keeper.get('shared')
   m.answer()
   assert.equal((await next).id, 'lease-2')
 })
 
 test('after a 401 the refused lease is dropped, but a newer one is kept', async () => {
-  const now = 1_000_000
-  const m = manager(() => now)
-  const keeper = new LeaseKeeper(m.obtain, silentLogger, () => now)
-  const first = keeper.get('shared')
-  m.answer()
-  await first
+  const { m, keeper } = await keeperWithLease()
   keeper.invalidate('shared', 'some-older-lease')
   assert.equal((await keeper.get('shared')).id, 'lease-1', 'a 401 for an older lease dropped the current one')
   keeper.invalidate('shared', 'lease-1')
@@ -113,7 +107,7 @@ test('after a 401 the refused lease is dropped, but a newer one is kept', async 
 })
 
 test('per-client keys get leases of their own, and at most MAX_KEPT_LEASES are kept (the oldest goes first)', async () => {
-  let now = 1_000_000
+  const now = 1_000_000
   let n = 0
   const keeper = new LeaseKeeper(() => Promise.resolve({ id: `lease-${++n}`, expiresAt: now + LIFE_MS, authorization: 'Token t', token: 't', backend: 'v2' }), silentLogger, () => now)
   assert.notEqual((await keeper.get('10.0.0.1')).id, (await keeper.get('10.0.0.2')).id)
@@ -122,6 +116,5 @@ test('per-client keys get leases of their own, and at most MAX_KEPT_LEASES are k
   assert.equal(kept.length, MAX_KEPT_LEASES)
   assert.ok(!kept.some((k) => k.key === '10.0.0.1' || k.key === '10.0.0.2'), 'the oldest clients were not the ones dropped')
   assert.ok(kept.some((k) => k.key === `client-${MAX_KEPT_LEASES - 1}`))
-  now += 1
-  assert.equal(keeper.current().find((k) => k.key === 'client-0')?.expiresAt, new Date(1_000_000 + LIFE_MS).toISOString())
+  assert.equal(keeper.current().find((k) => k.key === 'client-0')?.expiresAt, new Date(now + LIFE_MS).toISOString())
 })
