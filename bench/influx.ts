@@ -56,6 +56,13 @@ async function pointsPerSecond(url: string, headers: Record<string, string>): Pr
 /** The paths every round writes through, in this order; ratios are taken against the first. */
 type Path = readonly [name: string, url: string, headers: Record<string, string>]
 
+const DIRECT = 'direct'
+const RELAYED = 'relayed'
+const FLOOR = 'floor'
+const RELAYED_COLUMN = 'relayed inlet (injected lease)'
+const FLOOR_COLUMN = `floor: ${FLOOR_HOPS} plain Node TCP hops`
+const FLOOR_RATIO_COLUMN = 'floor ratio (median pair)'
+
 interface Rounds {
   /** The best round of each path, points/s. */
   best: Record<string, number>
@@ -93,13 +100,6 @@ async function rounds(pids: Record<string, number>, paths: readonly Path[]): Pro
   }
   return result
 }
-
-const DIRECT = 'direct'
-const RELAYED = 'relayed'
-const FLOOR = 'floor'
-const RELAYED_COLUMN = 'relayed inlet (injected lease)'
-const FLOOR_COLUMN = `floor: ${FLOOR_HOPS} plain Node TCP hops`
-const FLOOR_RATIO_COLUMN = 'floor ratio (median pair)'
 
 /** A throughput row; rounds that could not run (no cgroups) say so. */
 function throughputRow(measure: string, r: Rounds | undefined, goal: string): Record<string, string | number> {
