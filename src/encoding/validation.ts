@@ -21,3 +21,8 @@ export function describeIssues(error: z.ZodError, quote = false): string {
   const more = error.issues.length - shown.length
   return shown.join('; ') + (more > 0 ? ` (and ${more} more)` : '')
 }
+
+/** Where a validator found issues, each place once (`what` for the value itself): for messages that must not say more. */
+export function issueFields(error: z.ZodError, what: string): string[] {
+  return [...new Set(error.issues.map((i) => (i.path.length === 0 ? what : issuePath(i.path))))]
+}

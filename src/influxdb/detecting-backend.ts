@@ -3,8 +3,9 @@ import type { Logger } from 'pino'
 import type { IssuedToken, IssueRequest, LeaseBackend, TaggedCredential } from './backend.js'
 import { detectApi, type ApiVersion } from './detect.js'
 import { BackendError, DatabaseUnavailableError, type Endpoint } from './http.js'
+import { Backoff } from '../services/backoff.js'
 
-/** `/ping` is asked again after this long, doubling up to DETECT_RETRY_MAX_MS, while the database is away. */
+/** `/ping` is asked again after this long, then with jittered backoff up to DETECT_RETRY_MAX_MS, while the database is away. */
 export const DETECT_RETRY_FIRST_MS = 1000
 export const DETECT_RETRY_MAX_MS = 30_000
 
@@ -34,8 +35,6 @@ export async function detectBackend(o: DetectOptions): Promise<LeaseBackend> {
     return new DetectingBackend(o, err)
   }
 }
-
-const nextWait = (wait: number): number => Math.min(DETECT_RETRY_MAX_MS, wait * 2)
 
 /** The backend for the version the database reports on `/ping`. */
 async function ask(o: DetectOptions): Promise<LeaseBackend> {
@@ -89,7 +88,9 @@ export class DetectingBackend implements LeaseBackend {
 
   private async keepAsking(): Promise<LeaseBackend> {
     const { log, signal } = this.o
-    for (let wait = DETECT_RETRY_FIRST_MS; ; wait = nextWait(wait)) {
+    // Jittered, so that outlets whose database restarted do not all ask it again at the same moment.
+    const backoff = new Backoff(DETECT_RETRY_FIRST_MS, DETECT_RETRY_MAX_MS)
+    for (let wait = backoff.nextDelayMs(); ;) {
       await sleep(wait, undefined, { signal })
       try {
         this.chosen = await ask(this.o)
@@ -103,7 +104,8 @@ export class DetectingBackend implements LeaseBackend {
           log.error({ err: this.failure.message }, 'the database answered, but the outlet cannot use it; fix the configuration and restart the node')
           throw err
         }
-        log.warn({ err: this.failure.message, retryInMs: nextWait(wait) }, 'the database is still not reachable')
+        wait = backoff.nextDelayMs()
+        log.warn({ err: this.failure.message, retryInMs: wait }, 'the database is still not reachable')
       }
     }
   }

@@ -7,6 +7,7 @@ import type { Router } from '../routing/router.js'
 import { callRpc, RpcError, serveRpc } from '../services/rpc.js'
 import type { LeaseGrant, LeaseManager, LeaseView } from './lease-manager.js'
 import { LeaseError } from './permissions.js'
+import { issueFields } from '../encoding/validation.js'
 
 /** An owner mark and 16 random hex digits, or the 16 alone (ids issued before marks). */
 const Id = z.object({ id: z.string().regex(/^(?:[0-9a-f]{8})?[0-9a-f]{16}$/) }).strict()
@@ -59,8 +60,7 @@ export function parseLeaseGrant(value: unknown): LeaseGrant {
   const r = Grant.safeParse(value)
   if (r.success) return r.data
   // Field names only: the values may be secrets.
-  const fields = [...new Set(r.error.issues.map((i) => i.path.join('.') || 'grant'))]
-  throw new LeaseError(`the outlet's lease grant is not usable: bad ${fields.join(', ')}`)
+  throw new LeaseError(`the outlet's lease grant is not usable: bad ${issueFields(r.error, 'grant').join(', ')}`)
 }
 const View = z.object({
   id: z.string(), identifier: z.string(), backend: z.string(), createdAt: z.string(), expiresAt: z.string(), revokedAt: z.string().nullable(), permissions: z.unknown()
