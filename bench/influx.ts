@@ -2,6 +2,7 @@
 // through a relayed, token-injecting inlet (separate processes); added latency per request; leases
 // issued per second (v1 real InfluxDB, v2 and v3 contract-checked emulators); revocation lateness for 10,000 leases.
 import { rmSync, writeFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../test/support/postgres.js'
@@ -38,8 +39,17 @@ const FLOOR_HOPS = 3
 const { home, portico } = benchHome('portico-bench-influx-')
 
 
-async function pointsPerSecond(url: string, headers: Record<string, string>): Promise<number> {
-  const bodies = Array.from({ length: 8 }, (_, i) => lineProtocolBatch(i))
+/** What the writes of a round send: these bodies in turn, with these headers beside the path's own. */
+interface Workload { bodies: readonly (string | Buffer)[], headers: Record<string, string> }
+const PLAIN: Workload = { bodies: Array.from({ length: 8 }, (_, i) => lineProtocolBatch(i)), headers: {} }
+// Compressed once, before any round: what the writers would spend compressing is the client's,
+// on both paths alike. Telegraf's influxdb_v2 output and the official v2 client libraries send gzip
+// bodies by default, so this is how much of a fleet's traffic arrives.
+const GZIP: Workload = { bodies: PLAIN.bodies.map((b) => gzipSync(b)), headers: { 'content-encoding': 'gzip' } }
+
+async function pointsPerSecond(url: string, pathHeaders: Record<string, string>, workload: Workload): Promise<number> {
+  const { bodies } = workload
+  const headers = { ...pathHeaders, ...workload.headers }
   let next = 0
   const t = process.hrtime.bigint()
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -80,13 +90,13 @@ const medianPairRatio = (r: Rounds, path: string): number => percentile([...(r.p
  * Rounds take the paths in turn and each keeps its best, so a shared machine's bursts of load hit
  * all alike. CPU seconds per million points: InfluxDB itself and the processes of each path.
  */
-async function rounds(pids: Record<string, number>, paths: readonly Path[]): Promise<Rounds> {
+async function rounds(pids: Record<string, number>, paths: readonly Path[], workload: Workload = PLAIN): Promise<Rounds> {
   const result: Rounds = { best: {}, cpuSecondsPerMillionPoints: {}, perRound: [], pairRatios: {} }
   for (let round = 0; round < ROUNDS; round++) {
     const rates: Record<string, number> = {}
     for (const [name, url, headers] of paths) {
       const before = Object.values(pids).map(cpuSeconds)
-      const rate = await pointsPerSecond(url, headers)
+      const rate = await pointsPerSecond(url, headers, workload)
       const used = Object.values(pids).map((pid, i) => fmt(((cpuSeconds(pid) - (before[i] ?? 0)) * 1e6) / (BATCHES * BATCH_POINTS), 2))
       const cpu = Object.fromEntries(Object.keys(pids).map((k, i) => [k, used[i] ?? NaN]))
       rates[name] = rate
@@ -111,6 +121,12 @@ function throughputRow(measure: string, r: Rounds | undefined, goal: string): Re
     measure, direct: fmt(direct, 0), [RELAYED_COLUMN]: fmt(relayed, 0), ratio: fmt(relayed / direct), 'median round-pair ratio': fmt(medianPairRatio(r, RELAYED)), goal,
     [FLOOR_COLUMN]: fmt(floor, 0), [FLOOR_RATIO_COLUMN]: `${fmt(floor / direct)} (${fmt(medianPairRatio(r, FLOOR))})`
   }
+}
+
+/** The gzip bodies' size as a share of the plain ones'. */
+const gzipPercent = (): number => {
+  const bytes = (w: Workload): number => w.bodies.reduce((sum, b) => sum + Buffer.byteLength(b), 0)
+  return fmt((100 * bytes(GZIP)) / bytes(PLAIN), 1)
 }
 
 /** A difference in ms with its sign: a path through more processes can still be faster at p99. */
@@ -186,12 +202,13 @@ async function main(): Promise<void> {
       // The client's own credential, as direct: only the hops differ.
       [FLOOR, `http://${chain.address}/write?db=bench`, writer]
     ]
-    for (const [, url, headers] of paths.slice(1)) await pointsPerSecond(url, headers) // warm-up: lease, channels, JIT
+    for (const [, url, headers] of paths.slice(1)) await pointsPerSecond(url, headers, PLAIN) // warm-up: lease, channels, JIT
     const pids = {
       client: process.pid, influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet'),
       ...Object.fromEntries(chain.pids.map((pid, i) => [`floor hop ${i + 1}`, pid]))
     }
     const colocated = await rounds(pids, paths)
+    const gzipped = await rounds(pids, paths, GZIP)
     const [ld = [], lp = [], lf = []] = await latencies(paths.map(([, url, headers]) => [url, headers] as const), PINGS)
     // The same rounds with the database host on a CPU budget of its own, as in a deployment: InfluxDB
     // and the outlet share one CPU; the writers, the inlet and the relay (other machines) the other.
@@ -208,11 +225,12 @@ async function main(): Promise<void> {
     }
     const rows = [
       throughputRow(`points/s, 4 writers x ${BATCH_POINTS}-point batches, all on this machine's CPUs`, colocated, '>= 0.9'),
+      throughputRow(`points/s, the same with gzip bodies (${gzipPercent()} % of the bytes), as Telegraf and the v2 clients send by default`, gzipped, '>= 0.9'),
       throughputRow('points/s, database host on its own CPU (InfluxDB + outlet: 1 CPU; writers, inlet, relay: 1 CPU)', ownHost, '(deployment view)'),
       latencyRow(50, ld, lp, lf, 'added <= 1 ms'),
       latencyRow(99, ld, lp, lf, '-')
     ]
-    report('influx-writes', rows, { rounds: ROUNDS, colocated, databaseHostOnItsOwnCpu: ownHost ?? null, batches: BATCHES, batchPoints: BATCH_POINTS, pings: PINGS })
+    report('influx-writes', rows, { rounds: ROUNDS, colocated, gzipped, databaseHostOnItsOwnCpu: ownHost ?? null, batches: BATCHES, batchPoints: BATCH_POINTS, pings: PINGS })
     const leases = [
       await leaseFigures('v1 (InfluxDB 1.6.7, bcrypt users)', v1, Number(process.env.BENCH_V1_LEASES ?? 300), 3),
       await leaseFigures('v2 (contract-checked emulator)', new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }), LEASES, 5),
