@@ -44,6 +44,8 @@ test('enroll from a YAML config with a ticket, serve status, guard a service, an
   const metrics = await (await fetch(`${base}/metrics`)).text()
   assert.match(metrics, /^portico_secure_channels \d+$/m)
   assert.match(metrics, /^portico_credential_expires_at_seconds \d+$/m)
+  // Sampled at EVENT_LOOP_SAMPLE_MS, not prom-client's 10 ms: still measured.
+  assert.match(metrics, /^portico_nodejs_eventloop_lag_p99_seconds \d[\d.e-]*$/m)
 
   await ok(portico, 'identity', 'create', 'device')
   const deviceTicket = await ok(portico, 'ticket', 'create', '--attribute', 'device=true')
