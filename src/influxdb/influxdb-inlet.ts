@@ -10,6 +10,14 @@ import type { LeaseKeeper } from './lease-keeper.js'
 export const MAX_RETRY_BODY_BYTES = 1024 * 1024
 export const MAX_HEADER_BYTES = 64 * 1024
 export const UPSTREAM_SOCKETS = 256
+/**
+ * What a client's connection and request hold before they push back: one socket read (Node reads
+ * at most 64 KiB at a time). The body that arrives with a request's head waits, unread by anyone,
+ * while the lease is looked up; with Node's default of 16 KiB a larger body stopped the client's
+ * socket and started it again for every such request (two epoll system calls and a turn of the
+ * stream machinery each time).
+ */
+export const CLIENT_BUFFER_BYTES = 64 * 1024
 
 /** Headers that belong to one hop (RFC 9110 7.6.1): each hop sets its own, so they are never passed on. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection'])
@@ -108,7 +116,7 @@ export class InfluxdbInlet {
 
   async start(): Promise<string> {
     const { host, port } = parseHostPort(this.o.from)
-    const server = createServer({ keepAlive: true, maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0 }, (req, res) => { this.handle(req, res).catch((err: unknown) => this.failed(req, res, err)) })
+    const server = createServer({ keepAlive: true, maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, highWaterMark: CLIENT_BUFFER_BYTES }, (req, res) => { this.handle(req, res).catch((err: unknown) => this.failed(req, res, err)) })
     server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.clientError(err, socket))
     server.listen(port, host)
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => { throw e as Error })])
