@@ -44,7 +44,7 @@ interface Workload { bodies: readonly (string | Buffer)[], headers: Record<strin
 const PLAIN: Workload = { bodies: Array.from({ length: 8 }, (_, i) => lineProtocolBatch(i)), headers: {} }
 // Compressed once, before any round: what the writers would spend compressing is the client's,
 // on both paths alike. Telegraf's influxdb_v2 output and the official v2 client libraries send gzip
-// bodies by default, so this is how much of a fleet's traffic arrives.
+// bodies by default: much of a fleet's traffic comes in this form.
 const GZIP: Workload = { bodies: PLAIN.bodies.map((b) => gzipSync(b)), headers: { 'content-encoding': 'gzip' } }
 
 async function pointsPerSecond(url: string, pathHeaders: Record<string, string>, workload: Workload): Promise<number> {
