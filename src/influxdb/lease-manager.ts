@@ -20,7 +20,6 @@ export const REVOKE_RETRY_MAX_MS = 60_000
 export const REVOKE_IDENTITY_ATTEMPTS = 8
 export const REVOKE_IDENTITY_FIRST_WAIT_MS = 250
 export const REVOKE_IDENTITY_MAX_WAIT_MS = 2000
-const NEVER = new AbortController().signal
 /**
  * Leases being issued at once. A database may apply user and token changes one after another
  * (InfluxDB 1.6.7 was seen to), so a revocation waits behind every issue already sent: this bounds
@@ -180,7 +179,7 @@ export class LeaseManager {
   }
 
   /** The member was deleted: all its leases become due now; the sweeper revokes them within a sweep. */
-  async revokeIdentity(identifier: string, signal: AbortSignal = NEVER): Promise<number> {
+  async revokeIdentity(identifier: string, signal: AbortSignal): Promise<number> {
     // A deleted member's leases must be gone within 15 s: a store that fails for a moment is asked again.
     const backoff = new Backoff(REVOKE_IDENTITY_FIRST_WAIT_MS, REVOKE_IDENTITY_MAX_WAIT_MS)
     for (let attempt = 1; ; attempt++) {

@@ -62,7 +62,7 @@ test("a deleted member's leases are revoked even when the store fails for a mome
 test('a store that stays down: revoking an identity gives up with the store\'s error after its tries, and stops at once when the node stops', { timeout: 30_000 }, async () => {
   const { leases, tries } = flakyLeases(Infinity)
   const m = manager(leases, 'down-outlet')
-  await assert.rejects(m.revokeIdentity('I-any'), /database connection lost/)
+  await assert.rejects(m.revokeIdentity('I-any', new AbortController().signal), /database connection lost/)
   assert.equal(tries(), 8)
   const stopping = new AbortController()
   const attempt = m.revokeIdentity('I-any', stopping.signal)
