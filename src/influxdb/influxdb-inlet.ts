@@ -168,13 +168,13 @@ export class InfluxdbInlet {
     req.resume()
   }
 
-  private fail(res: ServerResponse, status: number, message: string): void {
+  private fail(res: ServerResponse, status: number, message: string, headers: OutgoingHttpHeaders = {}): void {
     if (res.headersSent) {
       res.destroy()
       return
     }
     const body = JSON.stringify({ code: status === 502 ? 'bad gateway' : 'unavailable', message })
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+    res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
     res.end(body)
   }
 
@@ -221,7 +221,9 @@ export class InfluxdbInlet {
       try {
         grant = await this.o.leases.get(key)
       } catch (err) {
-        this.fail(res, 503, `no database lease could be obtained: ${(err as Error).message}`)
+        // Clients that honour Retry-After (Telegraf's influxdb_v2 output does) come back when the next attempt is due.
+        const after = this.o.leases.retryAfterMs(key)
+        this.fail(res, 503, `no database lease could be obtained: ${(err as Error).message}`, after === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(after / 1000))) })
         req.resume()
         return
       }

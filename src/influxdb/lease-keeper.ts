@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { LeaseGrant } from './lease-manager.js'
+import { Backoff } from '../services/backoff.js'
 
 /** A lease is renewed once this fraction of its life has passed, so requests never carry an expired one. */
 export const RENEW_AT_FRACTION = 2 / 3
@@ -8,8 +9,30 @@ export const RENEW_AT_FRACTION = 2 / 3
  * database after the lease ends (or at a database whose clock runs a little ahead).
  */
 export const EXPIRY_MARGIN_MS = 1000
-/** Distinct clients (per-client strategy) whose leases are kept at once. */
+/** Distinct clients (per-client strategy) whose leases, or last failures, are kept at once. */
 export const MAX_KEPT_LEASES = 10_000
+/**
+ * After a lease request fails, the next one for the same key waits at least this long, then twice
+ * as long after each further failure (with jitter), up to LEASE_RETRY_MAX_MS. Without it a refusal
+ * that holds (a cap reached, a policy, the outlet gone) was asked again by every request: hundreds
+ * of lease calls and warnings a second from one busy inlet.
+ */
+export const LEASE_RETRY_MIN_MS = 250
+export const LEASE_RETRY_MAX_MS = 5000
+
+/** No lease for now: the last attempt failed, and the next is not due yet. */
+export class LeaseUnavailableError extends Error {
+  constructor(readonly retryAfterMs: number, options: { cause: Error }) {
+    super(`${options.cause.message} (next attempt in ${Math.ceil(retryAfterMs)} ms)`, options)
+    this.name = 'LeaseUnavailableError'
+  }
+}
+
+interface Failed {
+  error: Error
+  retryAt: number
+  backoff: Backoff
+}
 
 interface Held {
   grant: LeaseGrant
@@ -19,11 +42,14 @@ interface Held {
 
 /**
  * The inlet's leases, one per key ("shared", or one per client address): fetched on first use,
- * renewed at 2/3 of their life while the old one still works, replaced at once after a 401.
+ * renewed at 2/3 of their life while the old one still works, replaced at once after a 401. A key
+ * whose last request failed is asked again only after a backoff; until then a request that needs
+ * a lease is refused at once with the reason (LeaseUnavailableError).
  */
 export class LeaseKeeper {
   private readonly held = new Map<string, Held>()
   private readonly pending = new Map<string, Promise<LeaseGrant>>()
+  private readonly failed = new Map<string, Failed>()
   renewals = 0
 
   /** `obtain` asks the lease manager for a lease; it carries its own AbortSignal (the node's lifetime). */
@@ -32,15 +58,24 @@ export class LeaseKeeper {
   async get(key: string): Promise<LeaseGrant> {
     const h = this.held.get(key)
     const now = this.now()
+    const f = this.failed.get(key)
+    const due = f === undefined || now >= f.retryAt
     if (h !== undefined && h.grant.expiresAt > now + EXPIRY_MARGIN_MS) {
       const renewAt = h.issuedAt + (h.grant.expiresAt - h.issuedAt) * RENEW_AT_FRACTION
-      if (now >= renewAt && h.renewing === undefined) {
+      if (now >= renewAt && h.renewing === undefined && due) {
         h.renewing = this.fetch(key).finally(() => { h.renewing = undefined })
-        h.renewing.catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'lease renewal failed; the current lease is still valid, will retry'))
+        h.renewing.catch((err: unknown) => this.log.warn({ err: (err as Error).message, retryInMs: this.retryAfterMs(key) }, 'lease renewal failed; the current lease is still valid, will retry'))
       }
       return h.grant
     }
+    if (f !== undefined && !due && !this.pending.has(key)) throw new LeaseUnavailableError(f.retryAt - now, { cause: f.error })
     return this.fetch(key)
+  }
+
+  /** How long until the next lease request for `key` is due, if its last one failed. */
+  retryAfterMs(key: string): number | undefined {
+    const f = this.failed.get(key)
+    return f === undefined ? undefined : Math.max(0, f.retryAt - this.now())
   }
 
   /** After a 401: this grant is no good (expired or revoked); the next `get` fetches another. */
@@ -61,11 +96,29 @@ export class LeaseKeeper {
         if (oldest !== undefined) this.held.delete(oldest)
       }
       this.held.set(key, { grant, issuedAt: this.now(), renewing: undefined })
+      this.failed.delete(key)
       this.renewals++
       this.log.info({ lease: grant.id, expiresAt: new Date(grant.expiresAt).toISOString() }, 'lease obtained')
       return grant
+    }, (err: unknown) => {
+      const error = err instanceof Error ? err : new Error(String(err))
+      this.recordFailure(key, error)
+      throw error
     }).finally(() => this.pending.delete(key))
     this.pending.set(key, p)
     return p
+  }
+
+  private recordFailure(key: string, error: Error): void {
+    const f = this.failed.get(key) ?? { error, retryAt: 0, backoff: new Backoff(LEASE_RETRY_MIN_MS, LEASE_RETRY_MAX_MS) }
+    f.error = error
+    f.retryAt = this.now() + f.backoff.nextDelayMs()
+    // Re-inserted, so the map's order is the order of the latest failures and the oldest goes first.
+    this.failed.delete(key)
+    if (this.failed.size >= MAX_KEPT_LEASES) {
+      const oldest = this.failed.keys().next().value
+      if (oldest !== undefined) this.failed.delete(oldest)
+    }
+    this.failed.set(key, f)
   }
 }

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { once } from 'node:events'
 import { CLIENT_BUFFER_BYTES, InfluxdbInlet, MAX_RETRY_BODY_BYTES } from '../../src/influxdb/influxdb-inlet.js'
-import { LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
+import { LEASE_RETRY_MAX_MS, LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { waitFor } from '../helpers.js'
 
@@ -186,6 +186,28 @@ test('a lease that cannot go into a request gets the client a 502, never a hang 
     await broken.stop()
   }
   assert.equal((await fetch(url('/ping'))).status, 200)
+})
+
+test('without a lease the client gets a 503 with the reason and a Retry-After, and the lease manager is not asked again before then', async () => {
+  let asked = 0
+  const keeper = new LeaseKeeper(() => { asked++; return Promise.reject(new Error('lease refused: policy influxdb-inlet denies')) }, silentLogger)
+  const refusing = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: keeper, strategy: 'shared' })
+  const at = await refusing.start()
+  const before = seen.length
+  try {
+    for (const again of [false, true]) {
+      const r = await fetch(`http://${at}/write?db=d`, { method: 'POST', body: 'm v=1 1' })
+      assert.equal(r.status, 503)
+      const retryAfter = Number(r.headers.get('retry-after'))
+      assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= Math.ceil(LEASE_RETRY_MAX_MS / 1000), `Retry-After: ${retryAfter}`)
+      const { message } = await r.json() as { message: string }
+      assert.match(message, again ? /^no database lease could be obtained: lease refused: policy influxdb-inlet denies \(next attempt in \d+ ms\)$/ : /^no database lease could be obtained: lease refused: policy influxdb-inlet denies$/)
+    }
+    assert.equal(asked, 1)
+    assert.equal(seen.length, before, 'a request without a lease reached the database')
+  } finally {
+    await refusing.stop()
+  }
 })
 
 test('hop-by-hop headers stay on their hop: the client\'s are not sent upstream, and the database\'s "Connection: close" does not end the client\'s connection', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { EXPIRY_MARGIN_MS, LeaseKeeper, MAX_KEPT_LEASES, RENEW_AT_FRACTION } from '../../src/influxdb/lease-keeper.js'
+import { EXPIRY_MARGIN_MS, LEASE_RETRY_MAX_MS, LEASE_RETRY_MIN_MS, LeaseKeeper, LeaseUnavailableError, MAX_KEPT_LEASES, RENEW_AT_FRACTION } from '../../src/influxdb/lease-keeper.js'
 import type { LeaseGrant } from '../../src/influxdb/lease-manager.js'
 import { silentLogger } from '../../src/log/logger.js'
 
@@ -73,17 +73,68 @@ test('at 2/3 of its life a lease is renewed once, in the background; requests ke
   assert.equal(keeper.renewals, 2)
 })
 
-test('a failed renewal leaves the current lease in use and is tried again by the next request', async () => {
+test('a failed renewal leaves the current lease in use and is tried again after a backoff, not by every request', async () => {
   const { clock, m, keeper } = await keeperWithLease()
   clock.now += Math.ceil(LIFE_MS * RENEW_AT_FRACTION)
   assert.equal((await keeper.get('shared')).id, 'lease-1')
   m.refuse()
   await settle()
+  const wait = keeper.retryAfterMs('shared') ?? NaN
+  assert.ok(wait >= LEASE_RETRY_MIN_MS && wait <= LEASE_RETRY_MAX_MS, `retry in ${wait} ms`)
+  for (let i = 0; i < 5; i++) assert.equal((await keeper.get('shared')).id, 'lease-1')
+  assert.equal(m.calls, 2, 'the renewal was tried again before its backoff was over')
+  clock.now += wait - 1
   assert.equal((await keeper.get('shared')).id, 'lease-1')
-  assert.equal(m.calls, 3, 'the renewal was not tried again')
+  assert.equal(m.calls, 2, 'the renewal was tried again before its backoff was over')
+  clock.now += 1
+  assert.equal((await keeper.get('shared')).id, 'lease-1')
+  assert.equal(m.calls, 3, 'the renewal was not tried again once due')
   m.answer()
   await settle()
   assert.equal((await keeper.get('shared')).id, 'lease-3')
+  assert.equal(keeper.retryAfterMs('shared'), undefined, 'a success still counts the earlier failure')
+})
+
+test('a key without a lease whose request failed is refused at once, with the reason, until its next attempt is due', async (t) => {
+  // The backoff's jitter at its top, so the growth of the delays is exact.
+  t.mock.method(Math, 'random', () => 0.999)
+  const { clock, m, keeper } = keeperOnClock()
+  const first = keeper.get('shared')
+  m.refuse()
+  await assert.rejects(first, /lease manager unreachable/)
+  const wait = keeper.retryAfterMs('shared') ?? NaN
+  assert.ok(wait >= LEASE_RETRY_MIN_MS && wait <= LEASE_RETRY_MAX_MS, `retry in ${wait} ms`)
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(keeper.get('shared'), (err: unknown) => {
+      assert.ok(err instanceof LeaseUnavailableError)
+      assert.match(err.message, /^lease manager unreachable \(next attempt in \d+ ms\)$/)
+      assert.equal(err.retryAfterMs, wait)
+      return true
+    })
+  }
+  assert.equal(m.calls, 1, 'asked again before the backoff was over')
+  // Other keys are not held back by this one's failure.
+  const other = keeper.get('10.0.0.2')
+  assert.equal(m.calls, 2)
+  m.answer()
+  assert.equal((await other).id, 'lease-2')
+  // The delay grows with each failure in a row, up to the cap.
+  const waits = [wait]
+  for (let i = 0; i < 8; i++) {
+    clock.now += waits.at(-1) ?? 0
+    const next = keeper.get('shared')
+    m.refuse()
+    await assert.rejects(next, /lease manager unreachable$/)
+    waits.push(keeper.retryAfterMs('shared') ?? NaN)
+  }
+  assert.equal(m.calls, 10)
+  assert.deepEqual(waits, [250, 499, 999, 1998, 3996, 4995, 4995, 4995, 4995])
+  assert.ok(waits.every((w) => w >= LEASE_RETRY_MIN_MS && w <= LEASE_RETRY_MAX_MS))
+  clock.now += LEASE_RETRY_MAX_MS
+  const last = keeper.get('shared')
+  m.answer()
+  assert.equal((await last).id, 'lease-11')
+  assert.equal(keeper.retryAfterMs('shared'), undefined)
 })
 
 test('a lease about to expire is never handed out: the request waits for a new one', async () => {
@@ -117,4 +168,15 @@ test('per-client keys get leases of their own, and at most MAX_KEPT_LEASES are k
   assert.ok(!kept.some((k) => k.key === '10.0.0.1' || k.key === '10.0.0.2'), 'the oldest clients were not the ones dropped')
   assert.ok(kept.some((k) => k.key === `client-${MAX_KEPT_LEASES - 1}`))
   assert.equal(keeper.current().find((k) => k.key === 'client-0')?.expiresAt, new Date(now + LIFE_MS).toISOString())
+})
+
+test('failures are remembered for at most MAX_KEPT_LEASES keys (the oldest is forgotten first)', async () => {
+  let calls = 0
+  const keeper = new LeaseKeeper(() => { calls++; return Promise.reject(new Error('refused')) }, silentLogger, () => 1_000_000)
+  for (let i = 0; i <= MAX_KEPT_LEASES; i++) await assert.rejects(keeper.get(`client-${i}`), /^Error: refused$|refused/)
+  assert.equal(calls, MAX_KEPT_LEASES + 1)
+  await assert.rejects(keeper.get(`client-${MAX_KEPT_LEASES}`), LeaseUnavailableError)
+  assert.equal(keeper.retryAfterMs('client-0'), undefined)
+  await assert.rejects(keeper.get('client-0'), /^refused$|refused/)
+  assert.equal(calls, MAX_KEPT_LEASES + 2, 'the oldest failure was still holding its key back')
 })
