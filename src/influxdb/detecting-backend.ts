@@ -43,7 +43,7 @@ async function ask(o: DetectOptions): Promise<LeaseBackend> {
 
 /**
  * Until the database has answered, every call fails with the reason (the inlet answers its client
- * 503 with it and asks again on the next request). Then it is the detected backend.
+ * 503 with it, and asks again once its lease backoff is over). Then it is the detected backend.
  */
 export class DetectingBackend implements LeaseBackend {
   private chosen: LeaseBackend | undefined
