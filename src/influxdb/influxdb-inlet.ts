@@ -108,6 +108,8 @@ export class InfluxdbInlet {
   retried = 0
   badRequests = 0
   upstreamErrors = 0
+  /** Requests answered 503 because no lease could be had. */
+  withoutLease = 0
 
   constructor(private readonly o: InfluxdbInletOptions) {
     // The agent keeps upstream connections alive and reuses them; each is a portal stream.
@@ -138,7 +140,7 @@ export class InfluxdbInlet {
   }
 
   summary(): Record<string, unknown> {
-    return { requests: this.requests, retriedAfter401: this.retried, badRequests: this.badRequests, upstreamErrors: this.upstreamErrors, strategy: this.o.strategy }
+    return { requests: this.requests, retriedAfter401: this.retried, badRequests: this.badRequests, upstreamErrors: this.upstreamErrors, withoutLease: this.withoutLease, strategy: this.o.strategy }
   }
 
   /**
@@ -222,6 +224,7 @@ export class InfluxdbInlet {
         grant = await this.o.leases.get(key)
       } catch (err) {
         // Clients that honour Retry-After (Telegraf's influxdb_v2 output does) come back when the next attempt is due.
+        this.withoutLease++
         const after = this.o.leases.retryAfterMs(key)
         this.fail(res, 503, `no database lease could be obtained: ${(err as Error).message}`, after === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(after / 1000))) })
         req.resume()

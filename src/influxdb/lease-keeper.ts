@@ -50,7 +50,10 @@ export class LeaseKeeper {
   private readonly held = new Map<string, Held>()
   private readonly pending = new Map<string, Promise<LeaseGrant>>()
   private readonly failed = new Map<string, Failed>()
+  /** Leases obtained (the first, and every renewal or replacement). */
   renewals = 0
+  /** Lease requests that failed (each then backs off). */
+  failures = 0
 
   /** `obtain` asks the lease manager for a lease; it carries its own AbortSignal (the node's lifetime). */
   constructor(private readonly obtain: () => Promise<LeaseGrant>, private readonly log: Logger, private readonly now: () => number = Date.now) {}
@@ -110,6 +113,7 @@ export class LeaseKeeper {
   }
 
   private recordFailure(key: string, error: Error): void {
+    this.failures++
     const f = this.failed.get(key) ?? { error, retryAt: 0, backoff: new Backoff(LEASE_RETRY_MIN_MS, LEASE_RETRY_MAX_MS) }
     f.error = error
     f.retryAt = this.now() + f.backoff.nextDelayMs()

@@ -2,6 +2,8 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { PorticoNode } from './portico-node.js'
 import type { Membership } from './membership.js'
 import type { LeaseManager } from '../influxdb/lease-manager.js'
+import type { InfluxdbInlet } from '../influxdb/influxdb-inlet.js'
+import type { LeaseKeeper } from '../influxdb/lease-keeper.js'
 
 /**
  * How often the event-loop delay histogram samples, in ms. prom-client's default of 10 ms wakes an
@@ -21,6 +23,8 @@ export class NodeMetrics {
 
   /** Lease managers of this node's influxdb-outlets, read at scrape time. */
   leaseManagers: ReadonlyMap<string, LeaseManager> = new Map()
+  /** This node's influxdb-inlets by listening address, read at scrape time. */
+  influxdbInlets: ReadonlyMap<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper }> = new Map()
 
   constructor(node: PorticoNode, membership: Membership | undefined) {
     collectDefaultMetrics({ register: this.registry, prefix: 'portico_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
@@ -52,20 +56,34 @@ export class NodeMetrics {
       new Gauge({ name: 'portico_revocation_poll_failures', help: 'Failed polls of the revocation list', registers: r, collect() { this.set(membership.revocations.failures) } })
     }
     this.registerLeaseGauges()
+    this.registerInletGauges()
     this.accessDenied = new Counter({ name: 'portico_access_denied_total', help: 'Messages refused by a policy', labelNames: ['resource'], registers: r })
   }
 
+  /** A gauge with one series per item of a map this node keeps (an outlet, an inlet), read at scrape time. */
+  private perItemGauge<T>(label: string, items: () => ReadonlyMap<string, T>, name: string, help: string, read: (item: T) => number): void {
+    new Gauge({
+      name, help, labelNames: [label], registers: [this.registry],
+      collect() { for (const [key, item] of items()) this.set({ [label]: key }, read(item)) }
+    })
+  }
+
   private registerLeaseGauges(): void {
-    const managers = (): ReadonlyMap<string, LeaseManager> => this.leaseManagers
-    const gauge = (name: string, help: string, read: (m: LeaseManager) => number): void => {
-      new Gauge({
-        name, help, labelNames: ['outlet'], registers: [this.registry],
-        collect() { for (const [outlet, m] of managers()) this.set({ outlet }, read(m)) }
-      })
-    }
+    const gauge = (name: string, help: string, read: (m: LeaseManager) => number): void => { this.perItemGauge('outlet', () => this.leaseManagers, name, help, read) }
     gauge('portico_leases_issued', 'Leases issued by this outlet', (m) => m.stats.issued)
     gauge('portico_leases_revoked', 'Leases revoked by this outlet', (m) => m.stats.revoked)
     gauge('portico_lease_revocation_failures', 'Failed lease revocation attempts (each is retried with backoff)', (m) => m.stats.revokeFailures)
     gauge('portico_lease_issue_failures', 'Failed attempts to issue a lease', (m) => m.stats.issueFailures)
+  }
+
+  private registerInletGauges(): void {
+    const gauge = (name: string, help: string, read: (i: { inlet: InfluxdbInlet; keeper: LeaseKeeper }) => number): void => { this.perItemGauge('inlet', () => this.influxdbInlets, name, help, read) }
+    gauge('portico_influxdb_inlet_requests', 'HTTP requests taken by this influxdb-inlet', (i) => i.inlet.requests)
+    gauge('portico_influxdb_inlet_bad_requests', 'Malformed HTTP requests refused (400 or 431)', (i) => i.inlet.badRequests)
+    gauge('portico_influxdb_inlet_upstream_errors', 'Requests that failed through the portal (the client got a 502, or an answer cut short)', (i) => i.inlet.upstreamErrors)
+    gauge('portico_influxdb_inlet_retried_after_401', 'Requests sent once more with a new lease after the database refused the old one', (i) => i.inlet.retried)
+    gauge('portico_influxdb_inlet_without_lease', 'Requests answered 503 because no lease could be obtained', (i) => i.inlet.withoutLease)
+    gauge('portico_influxdb_inlet_leases_obtained', 'Leases this inlet obtained (first ones, renewals and replacements)', (i) => i.keeper.renewals)
+    gauge('portico_influxdb_inlet_lease_failures', 'Failed lease requests (each backs off before the next for its key)', (i) => i.keeper.failures)
   }
 }

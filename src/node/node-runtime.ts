@@ -115,6 +115,7 @@ export class NodeRuntime {
       }
       rt.portals = new Portals({ node: rt.node, policies: rt.policies, log: log.child({ scope: 'portal' }), project: rt.project, signal: AbortSignal.any([o.signal, rt.lifetime.signal]), leases: o.store.leases })
       rt.metrics.leaseManagers = rt.portals.leaseManagers
+      rt.metrics.influxdbInlets = rt.portals.influxdbInlets
       for (const name of config.relay ?? []) rt.portals.addRelay(name)
       for (const c of config['tcp-outlet'] ?? []) await rt.portals.addOutlet(c)
       for (const c of config['tcp-inlet'] ?? []) await rt.portals.addInlet(c)

@@ -79,4 +79,10 @@ test('api auto, database away at start: the outlet starts, says why it is not re
   assert.deepEqual(late.points.get('b'), ['m v=2'])
   assert.equal([...late.authorizations.values()].filter((a) => a.description.startsWith('portico-lease:')).length, 1)
   assert.equal((await manager?.list(device.node.identifier))?.[0]?.backend, 'v2')
+  // The device's /metrics tell the story: one request without a lease (a 503), one failed lease request, then one lease.
+  const metrics = await device.registry.metrics()
+  const inlet = [...device.portals.influxdbInlets.keys()][0] ?? ''
+  for (const [name, value] of [['requests', 2], ['without_lease', 1], ['lease_failures', 1], ['leases_obtained', 1], ['upstream_errors', 0], ['bad_requests', 0], ['retried_after_401', 0]] as const) {
+    assert.match(metrics, new RegExp(`^portico_influxdb_inlet_${name}\\{inlet="${inlet.replaceAll('.', '\\.')}"\\} ${value}$`, 'm'))
+  }
 })
