@@ -17,15 +17,16 @@ const PermissionSchema = z.object({
   }).strict()
 }).strict()
 
-const ATTRIBUTE_RE = /\{subject\.([A-Za-z0-9_.:-]+)\}/g
 const SAFE_VALUE_RE = /^[A-Za-z0-9_.:-]{1,128}$/
+/** Either placeholder; the group is the attribute's name. */
+const PLACEHOLDER_RE = /INFLUX_ORG_ID|\{subject\.([A-Za-z0-9_.:-]+)\}/g
 
 /** Parses the configured template once, so a bad one fails at start-up, not at the first client. */
 export function parsePermissionTemplate(json: string | unknown[]): string {
   const text = typeof json === 'string' ? json : JSON.stringify(json)
   let parsed: unknown
   try {
-    parsed = JSON.parse(text.replace(ATTRIBUTE_RE, 'x').replace(/INFLUX_ORG_ID/g, 'x'))
+    parsed = JSON.parse(text.replace(PLACEHOLDER_RE, 'x'))
   } catch {
     throw new LeaseError('leased-token-permissions is not a JSON array of permissions')
   }
@@ -47,7 +48,10 @@ function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  */
 export function renderPermissions(template: string, orgId: string, attributes: Attributes): Permission[] {
   const missing: string[] = []
-  const text = template.replace(/INFLUX_ORG_ID/g, orgId).replace(ATTRIBUTE_RE, (_m, name: string) => {
+  // One pass, so neither value can be read as the other's placeholder; and a function, not a
+  // string, so that `$&` and the like in the org id are not replacement patterns.
+  const text = template.replace(PLACEHOLDER_RE, (_m, name: string | undefined) => {
+    if (name === undefined) return orgId
     const value = attributes[name]
     if (value === undefined) {
       missing.push(name)

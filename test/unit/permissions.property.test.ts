@@ -32,6 +32,17 @@ test('an org id that breaks the JSON, or values that overflow a field, give a Le
   assert.throws(() => renderPermissions(three, 'org1', { a: 'x'.repeat(128) }), (err: Error) => err instanceof LeaseError && /lease permissions: \[0\]\.resource\.name/.test(err.message))
 })
 
+test('the org id and attribute values go in as written, whatever they hold', () => {
+  fc.assert(fc.property(fc.string({ maxLength: 40 }).filter((s) => JSON.stringify(s) === `"${s}"`), (orgId) => {
+    assert.deepEqual(renderPermissions(PER_BUCKET, orgId, { bucket: 'b' }), [{ action: 'write', resource: { type: 'buckets', name: 'b', orgID: orgId } }])
+  }))
+  for (const orgId of ['$&', "$'", '$`', '$$', 'a$1b', '{subject.bucket}']) {
+    assert.equal(renderPermissions(PER_BUCKET, orgId, { bucket: 'b' })[0]?.resource.orgID, orgId)
+  }
+  // Nor is an attribute's value read as the org id's placeholder.
+  assert.equal(renderPermissions(PER_BUCKET, 'org1', { bucket: 'INFLUX_ORG_ID' })[0]?.resource.name, 'INFLUX_ORG_ID')
+})
+
 test('permission templates: whatever the text, a LeaseError that says where, or a template that renders', () => {
   const permission = fc.record({
     action: fc.oneof(fc.constantFrom('read', 'write'), fc.string()),
