@@ -1,4 +1,4 @@
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -9,6 +9,7 @@ import { CLIENT_BUFFER_BYTES, InfluxdbInlet, MAX_RETRY_BODY_BYTES } from '../../
 import { LEASE_RETRY_MAX_MS, LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { waitFor } from '../helpers.js'
+import { inletInFrontOf } from '../support/inlet-under-test.js'
 
 // The inlet as an HTTP/1.1 endpoint, against a target that records every request exactly as it
 // arrived: what the client sends must reach the database unchanged but for its credentials, in
@@ -87,23 +88,16 @@ const leases = new LeaseKeeper(() => {
   issued++
   return Promise.resolve({ id: `l${issued}`, authorization: `Token leased-${issued}`, token: `leased-${issued}`, backend: 'v2', expiresAt: Date.now() + 3_600_000, host: DB_HOST })
 }, silentLogger)
-const inlet = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases, strategy: 'shared' })
-const [host, portText] = (await inlet.start()).split(':')
-const port = Number(portText)
-after(async () => {
-  await inlet.stop()
-  target.closeAllConnections()
-  target.close()
-})
+const { inlet, host, port } = await inletInFrontOf(target, leases)
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
 /** The digest so far of a hash still being fed. */
 const sha256Hex = (h: ReturnType<typeof createHash>): string => h.copy().digest('hex')
-const url = (path: string): string => `http://${host ?? ''}:${port}${path}`
+const url = (path: string): string => `http://${host}:${port}${path}`
 
 /** Sends raw bytes on one connection and collects `count` answers (each with a content-length or chunked). */
 async function rawExchange(bytes: Buffer | string, count: number): Promise<{ status: number; head: string; body: string }[]> {
-  const s = connect({ host: host ?? '', port })
+  const s = connect({ host: host, port })
   await once(s, 'connect')
   let text = ''
   const answers: { status: number; head: string; body: string }[] = []
@@ -236,7 +230,7 @@ test('an answer cut short by the database is cut short for the client, and the i
 
 test('Expect: 100-continue (curl sends it with large bodies): the client is told to go on, and the body arrives whole', async () => {
   const body = randomBytes(4096).toString('hex')
-  const s = connect({ host: host ?? '', port })
+  const s = connect({ host: host, port })
   await once(s, 'connect')
   let text = ''
   s.on('data', (c: Buffer) => { text += c.toString('latin1') })
@@ -318,7 +312,7 @@ test('gzip bodies are passed on untouched, with their content-encoding', async (
 test('a large body is streamed, not buffered: a database that does not read stops the client', async (t) => {
   const total = 256 * 1024 * 1024
   const chunk = randomBytes(64 * 1024)
-  const s = connect({ host: host ?? '', port })
+  const s = connect({ host: host, port })
   await once(s, 'connect')
   let answer = ''
   s.on('data', (c: Buffer) => { answer += c.toString() })
@@ -398,7 +392,7 @@ test('per-client strategy: each client address gets a lease of its own; shared g
     const b = await leaseSeenFrom(h ?? '', Number(p), '127.0.0.3')
     assert.notEqual(a, b, 'two client addresses shared a lease')
     assert.equal(await leaseSeenFrom(h ?? '', Number(p), '127.0.0.2'), a, 'a client address got a new lease for its second request')
-    assert.equal(await leaseSeenFrom(host ?? '', port, '127.0.0.2'), await leaseSeenFrom(host ?? '', port, '127.0.0.3'))
+    assert.equal(await leaseSeenFrom(host, port, '127.0.0.2'), await leaseSeenFrom(host, port, '127.0.0.3'))
   } finally {
     await perClient.stop()
   }

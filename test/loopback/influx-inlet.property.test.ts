@@ -1,13 +1,13 @@
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { once } from 'node:events'
 import fc from 'fast-check'
-import { InfluxdbInlet } from '../../src/influxdb/influxdb-inlet.js'
 import { LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { waitFor } from '../helpers.js'
+import { inletInFrontOf } from '../support/inlet-under-test.js'
 
 // The inlet against generated traffic: whatever mix of methods, targets, headers, bodies and
 // framings a client pipelines on one connection, the database gets each request in order, byte for
@@ -27,24 +27,15 @@ const target = createServer((req, res) => {
 })
 target.listen(0, '127.0.0.1')
 await once(target, 'listening')
-const targetPort = (target.address() as { port: number }).port
 const LEASE = 'Token leased-property'
-const leases = new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: LEASE, token: 'leased-property', backend: 'v2', expiresAt: Date.now() + 3_600_000 }), silentLogger)
-const inlet = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases, strategy: 'shared' })
-const [host, portText] = (await inlet.start()).split(':')
-const port = Number(portText)
-after(async () => {
-  await inlet.stop()
-  target.closeAllConnections()
-  target.close()
-})
+const { host, port } = await inletInFrontOf(target, new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: LEASE, token: 'leased-property', backend: 'v2', expiresAt: Date.now() + 3_600_000 }), silentLogger))
 
 /**
  * Sends the pieces on one connection and collects what comes back: until `answers` answers have
  * come, or else until the inlet closes the connection after the client half-closes it.
  */
 async function exchange(pieces: readonly Buffer[], answers?: number): Promise<string> {
-  const s = connect({ host: host ?? '', port })
+  const s = connect({ host: host, port })
   await once(s, 'connect')
   let text = ''
   let closed = false
@@ -149,10 +140,10 @@ test('pipelined requests of any shape reach the database in order and whole, wit
 })
 
 test('bytes that are no HTTP, or a valid request with one byte changed, are refused or forwarded well-formed; never with a client credential, and the inlet serves on', async () => {
-  const bystander = connect({ host: host ?? '', port })
+  const bystander = connect({ host: host, port })
   await once(bystander, 'connect')
   const ask = async (): Promise<void> => {
-    const r = await fetch(`http://${host ?? ''}:${port}/ping`)
+    const r = await fetch(`http://${host}:${port}/ping`)
     assert.equal(r.status, 200)
     await r.arrayBuffer()
   }

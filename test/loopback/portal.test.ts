@@ -6,7 +6,6 @@ import { local, tcp, type Address } from '../../src/routing/address.js'
 import { encodeMessage } from '../../src/routing/message.js'
 import { frameHeader, PROTOCOL_VERSION } from '../../src/transport/frame-decoder.js'
 import { once } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
 import fc from 'fast-check'
 import { startProject, type TestProject } from '../support/project.js'
 import { echoServer, roundTrip, sha256, type Target } from '../support/tcp-servers.js'
@@ -50,30 +49,10 @@ test('bytes cross inlet, relay and outlet intact, both ways, with half-close', a
   inParts().forEach((n, i) => assert.ok(n > (before[i] ?? 0), `node ${i} delivered nothing in pieces`))
 })
 
-/** Sends `pieces` one by one, some after a pause (so they cross in separate reads and chunks), half-closes, and returns the echo. */
-async function piecewise(pieces: readonly { bytes: Uint8Array; pause: boolean }[]): Promise<Buffer> {
-  const [host, port] = inletAddress.split(':')
-  const socket = connect({ host, port: Number(port), allowHalfOpen: true })
-  await once(socket, 'connect')
-  const chunks: Buffer[] = []
-  socket.on('data', (c: Buffer) => chunks.push(c))
-  socket.on('error', () => undefined)
-  let ended = false
-  socket.on('end', () => { ended = true })
-  for (const p of pieces) {
-    if (!socket.write(p.bytes)) await once(socket, 'drain')
-    if (p.pause) await sleep(1)
-  }
-  socket.end()
-  await once(socket, 'close')
-  assert.ok(ended, 'the connection closed without an orderly end')
-  return Buffer.concat(chunks)
-}
-
 test('concurrent connections of any shape each get exactly their own bytes back, in order', async () => {
   const piece = fc.record({ bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.integer({ min: 1, max: 300_000 }).map((n) => randomBytes(n))), pause: fc.boolean() })
   await fc.assert(fc.asyncProperty(fc.array(fc.array(piece, { maxLength: 12 }), { minLength: 1, maxLength: 6 }), async (connections) => {
-    const echoes = await Promise.all(connections.map(piecewise))
+    const echoes = await Promise.all(connections.map((pieces) => roundTrip(inletAddress, pieces)))
     connections.forEach((pieces, i) => {
       const sent = Buffer.concat(pieces.map((p) => p.bytes))
       assert.equal(echoes[i]?.length, sent.length)

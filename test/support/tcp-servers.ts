@@ -30,8 +30,11 @@ export function echoServer(): Promise<Target> {
   return listen(createServer({ allowHalfOpen: true }, (s) => { s.on('error', () => undefined); s.pipe(s) }))
 }
 
-/** Connects, writes `data`, half-closes, and returns everything the server sent back. */
-export async function roundTrip(address: string, data: Uint8Array): Promise<Buffer> {
+/** A piece of what a client writes; after a `pause` the next piece comes in a later turn, and so in another read. */
+export interface Piece { bytes: Uint8Array; pause?: boolean }
+
+/** Connects, writes `data` (or the pieces one by one), half-closes, and returns everything the server sent back. */
+export async function roundTrip(address: string, data: Uint8Array | readonly Piece[]): Promise<Buffer> {
   const [host, port] = address.split(':')
   const socket = connect({ host, port: Number(port), allowHalfOpen: true })
   await once(socket, 'connect')
@@ -40,9 +43,17 @@ export async function roundTrip(address: string, data: Uint8Array): Promise<Buff
   socket.on('error', () => undefined)
   let ended = false
   socket.on('end', () => { ended = true })
-  socket.end(data)
+  const closed = once(socket, 'close')
+  // Awaited below; an error while the pieces are still being written must not count as unhandled meanwhile.
+  closed.catch(() => undefined)
+  for (const p of data instanceof Uint8Array ? [{ bytes: data }] : data) {
+    // Not past a close: a connection the portal gave up on never drains.
+    if (!socket.write(p.bytes)) await Promise.race([once(socket, 'drain'), closed])
+    if (p.pause === true) await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+  socket.end()
   // A connection the portal gave up on closes without an orderly end: that is a failure, not a wait.
-  await once(socket, 'close')
+  await closed
   if (!ended) throw new Error('the connection closed before the server finished answering')
   return Buffer.concat(chunks)
 }
