@@ -91,10 +91,11 @@ test('deleting a member closes its channels on every node within 15 s and denies
   assert.equal(str(await victim.node.send([...route, local('echo')], text('x'))), 'x')
   const started = Date.now()
   await adminClient.deleteMember(victim.node.identifier)
-  await waitFor(() => ![...server.node.channels.values()].some((c) => c.peer.identifier === victim.node.identifier), 15_000, 'revocation on the server node')
+  // With this file's 4 s credentials the victim's channel may also close when its credential runs
+  // out, before the server's next revocation poll: what must hold within 15 s is both.
+  await waitFor(() => server.node.revoked.has(victim.node.identifier) && ![...server.node.channels.values()].some((c) => c.peer.identifier === victim.node.identifier), 15_000, 'revocation on the server node')
   const elapsed = Date.now() - started
   assert.ok(elapsed < 15_000, `took ${elapsed} ms`)
-  assert.ok(server.node.revoked.has(victim.node.identifier))
   await assert.rejects(victim.node.resolve(routeTo(server.node, '/secure/api')), /revoked/)
   // The project node itself cut the victim off at once.
   assert.ok(project.node.revoked.has(victim.node.identifier))
