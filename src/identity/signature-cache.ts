@@ -1,4 +1,5 @@
 import type { Crypto } from '../crypto/crypto.js'
+import { setNewest } from '../services/recency-map.js'
 
 /** Verified signatures remembered; enough for every peer of a busy node to reconnect without re-verifying. */
 export const SIGNATURE_CACHE_SIZE = 8192
@@ -19,19 +20,11 @@ export class SignatureCache {
     if (!this.enabled) return crypto.ed25519Verify(publicKey, digest, signature)
     const key = Buffer.from(crypto.sha256(publicKey, digest, signature)).toString('base64')
     if (this.entries.has(key)) {
-      // Refresh recency: Map keeps insertion order, so the oldest entry is always first.
-      this.entries.delete(key)
-      this.entries.set(key, true)
+      setNewest(this.entries, key, true, this.capacity)
       return true
     }
     const ok = crypto.ed25519Verify(publicKey, digest, signature)
-    if (ok) {
-      if (this.entries.size >= this.capacity) {
-        const oldest = this.entries.keys().next()
-        if (oldest.done !== true) this.entries.delete(oldest.value)
-      }
-      this.entries.set(key, true)
-    }
+    if (ok) setNewest(this.entries, key, true, this.capacity)
     return ok
   }
 

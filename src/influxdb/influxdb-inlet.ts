@@ -223,8 +223,8 @@ export class InfluxdbInlet {
       try {
         grant = await this.o.leases.get(key)
       } catch (err) {
-        // Clients that honour Retry-After (Telegraf's influxdb_v2 output does) come back when the next attempt is due.
         this.withoutLease++
+        // Clients that honour Retry-After (Telegraf's influxdb_v2 output does) come back when the next attempt is due.
         const after = this.o.leases.retryAfterMs(key)
         this.fail(res, 503, `no database lease could be obtained: ${(err as Error).message}`, after === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(after / 1000))) })
         req.resume()

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { LeaseGrant } from './lease-manager.js'
 import { Backoff } from '../services/backoff.js'
+import { setNewest } from '../services/recency-map.js'
 
 /** A lease is renewed once this fraction of its life has passed, so requests never carry an expired one. */
 export const RENEW_AT_FRACTION = 2 / 3
@@ -94,11 +95,7 @@ export class LeaseKeeper {
     const inFlight = this.pending.get(key)
     if (inFlight !== undefined) return inFlight
     const p = this.obtain().then((grant) => {
-      if (!this.held.has(key) && this.held.size >= MAX_KEPT_LEASES) {
-        const oldest = this.held.keys().next().value
-        if (oldest !== undefined) this.held.delete(oldest)
-      }
-      this.held.set(key, { grant, issuedAt: this.now(), renewing: undefined })
+      setNewest(this.held, key, { grant, issuedAt: this.now(), renewing: undefined }, MAX_KEPT_LEASES)
       this.failed.delete(key)
       this.renewals++
       this.log.info({ lease: grant.id, expiresAt: new Date(grant.expiresAt).toISOString() }, 'lease obtained')
@@ -117,12 +114,6 @@ export class LeaseKeeper {
     const f = this.failed.get(key) ?? { error, retryAt: 0, backoff: new Backoff(LEASE_RETRY_MIN_MS, LEASE_RETRY_MAX_MS) }
     f.error = error
     f.retryAt = this.now() + f.backoff.nextDelayMs()
-    // Re-inserted, so the map's order is the order of the latest failures and the oldest goes first.
-    this.failed.delete(key)
-    if (this.failed.size >= MAX_KEPT_LEASES) {
-      const oldest = this.failed.keys().next().value
-      if (oldest !== undefined) this.failed.delete(oldest)
-    }
-    this.failed.set(key, f)
+    setNewest(this.failed, key, f, MAX_KEPT_LEASES)
   }
 }
