@@ -129,6 +129,27 @@ const gzipPercent = (): number => {
   return fmt((100 * bytes(GZIP)) / bytes(PLAIN), 1)
 }
 
+/** The processes of each path besides the writers and InfluxDB: what its hops cost. */
+const PATH_PROCESSES: Record<string, readonly string[]> = {
+  [DIRECT]: [], [RELAYED]: ['inlet', 'relay', 'outlet'], [FLOOR]: Array.from({ length: FLOOR_HOPS }, (_, i) => `floor hop ${i + 1}`)
+}
+
+/**
+ * CPU seconds per million points in each path's best round: the writers, InfluxDB, and the path's
+ * own processes. On a machine whose CPUs the direct writes already fill, a path's rate over the
+ * direct one is about (writers + InfluxDB) over (writers + InfluxDB + its own processes).
+ */
+function cpuRows(r: Rounds): Record<string, string | number>[] {
+  return Object.entries(PATH_PROCESSES).map(([path, own]) => {
+    const cpu = r.cpuSecondsPerMillionPoints[path] ?? {}
+    const ownSum = own.reduce((sum, name) => sum + (cpu[name] ?? NaN), 0)
+    return {
+      path, writers: cpu.client ?? NaN, influxd: cpu.influxd ?? NaN, "the path's own processes": fmt(ownSum),
+      'of which': own.map((name) => `${name} ${cpu[name] ?? NaN}`).join(', ') || '-'
+    }
+  })
+}
+
 /** A difference in ms with its sign: a path through more processes can still be faster at p99. */
 const added = (ms: number): string => `${ms < 0 ? '' : '+'}${fmt(ms, 3)} ms`
 
@@ -231,6 +252,7 @@ async function main(): Promise<void> {
       latencyRow(99, ld, lp, lf, '-')
     ]
     report('influx-writes', rows, { rounds: ROUNDS, colocated, gzipped, databaseHostOnItsOwnCpu: ownHost ?? null, batches: BATCHES, batchPoints: BATCH_POINTS, pings: PINGS })
+    report('influx-writes-cpu', cpuRows(colocated), { unit: 'CPU s per million points, best round of each path, all on this machine\'s CPUs' })
     const leases = [
       await leaseFigures('v1 (InfluxDB 1.6.7, bcrypt users)', v1, Number(process.env.BENCH_V1_LEASES ?? 300), 3),
       await leaseFigures('v2 (contract-checked emulator)', new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }), LEASES, 5),
