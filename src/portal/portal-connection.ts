@@ -4,6 +4,7 @@ import { local, type Route } from '../routing/address.js'
 import { joinedMessage, type LocalMessage, type PartsMessage } from '../routing/message.js'
 import { shiftParts, sliceParts } from '../encoding/parts.js'
 import type { Router } from '../routing/router.js'
+import { TurnCork } from '../transport/turn-cork.js'
 import { decodeDataHead, decodePortalMessage, encodeDataHead, encodePortalMessage, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES, type PortalMessage } from './portal-message.js'
 
 /** Credit is granted back in batches of this many bytes, not per chunk. */
@@ -51,9 +52,11 @@ export class PortalConnection {
   bytesOut = 0
 
   private readonly returnRoute: Route
+  private readonly cork: TurnCork
 
   constructor(private readonly o: PortalConnectionOptions) {
     this.credit = o.initialCredit
+    this.cork = new TurnCork(o.socket)
     this.returnRoute = [local(o.address)]
   }
 
@@ -180,14 +183,16 @@ export class PortalConnection {
     else this.write(sliceParts(msg.parts, at, msg.length), msg.length - at)
   }
 
-  /** Writes received data to the socket; it is credited back once the socket has taken all of it. */
+  /**
+   * Writes received data to the socket; it is credited back once the socket has taken all of it.
+   * The data of all the messages that one read brought leaves together (TurnCork).
+   */
   private write(pieces: readonly Uint8Array[], n: number): void {
     this.bytesIn += n
     const { socket } = this.o
+    this.cork.hold()
     const last = pieces.length - 1
-    if (last > 0) socket.cork()
     pieces.forEach((p, i) => socket.write(p, i === last ? () => this.grant(n) : undefined))
-    if (last > 0) socket.uncork()
   }
 
   private grant(n: number): void {

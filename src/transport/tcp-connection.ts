@@ -6,6 +6,7 @@ import { decodeMessage, decodeMessageHead, encodeMessageHead, type LocalMessage,
 import { local, type Route } from '../routing/address.js'
 import type { AccessControl, Router, Worker } from '../routing/router.js'
 import { joinParts, partsLength, sliceParts } from '../encoding/parts.js'
+import { TurnCork } from './turn-cork.js'
 import { FrameDecoder, FRAME_HEADER_LENGTH, frameHeader, MAX_FRAME_SIZE, PROTOCOL_VERSION } from './frame-decoder.js'
 
 export const HEARTBEAT_INTERVAL_MS = 5_000
@@ -35,6 +36,7 @@ export class TcpConnection implements Worker {
   private lastSent = Date.now()
   private readonly timer: NodeJS.Timeout
   private closed = false
+  private readonly cork: TurnCork
   private readonly closeHandlers: ((reason: string) => void)[] = []
 
   constructor(
@@ -46,6 +48,7 @@ export class TcpConnection implements Worker {
     /** Who may write to this peer through us (default: anyone local). */
     incoming?: AccessControl
   ) {
+    this.cork = new TurnCork(socket)
     if (socket instanceof Socket) {
       socket.setNoDelay(true)
       socket.setKeepAlive(true, TCP_KEEPALIVE_MS)
@@ -84,7 +87,7 @@ export class TcpConnection implements Worker {
     return this.writeParts(msg.onward, msg.return, [msg.payload], msg.payload.byteLength)
   }
 
-  /** Writes `CBOR [onward, return, parts joined]` as one frame, with one corked writev. */
+  /** Writes `CBOR [onward, return, parts joined]` as one frame, sent with the others of this turn (TurnCork). */
   private writeParts(onward: Route, ret: Route, parts: readonly Uint8Array[], payloadLength: number): boolean {
     if (this.closed) return false
     const head = encodeMessageHead(onward, ret, payloadLength)
@@ -97,11 +100,10 @@ export class TcpConnection implements Worker {
       this.close('peer is not reading: send buffer over its limit')
       return false
     }
-    this.socket.cork()
+    this.cork.hold()
     this.socket.write(frameHeader(length))
     this.socket.write(head)
     for (const p of parts) this.socket.write(p)
-    this.socket.uncork()
     this.lastSent = Date.now()
     return true
   }

@@ -1,0 +1,22 @@
+import type { Writable } from 'node:stream'
+
+/**
+ * Holds a stream's writes until the current turn of the event loop is done, then lets them go
+ * together: on a socket, one writev. The frames or portal data that one socket read brought leave
+ * in one system call and wake the next process once, not once each; nothing waits for a later turn.
+ */
+export class TurnCork {
+  private held = false
+
+  constructor(private readonly stream: Writable) {}
+
+  hold(): void {
+    if (this.held) return
+    this.held = true
+    this.stream.cork()
+    process.nextTick(() => {
+      this.held = false
+      this.stream.uncork()
+    })
+  }
+}
