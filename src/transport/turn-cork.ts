@@ -7,11 +7,18 @@ import type { Writable } from 'node:stream'
  */
 export class TurnCork {
   private held = false
+  /**
+   * A stream that takes one chunk at a time (the in-memory pair the InfluxDB inlet writes its
+   * answers into) gains nothing from waiting: its writes go at once.
+   */
+  private readonly batches: boolean
 
-  constructor(private readonly stream: Writable) {}
+  constructor(private readonly stream: Writable) {
+    this.batches = typeof (stream as { _writev?: unknown })._writev === 'function'
+  }
 
   hold(): void {
-    if (this.held) return
+    if (this.held || !this.batches) return
     this.held = true
     this.stream.cork()
     process.nextTick(() => {

@@ -42,3 +42,12 @@ test('a stream destroyed while held is left destroyed, with no error and no writ
   assert.equal(stream.destroyed, true)
   assert.deepEqual(errors, [])
 })
+
+test('a stream that takes one chunk at a time is not held: its writes go at once', () => {
+  const batches: string[] = []
+  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { batches.push(chunk.toString()); cb() } })
+  const cork = new TurnCork(stream)
+  cork.hold()
+  stream.write('now')
+  assert.deepEqual(batches, ['now'])
+})
