@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, chmodSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,7 +37,31 @@ function asPostgres(tool: string, args: string[]): void {
   if (result.status !== 0) throw new Error(`${tool} failed: ${result.stderr || result.stdout}`)
 }
 
+/** Start attempts: a port found free can be taken by another test process before the server binds it. */
+const START_ATTEMPTS = 3
+const LOG_TAIL_CHARS = 2000
+
 export async function startPostgres(): Promise<PostgresServer> {
+  const failures: string[] = []
+  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+    try {
+      return await startOnce()
+    } catch (err) {
+      failures.push(`attempt ${attempt}: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+  throw new Error(`PostgreSQL did not start:\n${failures.join('\n')}`)
+}
+
+function logTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').slice(-LOG_TAIL_CHARS)
+  } catch {
+    return '(no server log)'
+  }
+}
+
+async function startOnce(): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), 'portico-pg-'))
   chmodSync(dir, 0o700)
   if (process.getuid?.() === 0) {
@@ -46,10 +70,25 @@ export async function startPostgres(): Promise<PostgresServer> {
     chownSync(dir, uid, gid)
   }
   const data = join(dir, 'data')
-  asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
-  const port = await freePort()
-  asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start'])
+  const log = join(dir, 'server.log')
+  const stop = (): void => {
+    try {
+      if (existsSync(join(data, 'postmaster.pid'))) asPostgres('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  let port: number
+  try {
+    asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
+    port = await freePort()
+    asPostgres('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start'])
+  } catch (err) {
+    const reason = `${err instanceof Error ? err.message : String(err)}\nserver log: ${logTail(log)}`
+    try { stop() } catch { /* the reason above is the one worth reporting */ }
+    throw new Error(reason, { cause: err })
+  }
   const admin = `postgres://postgres@127.0.0.1:${port}/postgres`
   return {
     async createDatabase(name) {
@@ -63,12 +102,6 @@ export async function startPostgres(): Promise<PostgresServer> {
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`
     },
-    stop() {
-      try {
-        asPostgres('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'])
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
-    }
+    stop
   }
 }
