@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,7 +29,23 @@ export interface InfluxOptions {
   sharedSecret?: string
 }
 
+/** Start attempts: a port found free can be taken by another test process before influxd binds it. */
+const START_ATTEMPTS = 3
+const STDERR_TAIL_CHARS = 4000
+
 export async function startInflux(options: InfluxOptions = {}): Promise<InfluxServer> {
+  const failures: string[] = []
+  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+    try {
+      return await startOnce(options)
+    } catch (err) {
+      failures.push(`attempt ${attempt}: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+  throw new Error(`InfluxDB did not start:\n${failures.join('\n')}`)
+}
+
+async function startOnce(options: InfluxOptions): Promise<InfluxServer> {
   const dir = mkdtempSync(join(tmpdir(), 'portico-influx-'))
   const port = await freePort()
   const rpc = await freePort()
@@ -47,6 +64,13 @@ export async function startInflux(options: InfluxOptions = {}): Promise<InfluxSe
   const scheme = options.tls === true ? 'https' : 'http'
   const agent = new Agent({ ...(certificate !== undefined ? { ca: certificate } : {}) })
   const admin = { username: 'admin', password: 'admin-password-for-tests' }
+  const running = (): boolean => server.process.exitCode === null && server.process.signalCode === null
+  const stopProcess = async (): Promise<void> => {
+    if (!running()) return
+    const exited = once(server.process, 'exit')
+    server.process.kill('SIGTERM')
+    await exited
+  }
   const server: InfluxServer = {
     port, address: `127.0.0.1:${port}`, url: `${scheme}://127.0.0.1:${port}`, admin, dir,
     ...(certificate !== undefined ? { certificate } : {}),
@@ -57,8 +81,8 @@ export async function startInflux(options: InfluxOptions = {}): Promise<InfluxSe
       return httpRequest(`${server.url}/query?${params.toString()}`, o.method ?? 'POST', auth, scheme === 'https' ? agent : undefined)
     },
     async stop() {
-      server.process.kill('SIGTERM')
-      if (server.process.exitCode === null) await new Promise((r) => server.process.once('exit', r))
+      await stopProcess()
+      rmSync(dir, { recursive: true, force: true })
     },
     async restart() {
       await launch()
@@ -67,28 +91,27 @@ export async function startInflux(options: InfluxOptions = {}): Promise<InfluxSe
   const launch = async (): Promise<void> => {
     server.process = spawn('influxd', ['run', '-config', config], { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
-    server.process.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000) })
+    server.process.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-STDERR_TAIL_CHARS) })
     for (let i = 0; i < 200; i++) {
+      // Exited first: a /ping answered then would come from whichever server holds the port now.
+      if (!running()) throw new Error(`influxd exited: ${stderr}`)
       try {
         const r = await httpRequest(`${server.url}/ping`, 'GET', undefined, scheme === 'https' ? agent : undefined)
-        if (r.status === 204) return
+        if (r.status === 204 && running()) return
       } catch { /* not yet */ }
-      if (server.process.exitCode !== null) throw new Error(`influxd exited: ${stderr}`)
       await sleep(25)
     }
     throw new Error(`influxd did not start: ${stderr}`)
   }
-  await launch()
-  // With auth on and no users, InfluxDB accepts exactly one thing: creating the first admin.
-  const created = await server.query(`CREATE USER ${admin.username} WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`)
-  if (created.status !== 200) throw new Error(`cannot create the InfluxDB admin: ${created.body}`)
-  const stopProcess = async (): Promise<void> => {
-    server.process.kill('SIGTERM')
-    if (server.process.exitCode === null) await new Promise((r) => server.process.once('exit', r))
-  }
-  server.stop = async () => {
-    await stopProcess()
+  try {
+    await launch()
+    // With auth on and no users, InfluxDB accepts exactly one thing: creating the first admin.
+    const created = await server.query(`CREATE USER ${admin.username} WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`)
+    if (created.status !== 200) throw new Error(`cannot create the InfluxDB admin: ${created.body}`)
+  } catch (err) {
+    if ((server.process as ChildProcess | undefined) !== undefined) await stopProcess()
     rmSync(dir, { recursive: true, force: true })
+    throw err
   }
   return server
 }
