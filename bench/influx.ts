@@ -24,7 +24,7 @@ import { benchInfluxdbOutlet, benchWriter, latencies } from './lib/influx-writes
 import { benchHome, benchProject } from './lib/portico-cli.js'
 import { BATCH_POINTS, lineProtocolBatch } from './lib/line-protocol.js'
 import { cpuBudgets } from './lib/cpu-budget.js'
-import { startTcpHopChain, type TcpHopChain } from './lib/tcp-hop-chain.js'
+import { startHopChain, startTcpHopChain, type TcpHopChain } from './lib/tcp-hop-chain.js'
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 200)
 // InfluxDB's own CPU per point swings between runs of the same path (about 1.4 to 2.0 CPU s per
@@ -69,9 +69,12 @@ type Path = readonly [name: string, url: string, headers: Record<string, string>
 const DIRECT = 'direct'
 const RELAYED = 'relayed'
 const FLOOR = 'floor'
+const HTTP_FLOOR = 'http floor'
 const RELAYED_COLUMN = 'relayed inlet (injected lease)'
 const FLOOR_COLUMN = `floor: ${FLOOR_HOPS} plain Node TCP hops`
 const FLOOR_RATIO_COLUMN = 'floor ratio (median pair)'
+const HTTP_FLOOR_COLUMN = `HTTP floor: a plain Node HTTP proxy + ${FLOOR_HOPS - 1} TCP hops`
+const HTTP_FLOOR_RATIO_COLUMN = 'HTTP floor ratio (median pair)'
 
 interface Rounds {
   /** The best round of each path, points/s. */
@@ -113,13 +116,19 @@ async function rounds(pids: Record<string, number>, paths: readonly Path[], work
 
 /** A throughput row; rounds that could not run (no cgroups) say so. */
 function throughputRow(measure: string, r: Rounds | undefined, goal: string): Record<string, string | number> {
-  if (r === undefined) return { measure, direct: 'not measured: needs root and a cgroup cpu controller', [RELAYED_COLUMN]: '-', ratio: '-', 'median round-pair ratio': '-', goal: '-', [FLOOR_COLUMN]: '-', [FLOOR_RATIO_COLUMN]: '-' }
+  if (r === undefined) {
+    return {
+      measure, direct: 'not measured: needs root and a cgroup cpu controller', [RELAYED_COLUMN]: '-', ratio: '-', 'median round-pair ratio': '-', goal: '-',
+      [FLOOR_COLUMN]: '-', [FLOOR_RATIO_COLUMN]: '-', [HTTP_FLOOR_COLUMN]: '-', [HTTP_FLOOR_RATIO_COLUMN]: '-'
+    }
+  }
   const direct = r.best[DIRECT] ?? NaN
   const relayed = r.best[RELAYED] ?? NaN
-  const floor = r.best[FLOOR] ?? NaN
+  const floorRatio = (path: string): string => `${fmt((r.best[path] ?? NaN) / direct)} (${fmt(medianPairRatio(r, path))})`
   return {
     measure, direct: fmt(direct, 0), [RELAYED_COLUMN]: fmt(relayed, 0), ratio: fmt(relayed / direct), 'median round-pair ratio': fmt(medianPairRatio(r, RELAYED)), goal,
-    [FLOOR_COLUMN]: fmt(floor, 0), [FLOOR_RATIO_COLUMN]: `${fmt(floor / direct)} (${fmt(medianPairRatio(r, FLOOR))})`
+    [FLOOR_COLUMN]: fmt(r.best[FLOOR] ?? NaN, 0), [FLOOR_RATIO_COLUMN]: floorRatio(FLOOR),
+    [HTTP_FLOOR_COLUMN]: fmt(r.best[HTTP_FLOOR] ?? NaN, 0), [HTTP_FLOOR_RATIO_COLUMN]: floorRatio(HTTP_FLOOR)
   }
 }
 
@@ -131,7 +140,8 @@ const gzipPercent = (): number => {
 
 /** The processes of each path besides the writers and InfluxDB: what its hops cost. */
 const PATH_PROCESSES: Record<string, readonly string[]> = {
-  [DIRECT]: [], [RELAYED]: ['inlet', 'relay', 'outlet'], [FLOOR]: Array.from({ length: FLOOR_HOPS }, (_, i) => `floor hop ${i + 1}`)
+  [DIRECT]: [], [RELAYED]: ['inlet', 'relay', 'outlet'], [FLOOR]: Array.from({ length: FLOOR_HOPS }, (_, i) => `floor hop ${i + 1}`),
+  [HTTP_FLOOR]: Array.from({ length: FLOOR_HOPS }, (_, i) => i === 0 ? 'http floor proxy' : `http floor hop ${i + 1}`)
 }
 
 /**
@@ -154,11 +164,11 @@ function cpuRows(r: Rounds): Record<string, string | number>[] {
 const added = (ms: number): string => `${ms < 0 ? '' : '+'}${fmt(ms, 3)} ms`
 
 /** A latency row at percentile `p`: each path's figure and what it adds to the direct one. */
-function latencyRow(p: number, direct: number[], relayed: number[], floor: number[], goal: string): Record<string, string | number> {
-  const [d, r, f] = [direct, relayed, floor].map((t) => percentile(t, p)) as [number, number, number]
+function latencyRow(p: number, [direct, relayed, floor, httpFloor]: number[][], goal: string): Record<string, string | number> {
+  const [d, r, f, h] = [direct, relayed, floor, httpFloor].map((t) => percentile(t ?? [], p)) as [number, number, number, number]
   return {
     measure: `write latency p${p} ms (1 point)`, direct: fmt(d, 3), [RELAYED_COLUMN]: fmt(r, 3), ratio: added(r - d), goal,
-    [FLOOR_COLUMN]: fmt(f, 3), [FLOOR_RATIO_COLUMN]: added(f - d)
+    [FLOOR_COLUMN]: fmt(f, 3), [FLOOR_RATIO_COLUMN]: added(f - d), [HTTP_FLOOR_COLUMN]: fmt(h, 3), [HTTP_FLOOR_RATIO_COLUMN]: added(h - d)
   }
 }
 
@@ -199,8 +209,10 @@ async function main(): Promise<void> {
   const v2 = await startV2Emulator()
   const v3 = await startV3Emulator()
   let chain: TcpHopChain | undefined
+  let httpChain: TcpHopChain | undefined
   const cleanUp = cleanUpOnce(async () => {
     await chain?.stop()
+    await httpChain?.stop()
     for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
     await influx.stop()
     await v2.close()
@@ -217,26 +229,29 @@ async function main(): Promise<void> {
     await portico('node', 'create', 'inlet', '--identity', 'inlet', '--configuration', `influxdb-inlet: {from: ${inletPort}, via: influxdb, allow: influxdb-outlet}`)
     await sleep(1000)
     chain = await startTcpHopChain(influx.address, FLOOR_HOPS)
+    httpChain = await startHopChain(influx.address, ['http', ...Array.from({ length: FLOOR_HOPS - 1 }, () => 'tcp' as const)])
     const paths: Path[] = [
       [DIRECT, `${influx.url}/write?db=bench`, writer],
       [RELAYED, `http://127.0.0.1:${inletPort}/write?db=bench`, {}],
       // The client's own credential, as direct: only the hops differ.
-      [FLOOR, `http://${chain.address}/write?db=bench`, writer]
+      [FLOOR, `http://${chain.address}/write?db=bench`, writer],
+      [HTTP_FLOOR, `http://${httpChain.address}/write?db=bench`, writer]
     ]
     for (const [, url, headers] of paths.slice(1)) await pointsPerSecond(url, headers, PLAIN) // warm-up: lease, channels, JIT
     const pids = {
       client: process.pid, influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet'),
-      ...Object.fromEntries(chain.pids.map((pid, i) => [`floor hop ${i + 1}`, pid]))
+      ...Object.fromEntries(chain.pids.map((pid, i) => [`floor hop ${i + 1}`, pid])),
+      ...Object.fromEntries(httpChain.pids.map((pid, i) => [PATH_PROCESSES[HTTP_FLOOR]?.[i] ?? `http floor hop ${i + 1}`, pid]))
     }
     const colocated = await rounds(pids, paths)
     const gzipped = await rounds(pids, paths, GZIP)
-    const [ld = [], lp = [], lf = []] = await latencies(paths.map(([, url, headers]) => [url, headers] as const), PINGS)
+    const latency = await latencies(paths.map(([, url, headers]) => [url, headers] as const), PINGS)
     // The same rounds with the database host on a CPU budget of its own, as in a deployment: InfluxDB
     // and the outlet share one CPU; the writers, the inlet and the relay (other machines) the other.
     // The floor's hops are placed alike: its last hop stands for the outlet.
     const budgets = cpuBudgets('portico-bench', {
-      database: { cpus: 1, pids: [pids.influxd, pids.outlet, ...chain.pids.slice(-1)] },
-      clients: { cpus: 1, pids: [pids.client, pids.inlet, pids.relay, ...chain.pids.slice(0, -1)] }
+      database: { cpus: 1, pids: [pids.influxd, pids.outlet, ...chain.pids.slice(-1), ...httpChain.pids.slice(-1)] },
+      clients: { cpus: 1, pids: [pids.client, pids.inlet, pids.relay, ...chain.pids.slice(0, -1), ...httpChain.pids.slice(0, -1)] }
     })
     let ownHost: Rounds | undefined
     try {
@@ -248,8 +263,8 @@ async function main(): Promise<void> {
       throughputRow(`points/s, 4 writers x ${BATCH_POINTS}-point batches, all on this machine's CPUs`, colocated, '>= 0.9'),
       throughputRow(`points/s, the same with gzip bodies (${gzipPercent()} % of the bytes), as Telegraf and the v2 clients send by default`, gzipped, '>= 0.9'),
       throughputRow('points/s, database host on its own CPU (InfluxDB + outlet: 1 CPU; writers, inlet, relay: 1 CPU)', ownHost, '(deployment view)'),
-      latencyRow(50, ld, lp, lf, 'added <= 1 ms'),
-      latencyRow(99, ld, lp, lf, '-')
+      latencyRow(50, latency, 'added <= 1 ms'),
+      latencyRow(99, latency, '-')
     ]
     report('influx-writes', rows, { rounds: ROUNDS, colocated, gzipped, databaseHostOnItsOwnCpu: ownHost ?? null, batches: BATCHES, batchPoints: BATCH_POINTS, pings: PINGS })
     report('influx-writes-cpu', cpuRows(colocated), { unit: 'CPU s per million points, best round of each path, all on this machine\'s CPUs' })

@@ -1,6 +1,8 @@
-// A chain of plain TCP forwarding processes: the least any design of separate Node processes
-// between a client and its database can cost on this machine (no framing, no encryption, no HTTP;
-// each byte is only read and written once per process). bench:influx measures it beside Portico.
+// A chain of plain forwarding processes: the least any design of separate Node processes between a
+// client and its database can cost on this machine (no framing, no encryption, no HTTP; each byte
+// is only read and written once per process). With an HTTP hop first, the least any such design
+// can cost whose client-side process speaks HTTP with Node's own machinery, as an inlet that
+// injects a credential must. bench:influx measures both beside Portico.
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { NODE_V8_FLAGS } from '../../src/cli/node-flags.js'
@@ -13,8 +15,16 @@ export interface TcpHopChain {
   stop(): Promise<void>
 }
 
-/** Starts `hops` forwarding processes, the last of which connects to `target` (host:port). */
-export async function startTcpHopChain(target: string, hops: number): Promise<TcpHopChain> {
+/** A hop that forwards bytes, or the plainest Node HTTP proxy. */
+export type HopKind = 'tcp' | 'http'
+
+/** Starts `hops` processes that forward TCP, the last of which connects to `target` (host:port). */
+export function startTcpHopChain(target: string, hops: number): Promise<TcpHopChain> {
+  return startHopChain(target, Array.from({ length: hops }, () => 'tcp'))
+}
+
+/** Starts one forwarding process per kind, from the client's side to `target`'s (host:port). */
+export async function startHopChain(target: string, kinds: readonly HopKind[]): Promise<TcpHopChain> {
   const children: ChildProcess[] = []
   const stop = async (): Promise<void> => {
     await Promise.all(children.map(async (c) => {
@@ -25,12 +35,12 @@ export async function startTcpHopChain(target: string, hops: number): Promise<Tc
   }
   let next = target
   try {
-    for (let i = 0; i < hops; i++) {
-      const child = fork(new URL('./tcp-hop.ts', import.meta.url).pathname, [next], { execArgv: ['--import', 'tsx', ...NODE_V8_FLAGS], stdio: 'inherit' })
+    for (const kind of [...kinds].reverse()) {
+      const child = fork(new URL('./tcp-hop.ts', import.meta.url).pathname, [next, kind], { execArgv: ['--import', 'tsx', ...NODE_V8_FLAGS], stdio: 'inherit' })
       children.push(child)
       const [port] = (await Promise.race([
         once(child, 'message'),
-        once(child, 'exit').then(([code]) => { throw new Error(`a TCP hop exited before listening (code ${String(code)})`) })
+        once(child, 'exit').then(([code]) => { throw new Error(`a ${kind} hop exited before listening (code ${String(code)})`) })
       ])) as [number]
       next = `127.0.0.1:${port}`
     }
