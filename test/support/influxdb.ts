@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'node:https'
 import { freePort } from './postgres.js'
+import { startWithAttempts } from './start-attempts.js'
 import { selfSignedCertificate } from './tls.js'
 
 /** A real InfluxDB 1.x (Debian's influxd) on loopback with auth enabled, started by a test. */
@@ -29,20 +30,10 @@ export interface InfluxOptions {
   sharedSecret?: string
 }
 
-/** Start attempts: a port found free can be taken by another test process before influxd binds it. */
-const START_ATTEMPTS = 3
 const STDERR_TAIL_CHARS = 4000
 
 export async function startInflux(options: InfluxOptions = {}): Promise<InfluxServer> {
-  const failures: string[] = []
-  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-    try {
-      return await startOnce(options)
-    } catch (err) {
-      failures.push(`attempt ${attempt}: ${err instanceof Error ? err.message : String(err)}`)
-    }
-  }
-  throw new Error(`InfluxDB did not start:\n${failures.join('\n')}`)
+  return startWithAttempts('InfluxDB', () => startOnce(options))
 }
 
 async function startOnce(options: InfluxOptions): Promise<InfluxServer> {

@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { startWithAttempts } from './start-attempts.js'
 
 /** A real PostgreSQL server started for a test run, in a throw-away folder. */
 export interface PostgresServer {
@@ -37,20 +38,10 @@ function asPostgres(tool: string, args: string[]): void {
   if (result.status !== 0) throw new Error(`${tool} failed: ${result.stderr || result.stdout}`)
 }
 
-/** Start attempts: a port found free can be taken by another test process before the server binds it. */
-const START_ATTEMPTS = 3
 const LOG_TAIL_CHARS = 2000
 
 export async function startPostgres(): Promise<PostgresServer> {
-  const failures: string[] = []
-  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-    try {
-      return await startOnce()
-    } catch (err) {
-      failures.push(`attempt ${attempt}: ${err instanceof Error ? err.message : String(err)}`)
-    }
-  }
-  throw new Error(`PostgreSQL did not start:\n${failures.join('\n')}`)
+  return startWithAttempts('PostgreSQL', () => startOnce())
 }
 
 function logTail(path: string): string {
