@@ -144,6 +144,11 @@ const PATH_PROCESSES: Record<string, readonly string[]> = {
   [HTTP_FLOOR]: Array.from({ length: FLOOR_HOPS }, (_, i) => i === 0 ? 'http floor proxy' : `http floor hop ${i + 1}`)
 }
 
+/** A hop chain's processes under the names PATH_PROCESSES gives them, from the client's side. */
+function processNames(path: string, pids: readonly number[]): Record<string, number> {
+  return Object.fromEntries(pids.map((pid, i) => [PATH_PROCESSES[path]?.[i] ?? `${path} hop ${i + 1}`, pid]))
+}
+
 /**
  * CPU seconds per million points in each path's best round: the writers, InfluxDB, and the path's
  * own processes. On a machine whose CPUs the direct writes already fill, a path's rate over the
@@ -240,15 +245,14 @@ async function main(): Promise<void> {
     for (const [, url, headers] of paths.slice(1)) await pointsPerSecond(url, headers, PLAIN) // warm-up: lease, channels, JIT
     const pids = {
       client: process.pid, influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet'),
-      ...Object.fromEntries(chain.pids.map((pid, i) => [`floor hop ${i + 1}`, pid])),
-      ...Object.fromEntries(httpChain.pids.map((pid, i) => [PATH_PROCESSES[HTTP_FLOOR]?.[i] ?? `http floor hop ${i + 1}`, pid]))
+      ...processNames(FLOOR, chain.pids), ...processNames(HTTP_FLOOR, httpChain.pids)
     }
     const colocated = await rounds(pids, paths)
     const gzipped = await rounds(pids, paths, GZIP)
     const latency = await latencies(paths.map(([, url, headers]) => [url, headers] as const), PINGS)
     // The same rounds with the database host on a CPU budget of its own, as in a deployment: InfluxDB
     // and the outlet share one CPU; the writers, the inlet and the relay (other machines) the other.
-    // The floor's hops are placed alike: its last hop stands for the outlet.
+    // The floors' hops are placed alike: the last hop of each stands for the outlet.
     const budgets = cpuBudgets('portico-bench', {
       database: { cpus: 1, pids: [pids.influxd, pids.outlet, ...chain.pids.slice(-1), ...httpChain.pids.slice(-1)] },
       clients: { cpus: 1, pids: [pids.client, pids.inlet, pids.relay, ...chain.pids.slice(0, -1), ...httpChain.pids.slice(0, -1)] }

@@ -55,7 +55,11 @@ async function startOnce(options: InfluxOptions): Promise<InfluxServer> {
   const scheme = options.tls === true ? 'https' : 'http'
   const agent = new Agent({ ...(certificate !== undefined ? { ca: certificate } : {}) })
   const admin = { username: 'admin', password: 'admin-password-for-tests' }
-  const running = (): boolean => server.process.exitCode === null && server.process.signalCode === null
+  // No process yet when the spawn itself is what failed.
+  const running = (): boolean => {
+    const child = server.process as ChildProcess | undefined
+    return child !== undefined && child.exitCode === null && child.signalCode === null
+  }
   const stopProcess = async (): Promise<void> => {
     if (!running()) return
     const exited = once(server.process, 'exit')
@@ -100,7 +104,7 @@ async function startOnce(options: InfluxOptions): Promise<InfluxServer> {
     const created = await server.query(`CREATE USER ${admin.username} WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`)
     if (created.status !== 200) throw new Error(`cannot create the InfluxDB admin: ${created.body}`)
   } catch (err) {
-    if ((server.process as ChildProcess | undefined) !== undefined) await stopProcess()
+    await stopProcess()
     rmSync(dir, { recursive: true, force: true })
     throw err
   }
