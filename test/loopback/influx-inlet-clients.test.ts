@@ -1,9 +1,10 @@
-import { after, test } from 'node:test'
+import { after, mock, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { createServer, type Server } from 'node:http'
 import { once } from 'node:events'
 import { InfluxdbInlet, UPSTREAM_SOCKETS, MAX_HEADER_BYTES } from '../../src/influxdb/influxdb-inlet.js'
+import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS } from '../../src/influxdb/inlet-limits.js'
 import { LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { waitFor } from '../helpers.js'
@@ -115,4 +116,56 @@ test('a client that goes away while its answer streams releases the upstream con
     slow.closeAllConnections()
     slow.close()
   }
+})
+
+/** A connection to the inlet that records what comes back and when it closes. */
+async function rawClient(): Promise<{ socket: Socket; text: () => string; closed: () => boolean }> {
+  const socket = connect({ host: host ?? '', port: Number(port) })
+  let text = ''
+  let closed = false
+  socket.on('data', (c: Buffer) => { text += c.toString('latin1') })
+  socket.on('error', () => undefined)
+  socket.on('close', () => { closed = true })
+  await once(socket, 'connect')
+  return { socket, text: () => text, closed: () => closed }
+}
+
+test('a request that asks to switch protocols (curl --http2 on http://) is served as plain HTTP/1.1, and so is the next on its connection', async () => {
+  const before = seen.length
+  const c = await rawClient()
+  c.socket.write('GET /ping HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n')
+  await waitFor(() => c.text().split('HTTP/1.1 204').length === 3, 5000, `two answers (have ${c.text()})`)
+  assert.doesNotMatch(c.text(), /101|upgrade/i)
+  assert.equal(seen.length, before + 2)
+  c.socket.destroy()
+})
+
+test('CONNECT gets 405 and an expectation other than 100-continue gets 417, each on a closed connection; nothing is forwarded', async () => {
+  const before = seen.length
+  for (const [ask, status] of [['CONNECT influxdb:8086 HTTP/1.1\r\nHost: influxdb:8086\r\n\r\n', 405], ['POST /write?db=d HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 5\r\n\r\nm v=1', 417]] as const) {
+    const c = await rawClient()
+    c.socket.write(ask)
+    await waitFor(c.closed, 5000, 'the connection closed')
+    assert.match(c.text(), new RegExp(`^HTTP/1.1 ${status} `))
+  }
+  assert.equal(seen.length, before)
+})
+
+// With a time limit: with the clock mocked, waitFor's own deadline does not pass.
+test('an idle connection is closed after the keep-alive time its answers announce, and a head that never ends gets 408', { timeout: 20_000 }, async (t) => {
+  t.after(() => mock.timers.reset())
+  mock.timers.enable({ apis: ['Date'], now: Date.now() })
+  const idle = await rawClient()
+  idle.socket.write('POST /write?db=d HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nm v=1')
+  await waitFor(() => idle.text().includes('\r\n\r\n'), 5000, 'the answer')
+  assert.match(idle.text(), new RegExp(`Keep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n`))
+  const slow = await rawClient()
+  slow.socket.write('POST /write?db=d HTTP/1.1\r\nHost: x\r\n')
+  mock.timers.tick(KEEP_ALIVE_TIMEOUT_MS + 1)
+  await waitFor(idle.closed, 5000, 'the idle connection closed')
+  assert.equal(slow.closed(), false, 'a head still within its time was cut')
+  mock.timers.tick(HEADERS_TIMEOUT_MS + 1)
+  await waitFor(slow.closed, 5000, 'the slow head refused')
+  assert.match(slow.text(), /^HTTP\/1.1 408 /)
+  assert.equal(await write('m v=4'), 204)
 })

@@ -300,6 +300,23 @@ test('requests without a body, HEAD among them, and answers of unknown length pa
   assert.match(lines[49] ?? '', /^49 GET \/stream\?q=x 0 /)
 })
 
+test('an HTTP/1.0 client gets an answer of unknown length unchunked, ended by the close of its connection', async () => {
+  const s = connect({ host, port })
+  await once(s, 'connect')
+  let text = ''
+  s.on('data', (c: Buffer) => { text += c.toString('latin1') })
+  s.write('GET /stream?v=10 HTTP/1.0\r\n\r\n')
+  await once(s, 'end')
+  s.destroy()
+  const [head = '', body = ''] = text.split('\r\n\r\n')
+  assert.match(head, /^HTTP\/1\.1 200 OK\r\n/)
+  assert.match(head, /\r\nConnection: close$/)
+  assert.doesNotMatch(head, /transfer-encoding/i)
+  const lines = body.trim().split('\n')
+  assert.equal(lines.length, 50)
+  assert.match(lines[49] ?? '', /^49 GET \/stream\?v=10 0 /)
+})
+
 test('gzip bodies are passed on untouched, with their content-encoding', async () => {
   const plain = Buffer.from(Array.from({ length: 2000 }, (_, i) => `cpu,host=h${i % 7} v=${i} ${i}`).join('\n'))
   const zipped = gzipSync(plain)

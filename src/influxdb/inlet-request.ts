@@ -1,0 +1,312 @@
+import type { MessageHead } from './http-parser.js'
+import { clientAnswer, ownAnswer, upstreamHead, upstreamRequest, type AnswerFraming, type UpstreamRequest } from './forwarding.js'
+import { CLIENT_BUFFER_BYTES, KEEP_ALIVE_TIMEOUT_MS, MAX_RETRY_BODY_BYTES } from './inlet-limits.js'
+import type { AnswerHandler, Upstream } from './upstream-pool.js'
+import type { ClientConnection } from './client-connection.js'
+
+const CRLF = '\r\n'
+const LAST_CHUNK = '0\r\n\r\n'
+
+/**
+ * One request of a client connection, from its head to its answer: it takes a lease, sends the
+ * request upstream with the lease in place of the client's credentials, and passes the answer
+ * back. While it holds an upstream connection it is that connection's answer handler.
+ */
+export class InletRequest implements AnswerHandler {
+  private readonly forward: UpstreamRequest
+  private readonly chunked: boolean
+  /** The whole request has been read from the client. */
+  private whole = false
+  /** Body read from the client and not yet sent upstream. */
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  /** A copy of the body while it is small enough to send again after a 401. */
+  private kept: Buffer[] | undefined = []
+  private keptBytes = 0
+  /** The rest of the body goes nowhere: the request was answered without it. */
+  private discard = false
+  private upstream: Upstream | undefined
+  private cancelWait: (() => void) | undefined
+  private grantId = ''
+  private retried = false
+  private resent = false
+  /** The upstream connection in use had served an exchange before. */
+  private onReused = false
+  // The current answer from upstream.
+  private informational = false
+  private answerBegun = false
+  private swallow = false
+  private framing: AnswerFraming = 'none'
+  private upstreamKeepAlive = false
+  /** The answer's head went to the client: a failure now can only cut the answer short. */
+  private answerStarted = false
+  private answered = false
+  private clientFull = false
+
+  constructor(private readonly conn: ClientConnection, private readonly req: MessageHead) {
+    this.forward = upstreamRequest(req.headers)
+    this.chunked = req.headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'transfer-encoding')
+  }
+
+  get client(): ClientConnection['socket'] {
+    return this.conn.socket
+  }
+
+  /** The connection may carry another request after this one (the client's version and Connection header). */
+  get keepAlive(): boolean {
+    return this.req.keepAlive
+  }
+
+  /** Part of the answer went to the client, and not all of it. */
+  get answerInProgress(): boolean {
+    return this.answerStarted && !this.answered
+  }
+
+  /** The request's turn has come: the ones before it on its connection are answered. */
+  async start(): Promise<void> {
+    if (this.req.method === 'CONNECT') return this.own(405, 'method not allowed', 'CONNECT is not supported by this inlet', true)
+    if (this.forward.otherExpectation) return this.own(417, 'expectation failed', 'only Expect: 100-continue is supported', true)
+    // As Node's server does: the client is told to go on when its request is the one being served.
+    if (this.forward.expectContinue && !this.whole) this.conn.write('HTTP/1.1 100 Continue\r\n\r\n')
+    await this.send()
+  }
+
+  /** A piece of the body, as the client's bytes are parsed. */
+  bodyPiece(chunk: Buffer): void {
+    if (this.kept !== undefined) {
+      this.keptBytes += chunk.length
+      if (this.keptBytes > MAX_RETRY_BODY_BYTES) this.kept = undefined
+      else this.kept.push(chunk)
+    }
+    if (this.discard) return
+    if (this.upstream !== undefined) {
+      this.writeUp(this.upstream, chunk)
+      return
+    }
+    this.pending.push(chunk)
+    this.pendingBytes += chunk.length
+    this.conn.buffered += chunk.length
+    this.conn.updateReading()
+  }
+
+  /** The whole request has been read. */
+  requestComplete(): void {
+    this.whole = true
+    if (this.chunked && this.upstream !== undefined && !this.discard && this.upstream.stream.writable) this.upstream.stream.write(LAST_CHUNK, 'latin1')
+    if (this.answered) this.conn.done(this)
+  }
+
+  /** The client connection is gone: whatever this request holds upstream goes too. */
+  abandon(): void {
+    this.cancelWait?.()
+    this.cancelWait = undefined
+    const u = this.upstream
+    this.upstream = undefined
+    if (u !== undefined) this.conn.ctx.pool.release(u, false)
+    this.dropPending()
+  }
+
+  /** The request could not be sent at all, for a reason of the inlet's own. */
+  failed(err: unknown): void {
+    this.conn.ctx.counters.upstreamErrors++
+    this.conn.ctx.log.error({ err: (err as Error).message }, 'request through the portal could not be sent')
+    this.own(502, 'bad gateway', `the request could not be sent through the portal: ${(err as Error).message}`, false)
+  }
+
+  private async send(): Promise<void> {
+    const { leases, counters, pool } = this.conn.ctx
+    let grant
+    try {
+      grant = await leases.get(this.conn.leaseKey)
+    } catch (err) {
+      counters.withoutLease++
+      // Clients that honour Retry-After (Telegraf's influxdb_v2 output does) come back when the next attempt is due.
+      const after = leases.retryAfterMs(this.conn.leaseKey)
+      this.own(503, 'unavailable', `no database lease could be obtained: ${(err as Error).message}`, false, after === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(after / 1000))}\r\n`)
+      return
+    }
+    if (this.conn.gone) return
+    const head = upstreamHead(this.req.method, this.req.url, this.forward, grant.host ?? this.forward.host ?? 'influxdb', grant.authorization)
+    this.grantId = grant.id
+    const body = this.retried || this.resent ? this.kept ?? [] : undefined
+    const u = pool.take()
+    if (u !== undefined) {
+      this.use(u, head, body)
+      return
+    }
+    this.cancelWait = pool.wait((ready) => {
+      this.cancelWait = undefined
+      this.use(ready, head, body)
+    })
+  }
+
+  /** Sends the head and what there is of the body on `u`; `again` is the whole body of a request sent once more. */
+  private use(u: Upstream, head: string, again: Buffer[] | undefined): void {
+    this.upstream = u
+    this.onReused = u.reused
+    u.attach(this)
+    this.informational = this.answerBegun = this.swallow = false
+    const s = u.stream
+    s.cork()
+    s.write(head, 'latin1')
+    for (const c of again ?? this.pending) this.writeUp(u, c)
+    if (this.whole && this.chunked) s.write(LAST_CHUNK, 'latin1')
+    s.uncork()
+    this.dropPending()
+  }
+
+  private writeUp(u: Upstream, chunk: Buffer): void {
+    const s = u.stream
+    let more: boolean
+    if (this.chunked) {
+      s.cork()
+      s.write(`${chunk.length.toString(16)}${CRLF}`, 'latin1')
+      s.write(chunk)
+      more = s.write(CRLF, 'latin1')
+      s.uncork()
+    } else {
+      more = s.write(chunk)
+    }
+    // A full upstream stops the client only past the client's own allowance: a batch that came in
+    // one read goes on without stopping and restarting the client's socket.
+    if (!more && !this.conn.upstreamFull && s.writableLength > CLIENT_BUFFER_BYTES) {
+      this.conn.upstreamFull = true
+      this.conn.updateReading()
+    }
+  }
+
+  private dropPending(): void {
+    this.conn.buffered -= this.pendingBytes
+    this.pending = []
+    this.pendingBytes = 0
+    this.conn.updateReading()
+  }
+
+  // The answer, as the upstream connection's parser reads it.
+
+  begin(): void {}
+
+  head(h: MessageHead): boolean {
+    // Interim answers end here: the inlet answered any Expect itself.
+    if (h.status < 200) {
+      this.informational = true
+      return false
+    }
+    this.answerBegun = true
+    if (h.status === 401 && !this.retried) {
+      // Expired or revoked under us: the next request gets a new lease, and this one is sent
+      // once more with it if its whole body was kept.
+      this.conn.ctx.leases.invalidate(this.conn.leaseKey, this.grantId)
+      if (this.whole && this.kept !== undefined) {
+        this.swallow = true
+        this.upstreamKeepAlive = h.keepAlive
+        return false
+      }
+    }
+    const bodyless = this.req.method === 'HEAD' || h.status === 204 || h.status === 304
+    const http11 = this.req.versionMajor > 1 || (this.req.versionMajor === 1 && this.req.versionMinor >= 1)
+    const answer = clientAnswer(h.status, h.statusMessage, h.headers, bodyless, { http11, keepAlive: this.req.keepAlive && !this.conn.closing, keepAliveSeconds: KEEP_ALIVE_TIMEOUT_MS / 1000 })
+    this.framing = answer.framing
+    this.upstreamKeepAlive = h.keepAlive
+    if (answer.framing === 'close' || !this.req.keepAlive) this.conn.closing = true
+    this.conn.write(answer.head)
+    this.answerStarted = true
+    return this.req.method === 'HEAD'
+  }
+
+  body(chunk: Buffer): void {
+    if (this.swallow) return
+    const socket = this.conn.socket
+    let more: boolean
+    if (this.framing === 'chunked') {
+      socket.write(`${chunk.length.toString(16)}${CRLF}`, 'latin1')
+      socket.write(chunk)
+      more = socket.write(CRLF, 'latin1')
+    } else {
+      more = socket.write(chunk)
+    }
+    if (!more && !this.clientFull) {
+      this.clientFull = true
+      this.upstream?.stream.pause()
+    }
+  }
+
+  complete(): void {
+    if (this.informational) {
+      this.informational = false
+      return
+    }
+    const u = this.upstream
+    this.upstream = undefined
+    if (this.swallow) {
+      this.retried = true
+      this.conn.ctx.counters.retried++
+      if (u !== undefined) this.conn.ctx.pool.release(u, this.upstreamKeepAlive)
+      this.send().catch((err: unknown) => this.failed(err))
+      return
+    }
+    if (this.framing === 'chunked') this.conn.write(LAST_CHUNK)
+    this.answered = true
+    // An answer before the whole request was sent leaves the connection in the middle of a request.
+    if (u !== undefined) this.conn.ctx.pool.release(u, this.upstreamKeepAlive && this.whole)
+    if (this.whole) {
+      this.conn.done(this)
+      return
+    }
+    this.discard = true
+    this.kept = undefined
+  }
+
+  lost(err: Error | undefined): void {
+    this.upstream = undefined
+    if (this.conn.gone || this.answered) return
+    const { counters, log } = this.conn.ctx
+    if (this.answerStarted) {
+      counters.upstreamErrors++
+      log.warn({ err: err?.message ?? 'closed' }, 'the answer through the portal was cut short')
+      this.conn.socket.destroy()
+      return
+    }
+    // The database closed a kept-alive connection as this request went out on it: once more, on a new one.
+    if (this.onReused && !this.answerBegun && !this.resent && this.whole && this.kept !== undefined) {
+      this.resent = true
+      this.send().catch((e: unknown) => this.failed(e))
+      return
+    }
+    counters.upstreamErrors++
+    log.warn({ err: err?.message ?? 'closed' }, 'request through the portal failed')
+    this.own(502, 'bad gateway', `the database could not be reached through the portal: ${err?.message ?? 'the connection closed'}`, false)
+  }
+
+  drain(): void {
+    if (!this.conn.upstreamFull) return
+    this.conn.upstreamFull = false
+    this.conn.updateReading()
+  }
+
+  /** The client can take more of the answer. */
+  clientDrained(): void {
+    if (!this.clientFull) return
+    this.clientFull = false
+    this.upstream?.stream.resume()
+  }
+
+  /** Answers the client with the inlet's own answer; the rest of the body goes nowhere. */
+  private own(status: number, code: string, message: string, close: boolean, extra = ''): void {
+    if (this.answerStarted || this.answered || this.conn.gone) {
+      this.conn.socket.destroy()
+      return
+    }
+    const u = this.upstream
+    this.upstream = undefined
+    if (u !== undefined) this.conn.ctx.pool.release(u, false)
+    this.discard = true
+    this.kept = undefined
+    this.dropPending()
+    this.answered = true
+    if (close || !this.req.keepAlive) this.conn.closing = true
+    this.conn.write(ownAnswer(status, code, message, this.conn.closing, extra))
+    if (close) this.conn.closeAfterWrites()
+    else if (this.whole) this.conn.done(this)
+  }
+}
