@@ -129,6 +129,8 @@ export class ClientConnection implements MessageHandler {
       }
     } catch (err) {
       if (!(err instanceof HttpParseError)) throw err
+      // Bytes after a request that closes the connection (in the read that brought it) are ignored, as HTTP/1.1 says.
+      if (err.code === 'HPE_CLOSED_CONNECTION') return
       this.ctx.counters.badRequests++
       this.ctx.log.warn({ err: err.code }, 'malformed HTTP request refused')
       const [status, message] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, `request headers larger than ${MAX_HEADER_BYTES} bytes`] : [400, 'malformed HTTP request']

@@ -272,6 +272,20 @@ test('keep-alive and pipelining: requests sent back to back on one connection ar
   assert.ok(connections - before <= 1, `${connections - before} upstream connections for ${n} requests on one client connection`)
 })
 
+test('a request that closes its connection is answered, and what was pipelined after it is not taken', async () => {
+  const before = seen.length
+  const s = connect({ host, port })
+  await once(s, 'connect')
+  let text = ''
+  s.on('data', (c: Buffer) => { text += c.toString('latin1') })
+  s.write('POST /write?db=d&last=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nm v=1POST /write?db=d&after=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nm v=2')
+  await once(s, 'end')
+  s.destroy()
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\nConnection: close\r\n\r\nPOST \/write\?db=d&last=1 5 [0-9a-f]{64}$/)
+  assert.deepEqual(seen.slice(before).map((x) => x.url), ['/write?db=d&last=1'])
+  assert.equal(inlet.badRequests, 0)
+})
+
 test('chunked and content-length bodies arrive byte for byte, with every method that may carry a body', async () => {
   const body = randomBytes(5000)
   for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'OPTIONS']) {
