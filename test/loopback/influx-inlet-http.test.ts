@@ -125,6 +125,18 @@ async function rawExchange(bytes: Buffer | string, count: number): Promise<{ sta
   return answers
 }
 
+/** Sends raw bytes on a new connection and returns everything that comes back until the inlet ends the connection. */
+async function untilEnded(bytes: string): Promise<string> {
+  const s = connect({ host, port })
+  await once(s, 'connect')
+  let text = ''
+  s.on('data', (c: Buffer) => { text += c.toString('latin1') })
+  s.write(bytes)
+  await once(s, 'end')
+  s.destroy()
+  return text
+}
+
 const chunked = (body: Buffer, size = 1000): string => {
   let out = ''
   for (let i = 0; i < body.length; i += size) {
@@ -274,13 +286,7 @@ test('keep-alive and pipelining: requests sent back to back on one connection ar
 
 test('a request that closes its connection is answered, and what was pipelined after it is not taken', async () => {
   const before = seen.length
-  const s = connect({ host, port })
-  await once(s, 'connect')
-  let text = ''
-  s.on('data', (c: Buffer) => { text += c.toString('latin1') })
-  s.write('POST /write?db=d&last=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nm v=1POST /write?db=d&after=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nm v=2')
-  await once(s, 'end')
-  s.destroy()
+  const text = await untilEnded('POST /write?db=d&last=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nm v=1POST /write?db=d&after=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nm v=2')
   assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\nConnection: close\r\n\r\nPOST \/write\?db=d&last=1 5 [0-9a-f]{64}$/)
   assert.deepEqual(seen.slice(before).map((x) => x.url), ['/write?db=d&last=1'])
   assert.equal(inlet.badRequests, 0)
@@ -315,14 +321,7 @@ test('requests without a body, HEAD among them, and answers of unknown length pa
 })
 
 test('an HTTP/1.0 client gets an answer of unknown length unchunked, ended by the close of its connection', async () => {
-  const s = connect({ host, port })
-  await once(s, 'connect')
-  let text = ''
-  s.on('data', (c: Buffer) => { text += c.toString('latin1') })
-  s.write('GET /stream?v=10 HTTP/1.0\r\n\r\n')
-  await once(s, 'end')
-  s.destroy()
-  const [head = '', body = ''] = text.split('\r\n\r\n')
+  const [head = '', body = ''] = (await untilEnded('GET /stream?v=10 HTTP/1.0\r\n\r\n')).split('\r\n\r\n')
   assert.match(head, /^HTTP\/1\.1 200 OK\r\n/)
   assert.match(head, /\r\nConnection: close$/)
   assert.doesNotMatch(head, /transfer-encoding/i)
