@@ -42,6 +42,8 @@ export class InletRequest implements AnswerHandler {
   private answerStarted = false
   private answered = false
   private clientFull = false
+  /** Its connection went, or was refused: nothing more is sent for it. */
+  private abandoned = false
 
   constructor(private readonly conn: ClientConnection, private readonly req: MessageHead) {
     this.forward = upstreamRequest(req.headers)
@@ -98,6 +100,7 @@ export class InletRequest implements AnswerHandler {
 
   /** The client connection is gone: whatever this request holds upstream goes too. */
   abandon(): void {
+    this.abandoned = true
     this.cancelWait?.()
     this.cancelWait = undefined
     const u = this.upstream
@@ -108,6 +111,7 @@ export class InletRequest implements AnswerHandler {
 
   /** The request could not be sent at all, for a reason of the inlet's own. */
   failed(err: unknown): void {
+    if (this.abandoned) return
     this.conn.ctx.counters.upstreamErrors++
     this.conn.ctx.log.error({ err: (err as Error).message }, 'request through the portal could not be sent')
     this.own(502, 'bad gateway', `the request could not be sent through the portal: ${(err as Error).message}`, false)
@@ -125,7 +129,7 @@ export class InletRequest implements AnswerHandler {
       this.own(503, 'unavailable', `no database lease could be obtained: ${(err as Error).message}`, false, after === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(after / 1000))}\r\n`)
       return
     }
-    if (this.conn.gone) return
+    if (this.abandoned) return
     const head = upstreamHead(this.req.method, this.req.url, this.forward, grant.host ?? this.forward.host ?? 'influxdb', grant.authorization)
     this.grantId = grant.id
     const body = this.retried || this.resent ? this.kept ?? [] : undefined
@@ -259,7 +263,7 @@ export class InletRequest implements AnswerHandler {
 
   lost(err: Error | undefined): void {
     this.upstream = undefined
-    if (this.conn.gone || this.answered) return
+    if (this.abandoned || this.conn.gone || this.answered) return
     const { counters, log } = this.conn.ctx
     if (this.answerStarted) {
       counters.upstreamErrors++

@@ -86,6 +86,32 @@ test('headers larger than the limit get 431 and a closed connection; nothing is 
   assert.equal(await write('m v=3'), 204)
 })
 
+test('a request still waiting for its lease is never sent once bad bytes pipelined after it get the connection refused', async () => {
+  let release: () => void = () => undefined
+  const slowLease = new LeaseKeeper(() => new Promise((resolve) => {
+    release = () => resolve({ id: 'slow', authorization: 'Token slow', token: 'slow', backend: 'v2', expiresAt: Date.now() + 3_600_000 })
+  }), silentLogger)
+  const waiting = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: slowLease, strategy: 'shared' })
+  const [h, p] = (await waiting.start()).split(':')
+  try {
+    const before = seen.length
+    const s = connect({ host: h ?? '', port: Number(p) })
+    let answer = ''
+    s.on('data', (c: Buffer) => { answer += c.toString() })
+    s.on('error', () => undefined)
+    await once(s, 'connect')
+    s.write('POST /write?db=d HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nm v=1\x00\x01 not HTTP\r\n\r\n')
+    await once(s, 'close')
+    assert.match(answer, /^HTTP\/1.1 400 /)
+    release()
+    await new Promise((r) => setTimeout(r, 200))
+    assert.equal(seen.length, before, 'the refused connection\'s request reached the database')
+    assert.equal(waiting.summary().upstreamErrors, 0)
+  } finally {
+    await waiting.stop()
+  }
+})
+
 test('a client that goes away while its answer streams releases the upstream connection', async () => {
   const slow = createServer((req, res) => {
     req.resume()
