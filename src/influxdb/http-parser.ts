@@ -24,11 +24,25 @@ export interface MessageHead {
   keepAlive: boolean
 }
 
+/** Who reads a message's body (see MessageHandler.head). */
+export type BodyHandling = 'body' | 'none' | 'own'
+
+/** What llhttp's callbacks return to read the body, to take none, and to stop at once (HPE_PAUSED). */
+const LLHTTP_READ_BODY = 0
+const LLHTTP_NO_BODY = 1
+const LLHTTP_PAUSE = 21
+const LLHTTP_FAIL = -1
+
 export interface MessageHandler {
   /** A message's first byte arrived. */
   begin(): void
-  /** Its head is complete. Returns true when the message has no body whatever its head says (an answer to HEAD). */
-  head(head: MessageHead): boolean
+  /**
+   * Its head is complete. Returns 'body' for the parser to read the body as the head frames it,
+   * 'none' when the message has no body whatever its head says (an answer to HEAD), or 'own' when
+   * the handler takes a body of known length straight from the bytes that follow the head: `execute`
+   * then stops at the end of the head, and the parser starts afresh for the message after.
+   */
+  head(head: MessageHead): BodyHandling
   /** A piece of its body, without chunk framing: the handler's to keep (the parser copies it out of the bytes read). */
   body(chunk: Buffer): void
   /** It is complete. */
@@ -45,7 +59,7 @@ export class HttpParseError extends Error {
 
 interface NativeParser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void
-  execute(chunk: Buffer): number | (Error & { code?: string; reason?: string })
+  execute(chunk: Buffer): number | (Error & { code?: string; reason?: string; bytesParsed?: number })
   finish(): undefined | number | (Error & { code?: string; reason?: string })
   free(): void
   [callback: number]: unknown
@@ -80,6 +94,8 @@ export class HttpMessageParser {
   private partialUrl = ''
   /** What a handler threw inside a parser callback, rethrown once the parser has returned. */
   private failure: unknown
+  /** The handler takes the body of the message whose head was just read. */
+  private ownBody = false
 
   constructor(private readonly kind: 'request' | 'response', private readonly maxHeaderBytes: number, private readonly handler: MessageHandler) {
     this.reset()
@@ -96,9 +112,11 @@ export class HttpMessageParser {
       }
       this.partialHeaders = []
       this.partialUrl = ''
-      const noBody = this.guard(() => handler.head(head))
-      // 1 tells llhttp that this message has no body whatever its head says; -1 stops it.
-      return this.failure !== undefined ? -1 : noBody === true ? 1 : 0
+      const handling = this.guard(() => handler.head(head))
+      if (this.failure !== undefined) return LLHTTP_FAIL
+      if (handling !== 'own') return handling === 'none' ? LLHTTP_NO_BODY : LLHTTP_READ_BODY
+      this.ownBody = true
+      return LLHTTP_PAUSE
     }
     p[NativeParser.kOnBody] = (chunk: Buffer) => { this.guard(() => handler.body(chunk)) }
     p[NativeParser.kOnMessageComplete] = () => { this.guard(() => handler.complete()) }
@@ -106,14 +124,20 @@ export class HttpMessageParser {
 
   /**
    * Parses a piece of the connection's bytes, calling the handler as messages go by. Returns how
-   * many bytes were taken: fewer than given only after a message that switches protocols (see
-   * `reset`). Throws an HttpParseError for bytes that are no valid HTTP.
+   * many bytes were taken: fewer than given only after a head whose body the handler takes, or
+   * after a message that switches protocols (see `reset`). Throws an HttpParseError for bytes that
+   * are no valid HTTP.
    */
   execute(chunk: Buffer): number {
     // An empty buffer has no data pointer, which the binding takes for the end of the connection.
     if (chunk.length === 0) return 0
     const r = this.parser.execute(chunk)
     this.rethrow()
+    if (this.ownBody && typeof r !== 'number' && r.code === 'HPE_PAUSED') {
+      // Stopped at the end of the head: the body is the handler's, and the next message is new to llhttp.
+      this.reset()
+      return r.bytesParsed ?? 0
+    }
     if (typeof r !== 'number') throw new HttpParseError(`malformed HTTP: ${r.reason ?? r.message}`, r.code ?? 'HPE_UNKNOWN', { cause: r })
     return r
   }
@@ -127,6 +151,7 @@ export class HttpMessageParser {
 
   /** Starts afresh, as at the start of a connection: after a message that would have switched protocols. */
   reset(): void {
+    this.ownBody = false
     this.parser.initialize(this.kind === 'request' ? NativeParser.REQUEST : NativeParser.RESPONSE, {}, this.maxHeaderBytes, 0)
     this.partialHeaders = []
     this.partialUrl = ''

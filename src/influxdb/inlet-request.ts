@@ -1,4 +1,4 @@
-import type { MessageHead } from './http-parser.js'
+import type { BodyHandling, MessageHead } from './http-parser.js'
 import { clientAnswer, ownAnswer, upstreamHead, upstreamRequest, type AnswerFraming, type UpstreamRequest } from './forwarding.js'
 import { CLIENT_BUFFER_BYTES, KEEP_ALIVE_TIMEOUT_MS, MAX_RETRY_BODY_BYTES } from './inlet-limits.js'
 import type { AnswerHandler, Upstream } from './upstream-pool.js'
@@ -14,7 +14,9 @@ const LAST_CHUNK = '0\r\n\r\n'
  */
 export class InletRequest implements AnswerHandler {
   private readonly forward: UpstreamRequest
-  private readonly chunked: boolean
+  readonly chunked: boolean
+  /** The body's length from Content-Length (0 without one). */
+  readonly contentLength: number
   /** The whole request has been read from the client. */
   private whole = false
   /** Body read from the client and not yet sent upstream. */
@@ -48,6 +50,9 @@ export class InletRequest implements AnswerHandler {
   constructor(private readonly conn: ClientConnection, private readonly req: MessageHead) {
     this.forward = upstreamRequest(req.headers)
     this.chunked = req.headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'transfer-encoding')
+    // The parser has checked it: digits, and no two different lengths.
+    const length = req.headers.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === 'content-length')
+    this.contentLength = length < 0 ? 0 : Number(req.headers[length + 1])
   }
 
   get client(): ClientConnection['socket'] {
@@ -190,11 +195,11 @@ export class InletRequest implements AnswerHandler {
 
   begin(): void {}
 
-  head(h: MessageHead): boolean {
+  head(h: MessageHead): BodyHandling {
     // Interim answers end here: the inlet answered any Expect itself.
     if (h.status < 200) {
       this.informational = true
-      return false
+      return 'body'
     }
     this.answerBegun = true
     if (h.status === 401 && !this.retried) {
@@ -204,7 +209,7 @@ export class InletRequest implements AnswerHandler {
       if (this.whole && this.kept !== undefined) {
         this.swallow = true
         this.upstreamKeepAlive = h.keepAlive
-        return false
+        return 'body'
       }
     }
     const bodyless = this.req.method === 'HEAD' || h.status === 204 || h.status === 304
@@ -215,7 +220,7 @@ export class InletRequest implements AnswerHandler {
     if (answer.framing === 'close' || !this.req.keepAlive) this.conn.closing = true
     this.conn.write(answer.head)
     this.answerStarted = true
-    return this.req.method === 'HEAD'
+    return this.req.method === 'HEAD' ? 'none' : 'body'
   }
 
   body(chunk: Buffer): void {

@@ -16,7 +16,7 @@ function parse(kind: 'request' | 'response', pieces: readonly Buffer[], options:
     begin: () => { bodies = [] },
     head: (head) => {
       out.push({ head, body: Buffer.alloc(0), complete: false })
-      return options.noBody === true
+      return options.noBody === true ? 'none' : 'body'
     },
     body: (c) => { bodies.push(c) },
     complete: () => {
@@ -118,13 +118,13 @@ test('an answer to HEAD has no body whatever its length says; one without a leng
   assert.equal(head.head.status, 200)
   const answers: Buffer[] = []
   let complete = false
-  const p = new HttpMessageParser('response', 1024, { begin: () => undefined, head: () => false, body: (c) => { answers.push(c) }, complete: () => { complete = true } })
+  const p = new HttpMessageParser('response', 1024, { begin: () => undefined, head: () => 'body', body: (c) => { answers.push(c) }, complete: () => { complete = true } })
   p.execute(Buffer.from('HTTP/1.1 200 OK\r\n\r\nstream'))
   assert.equal(complete, false)
   p.finish()
   assert.equal(complete, true)
   assert.equal(Buffer.concat(answers).toString(), 'stream')
-  const cut = new HttpMessageParser('response', 1024, { begin: () => undefined, head: () => false, body: () => undefined, complete: () => undefined })
+  const cut = new HttpMessageParser('response', 1024, { begin: () => undefined, head: () => 'body', body: () => undefined, complete: () => undefined })
   cut.execute(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc'))
   assert.throws(() => cut.finish(), HttpParseError)
 })
@@ -132,4 +132,15 @@ test('an answer to HEAD has no body whatever its length says; one without a leng
 test('a handler that throws stops the parser, and its error comes out of execute', () => {
   const p = new HttpMessageParser('request', 1024, { begin: () => undefined, head: () => { throw new RangeError('handler failed') }, body: () => undefined, complete: () => undefined })
   assert.throws(() => p.execute(Buffer.from('GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n')), RangeError)
+})
+
+test("a head whose body the handler takes stops the parser at the head's end, and the next message starts afresh", () => {
+  const heads: string[] = []
+  const p = new HttpMessageParser('request', 1024, { begin: () => undefined, head: (h) => { heads.push(h.url); return h.url === '/own' ? 'own' : 'body' }, body: () => undefined, complete: () => undefined })
+  const first = 'POST /own HTTP/1.1\r\nContent-Length: 5\r\n\r\n'
+  const bytes = Buffer.from(`${first}hello` + 'GET /next HTTP/1.1\r\n\r\n')
+  assert.equal(p.execute(bytes), first.length)
+  assert.deepEqual(heads, ['/own'])
+  assert.equal(p.execute(bytes.subarray(first.length + 5)), bytes.length - first.length - 5)
+  assert.deepEqual(heads, ['/own', '/next'])
 })
