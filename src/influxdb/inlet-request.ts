@@ -2,10 +2,9 @@ import type { BodyHandling, MessageHead } from './http-parser.js'
 import { clientAnswer, ownAnswer, upstreamHead, upstreamRequest, type AnswerFraming, type UpstreamRequest } from './forwarding.js'
 import { CLIENT_BUFFER_BYTES, KEEP_ALIVE_TIMEOUT_MS, MAX_RETRY_BODY_BYTES } from './inlet-limits.js'
 import type { AnswerHandler, Upstream } from './upstream-pool.js'
+import { LAST_CHUNK, writeBodyPiece } from './body-framing.js'
 import type { ClientConnection } from './client-connection.js'
 
-const CRLF = '\r\n'
-const LAST_CHUNK = '0\r\n\r\n'
 
 /**
  * One request of a client connection, from its head to its answer: it takes a lease, sends the
@@ -166,16 +165,7 @@ export class InletRequest implements AnswerHandler {
 
   private writeUp(u: Upstream, chunk: Buffer): void {
     const s = u.stream
-    let more: boolean
-    if (this.chunked) {
-      s.cork()
-      s.write(`${chunk.length.toString(16)}${CRLF}`, 'latin1')
-      s.write(chunk)
-      more = s.write(CRLF, 'latin1')
-      s.uncork()
-    } else {
-      more = s.write(chunk)
-    }
+    const more = writeBodyPiece(s, chunk, this.chunked)
     // A full upstream stops the client only past the client's own allowance: a batch that came in
     // one read goes on without stopping and restarting the client's socket.
     if (!more && !this.conn.upstreamFull && s.writableLength > CLIENT_BUFFER_BYTES) {
@@ -225,15 +215,7 @@ export class InletRequest implements AnswerHandler {
 
   body(chunk: Buffer): void {
     if (this.swallow) return
-    const socket = this.conn.socket
-    let more: boolean
-    if (this.framing === 'chunked') {
-      socket.write(`${chunk.length.toString(16)}${CRLF}`, 'latin1')
-      socket.write(chunk)
-      more = socket.write(CRLF, 'latin1')
-    } else {
-      more = socket.write(chunk)
-    }
+    const more = writeBodyPiece(this.conn.socket, chunk, this.framing === 'chunked')
     if (!more && !this.clientFull) {
       this.clientFull = true
       this.upstream?.stream.pause()
