@@ -73,7 +73,7 @@ const HTTP_FLOOR = 'http floor'
 const RELAYED_COLUMN = 'relayed inlet (injected lease)'
 const FLOOR_COLUMN = `floor: ${FLOOR_HOPS} plain Node TCP hops`
 const FLOOR_RATIO_COLUMN = 'floor ratio (median pair)'
-const HTTP_FLOOR_COLUMN = `HTTP floor: a plain Node HTTP proxy + ${FLOOR_HOPS - 1} TCP hops`
+const HTTP_FLOOR_COLUMN = `HTTP floor: a plain node:http proxy + ${FLOOR_HOPS - 1} TCP hops`
 const HTTP_FLOOR_RATIO_COLUMN = 'HTTP floor ratio (median pair)'
 
 interface Rounds {

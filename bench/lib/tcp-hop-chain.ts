@@ -1,8 +1,8 @@
 // A chain of plain forwarding processes: the least any design of separate Node processes between a
 // client and its database can cost on this machine (no framing, no encryption, no HTTP; each byte
-// is only read and written once per process). With an HTTP hop first, the least any such design
-// can cost whose client-side process speaks HTTP with Node's own machinery, as an inlet that
-// injects a credential must. bench:influx measures both beside Portico.
+// is only read and written once per process). With an HTTP hop first, what such a design costs
+// whose client-side process speaks HTTP through `node:http`'s server and client, as the influxdb
+// inlet did before it drove Node's parser itself. bench:influx measures both beside Portico.
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { NODE_V8_FLAGS } from '../../src/cli/node-flags.js'

@@ -1,7 +1,7 @@
 // One process of bench/lib/tcp-hop-chain.ts: forwards to the address given as its first argument
 // and sends its own listening port to its parent. Its second argument is the kind of hop: `tcp`
-// forwards bytes; `http` is the plainest Node HTTP proxy, with the same machinery the influxdb
-// inlet is built on (Node's server and a keep-alive client), and nothing else.
+// forwards bytes; `http` is the plainest `node:http` proxy (Node's server and a keep-alive client,
+// the machinery the influxdb inlet was first built on), and nothing else.
 import { connect, createServer, type AddressInfo, type Server } from 'node:net'
 import { Agent, createServer as createHttpServer, request } from 'node:http'
 import { parseHostPort } from '../../src/transport/host-port.js'
