@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import { HttpMessageParser, HttpParseError, type BodyHandling, type MessageHandler, type MessageHead } from './http-parser.js'
+import { HttpMessageParser, HttpParseError, type MessageHandler, type MessageHead } from './http-parser.js'
 import { ownAnswer } from './forwarding.js'
 import { CLIENT_BUFFER_BYTES, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_BYTES, type InletContext } from './inlet-limits.js'
 import { InletRequest } from './inlet-request.js'
@@ -21,8 +21,6 @@ export class ClientConnection implements MessageHandler {
   /** A new connection has as long as a request head to begin its first request; then it is kept alive as answers say. */
   private idleLimit = HEADERS_TIMEOUT_MS
   private clientEnded = false
-  /** Bytes still to come of a body read here, past the parser. */
-  private rawLeft = 0
   /** Body bytes read and held, not yet sent on. */
   buffered = 0
   /** The upstream connection of the request being served takes no more for now. */
@@ -90,18 +88,19 @@ export class ClientConnection implements MessageHandler {
     this.headSince = Date.now()
   }
 
-  head(h: MessageHead): BodyHandling {
+  head(h: MessageHead): boolean {
     this.headSince = undefined
+    // Refused, or past a request that closes the connection: what follows is read and dropped.
+    if (this.closing) {
+      this.parsing = undefined
+      return false
+    }
     this.ctx.counters.requests++
     const r = new InletRequest(this, h)
     this.parsing = r
     this.queue.push(r)
     if (this.queue.length === 1) this.serve(r)
-    // A body of known length is passed on as the pieces of the socket's reads it arrives in: the
-    // parser would hand over a copy of every piece, one allocation and one copy per socket read.
-    if (r.chunked || !(r.contentLength > 0) || !Number.isSafeInteger(r.contentLength)) return 'body'
-    this.rawLeft = r.contentLength
-    return 'own'
+    return false
   }
 
   body(chunk: Buffer): void {
@@ -125,17 +124,12 @@ export class ClientConnection implements MessageHandler {
     if (this.closing) return
     let rest = chunk
     try {
-      while (rest.length > 0 && !this.closing) {
-        if (this.rawLeft > 0) {
-          rest = this.rawBody(rest)
-          continue
-        }
+      for (;;) {
         const n = this.parser.execute(rest)
-        if (n >= rest.length) return
-        // The parser stopped at the end of a head whose body is read here (it starts afresh after
-        // it by itself), or after a request that asks to switch protocols, which the inlet does
-        // not do: that one was served as a plain request, and the next bytes begin the next one.
-        if (this.rawLeft === 0) this.parser.reset()
+        if (n >= rest.length || this.closing) return
+        // The parser stops after a request that asks to switch protocols, which the inlet does not
+        // do: it was served as a plain request, and the next bytes begin the next one.
+        this.parser.reset()
         rest = rest.subarray(n)
       }
     } catch (err) {
@@ -149,15 +143,6 @@ export class ClientConnection implements MessageHandler {
     }
   }
 
-  /** Passes on what `bytes` hold of the body being read past the parser; returns the rest. */
-  private rawBody(bytes: Buffer): Buffer {
-    const n = Math.min(this.rawLeft, bytes.length)
-    this.rawLeft -= n
-    this.body(n === bytes.length ? bytes : bytes.subarray(0, n))
-    if (this.rawLeft === 0) this.complete()
-    return bytes.subarray(n)
-  }
-
   /**
    * Answers with `status` and closes the connection. What is still owed to earlier pipelined
    * requests is not waited for, as with Node's own server, and nothing more goes upstream: a
@@ -166,7 +151,6 @@ export class ClientConnection implements MessageHandler {
   private refuse(status: number, code: string, message: string): void {
     this.closing = true
     this.parsing = undefined
-    this.rawLeft = 0
     const answering = this.queue[0]?.answerInProgress === true
     for (const r of this.queue.splice(0)) r.abandon()
     if (answering) {
@@ -186,7 +170,6 @@ export class ClientConnection implements MessageHandler {
       return
     }
     try {
-      if (this.rawLeft > 0) throw new Error('the body was cut short')
       this.parser.finish()
     } catch {
       // It left in the middle of a request: nobody is there to read an answer, and it is no malformed request.

@@ -24,9 +24,6 @@ export interface MessageHead {
   keepAlive: boolean
 }
 
-/** Who reads a message's body (see MessageHandler.head). */
-export type BodyHandling = 'body' | 'none' | 'own'
-
 /** What llhttp's callbacks return to read the body, to take none, and to stop at once (HPE_PAUSED). */
 const LLHTTP_READ_BODY = 0
 const LLHTTP_NO_BODY = 1
@@ -36,14 +33,13 @@ const LLHTTP_FAIL = -1
 export interface MessageHandler {
   /** A message's first byte arrived. */
   begin(): void
+  /** Its head is complete. Returns true when the message has no body whatever its head says (an answer to HEAD). */
+  head(head: MessageHead): boolean
   /**
-   * Its head is complete. Returns 'body' for the parser to read the body as the head frames it,
-   * 'none' when the message has no body whatever its head says (an answer to HEAD), or 'own' when
-   * the handler takes a body of known length straight from the bytes that follow the head: `execute`
-   * then stops at the end of the head, and the parser starts afresh for the message after.
+   * A piece of its body, without chunk framing: the handler's to keep. A body of known length
+   * comes as pieces of the buffers given to `execute`, one per buffer; llhttp hands over a copy of
+   * every piece, one allocation and one copy per socket read, so such a body goes past it.
    */
-  head(head: MessageHead): BodyHandling
-  /** A piece of its body, without chunk framing: the handler's to keep (the parser copies it out of the bytes read). */
   body(chunk: Buffer): void
   /** It is complete. */
   complete(): void
@@ -94,8 +90,12 @@ export class HttpMessageParser {
   private partialUrl = ''
   /** What a handler threw inside a parser callback, rethrown once the parser has returned. */
   private failure: unknown
-  /** The handler takes the body of the message whose head was just read. */
-  private ownBody = false
+  /** Bytes still to come of a body of known length, passed on past llhttp. */
+  private rawLeft = 0
+  /** Whether the connection may carry another message after the one whose body is passed on. */
+  private rawKeepAlive = true
+  /** A message that closes the connection is complete: any byte after it is an error, as in llhttp. */
+  private closed = false
 
   constructor(private readonly kind: 'request' | 'response', private readonly maxHeaderBytes: number, private readonly handler: MessageHandler) {
     this.reset()
@@ -112,10 +112,14 @@ export class HttpMessageParser {
       }
       this.partialHeaders = []
       this.partialUrl = ''
-      const handling = this.guard(() => handler.head(head))
+      const noBody = this.guard(() => handler.head(head))
       if (this.failure !== undefined) return LLHTTP_FAIL
-      if (handling !== 'own') return handling === 'none' ? LLHTTP_NO_BODY : LLHTTP_READ_BODY
-      this.ownBody = true
+      if (noBody === true) return LLHTTP_NO_BODY
+      const length = this.knownLength(head)
+      if (length === undefined) return LLHTTP_READ_BODY
+      // llhttp stops at the end of the head; execute passes the body on and starts it afresh after.
+      this.rawLeft = length
+      this.rawKeepAlive = keepAlive
       return LLHTTP_PAUSE
     }
     p[NativeParser.kOnBody] = (chunk: Buffer) => { this.guard(() => handler.body(chunk)) }
@@ -124,26 +128,32 @@ export class HttpMessageParser {
 
   /**
    * Parses a piece of the connection's bytes, calling the handler as messages go by. Returns how
-   * many bytes were taken: fewer than given only after a head whose body the handler takes, or
-   * after a message that switches protocols (see `reset`). Throws an HttpParseError for bytes that
-   * are no valid HTTP.
+   * many bytes were taken: fewer than given only after a message that switches protocols (see
+   * `reset`). Throws an HttpParseError for bytes that are no valid HTTP.
    */
   execute(chunk: Buffer): number {
-    // An empty buffer has no data pointer, which the binding takes for the end of the connection.
-    if (chunk.length === 0) return 0
-    const r = this.parser.execute(chunk)
-    this.rethrow()
-    if (this.ownBody && typeof r !== 'number' && r.code === 'HPE_PAUSED') {
-      // Stopped at the end of the head: the body is the handler's, and the next message is new to llhttp.
-      this.reset()
-      return r.bytesParsed ?? 0
+    let offset = 0
+    // An empty buffer has no data pointer, which the binding would take for the end of the connection.
+    while (offset < chunk.length) {
+      if (this.closed) throw new HttpParseError('malformed HTTP: data after a message that closed the connection', 'HPE_CLOSED_CONNECTION')
+      if (this.rawLeft > 0) {
+        offset += this.passBody(chunk, offset)
+        continue
+      }
+      const rest = offset === 0 ? chunk : chunk.subarray(offset)
+      const r = this.parser.execute(rest)
+      this.rethrow()
+      if (typeof r === 'number') return offset + r
+      if (r.code !== 'HPE_PAUSED' || this.rawLeft === 0) throw new HttpParseError(`malformed HTTP: ${r.reason ?? r.message}`, r.code ?? 'HPE_UNKNOWN', { cause: r })
+      this.initialize()
+      offset += r.bytesParsed ?? 0
     }
-    if (typeof r !== 'number') throw new HttpParseError(`malformed HTTP: ${r.reason ?? r.message}`, r.code ?? 'HPE_UNKNOWN', { cause: r })
-    return r
+    return chunk.length
   }
 
   /** The connection ended: completes a message that runs to the end of the connection; throws if one was cut short. */
   finish(): void {
+    if (this.rawLeft > 0) throw new HttpParseError('the connection ended in the middle of a message body', 'HPE_INVALID_EOF_STATE')
     const r = this.parser.finish()
     this.rethrow()
     if (r instanceof Error) throw new HttpParseError(`the connection ended in the middle of a message: ${r.reason ?? r.message}`, r.code ?? 'HPE_INVALID_EOF_STATE', { cause: r })
@@ -151,14 +161,49 @@ export class HttpMessageParser {
 
   /** Starts afresh, as at the start of a connection: after a message that would have switched protocols. */
   reset(): void {
-    this.ownBody = false
+    this.rawLeft = 0
+    this.closed = false
+    this.initialize()
+  }
+
+  close(): void {
+    this.parser.free()
+  }
+
+  private initialize(): void {
     this.parser.initialize(this.kind === 'request' ? NativeParser.REQUEST : NativeParser.RESPONSE, {}, this.maxHeaderBytes, 0)
     this.partialHeaders = []
     this.partialUrl = ''
   }
 
-  close(): void {
-    this.parser.free()
+  /**
+   * The length of a body to pass on past llhttp: one given by Content-Length, without
+   * Transfer-Encoding (llhttp has checked the head: one length, digits only). Answers that never
+   * have a body whatever their head says are left to llhttp.
+   */
+  private knownLength(head: MessageHead): number | undefined {
+    if (this.kind === 'response' && (head.status < 200 || head.status === 204 || head.status === 304)) return undefined
+    let length: number | undefined
+    for (let i = 0; i < head.headers.length; i += 2) {
+      const name = (head.headers[i] ?? '').toLowerCase()
+      if (name === 'transfer-encoding') return undefined
+      if (name === 'content-length') length = Number(head.headers[i + 1])
+    }
+    return length !== undefined && length > 0 && Number.isSafeInteger(length) ? length : undefined
+  }
+
+  /** Passes on what `chunk` holds from `offset` of the body of known length; returns how many bytes that was. */
+  private passBody(chunk: Buffer, offset: number): number {
+    const n = Math.min(this.rawLeft, chunk.length - offset)
+    this.rawLeft -= n
+    const piece = offset === 0 && n === chunk.length ? chunk : chunk.subarray(offset, offset + n)
+    this.guard(() => this.handler.body(piece))
+    if (this.rawLeft === 0) {
+      this.guard(() => this.handler.complete())
+      if (!this.rawKeepAlive) this.closed = true
+    }
+    this.rethrow()
+    return n
   }
 
   private guard<T>(f: () => T): T | undefined {

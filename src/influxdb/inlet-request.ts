@@ -1,4 +1,4 @@
-import type { BodyHandling, MessageHead } from './http-parser.js'
+import type { MessageHead } from './http-parser.js'
 import { clientAnswer, ownAnswer, upstreamHead, upstreamRequest, type AnswerFraming, type UpstreamRequest } from './forwarding.js'
 import { CLIENT_BUFFER_BYTES, KEEP_ALIVE_TIMEOUT_MS, MAX_RETRY_BODY_BYTES } from './inlet-limits.js'
 import type { AnswerHandler, Upstream } from './upstream-pool.js'
@@ -13,9 +13,7 @@ import type { ClientConnection } from './client-connection.js'
  */
 export class InletRequest implements AnswerHandler {
   private readonly forward: UpstreamRequest
-  readonly chunked: boolean
-  /** The body's length from Content-Length (0 without one). */
-  readonly contentLength: number
+  private readonly chunked: boolean
   /** The whole request has been read from the client. */
   private whole = false
   /** Body read from the client and not yet sent upstream. */
@@ -49,9 +47,6 @@ export class InletRequest implements AnswerHandler {
   constructor(private readonly conn: ClientConnection, private readonly req: MessageHead) {
     this.forward = upstreamRequest(req.headers)
     this.chunked = req.headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'transfer-encoding')
-    // The parser has checked it: digits, and no two different lengths.
-    const length = req.headers.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === 'content-length')
-    this.contentLength = length < 0 ? 0 : Number(req.headers[length + 1])
   }
 
   get client(): ClientConnection['socket'] {
@@ -185,11 +180,11 @@ export class InletRequest implements AnswerHandler {
 
   begin(): void {}
 
-  head(h: MessageHead): BodyHandling {
+  head(h: MessageHead): boolean {
     // Interim answers end here: the inlet answered any Expect itself.
     if (h.status < 200) {
       this.informational = true
-      return 'body'
+      return false
     }
     this.answerBegun = true
     if (h.status === 401 && !this.retried) {
@@ -199,7 +194,7 @@ export class InletRequest implements AnswerHandler {
       if (this.whole && this.kept !== undefined) {
         this.swallow = true
         this.upstreamKeepAlive = h.keepAlive
-        return 'body'
+        return false
       }
     }
     const bodyless = this.req.method === 'HEAD' || h.status === 204 || h.status === 304
@@ -210,7 +205,7 @@ export class InletRequest implements AnswerHandler {
     if (answer.framing === 'close' || !this.req.keepAlive) this.conn.closing = true
     this.conn.write(answer.head)
     this.answerStarted = true
-    return this.req.method === 'HEAD' ? 'none' : 'body'
+    return this.req.method === 'HEAD'
   }
 
   body(chunk: Buffer): void {

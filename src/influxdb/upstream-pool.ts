@@ -30,7 +30,7 @@ export class Upstream {
   constructor(readonly stream: Duplex, private readonly onGone: (u: Upstream) => void) {
     this.parser = new HttpMessageParser('response', MAX_ANSWER_HEAD_BYTES, {
       begin: () => this.handler?.begin(),
-      head: (h) => this.handler?.head(h) ?? 'body',
+      head: (h) => this.handler?.head(h) ?? false,
       body: (c) => this.handler?.body(c),
       complete: () => this.handler?.complete()
     })
