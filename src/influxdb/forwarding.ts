@@ -72,6 +72,8 @@ export interface UpstreamRequest {
   expectContinue: boolean
   /** The client sent an Expect the inlet cannot meet (anything else). */
   otherExpectation: boolean
+  /** The body is chunked (it has a Transfer-Encoding, which the parser only takes ending in chunked). */
+  chunked: boolean
 }
 
 /** Sorts a client's request headers: what goes upstream, and what the inlet handles itself. */
@@ -81,17 +83,19 @@ export function upstreamRequest(pairs: readonly string[]): UpstreamRequest {
   let host: string | undefined
   let expectContinue = false
   let otherExpectation = false
+  let chunked = false
   for (let i = 0; i < pairs.length; i += 2) {
     const name = pairs[i] ?? ''
     const value = pairs[i + 1] ?? ''
     const lower = name.toLowerCase()
+    if (lower === 'transfer-encoding') chunked = true
     if (lower === 'host') host ??= value
     else if (lower === 'expect') {
       if (value.trim().toLowerCase() === '100-continue') expectContinue = true
       else otherExpectation = true
     } else if (!HOP_BY_HOP.has(lower) && !CREDENTIALS.has(lower) && named?.has(lower) !== true) lines += `${name}: ${value}\r\n`
   }
-  return { lines, host, expectContinue, otherExpectation }
+  return { lines, host, expectContinue, otherExpectation, chunked }
 }
 
 /**

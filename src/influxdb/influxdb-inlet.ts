@@ -59,13 +59,12 @@ export class InfluxdbInlet {
   async stop(): Promise<void> {
     clearInterval(this.timeouts)
     const s = this.server
+    this.context.pool.destroyAll()
     if (s?.listening === true) {
       s.close()
       for (const c of this.connections) c.socket.destroy()
-      this.context.pool.destroyAll()
       await once(s, 'close')
     }
-    this.context.pool.destroyAll()
   }
 
   summary(): Record<string, unknown> {

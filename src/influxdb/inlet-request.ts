@@ -5,7 +5,6 @@ import type { AnswerHandler, Upstream } from './upstream-pool.js'
 import { LAST_CHUNK, writeBodyPiece } from './body-framing.js'
 import type { ClientConnection } from './client-connection.js'
 
-
 /**
  * One request of a client connection, from its head to its answer: it takes a lease, sends the
  * request upstream with the lease in place of the client's credentials, and passes the answer
@@ -13,7 +12,6 @@ import type { ClientConnection } from './client-connection.js'
  */
 export class InletRequest implements AnswerHandler {
   private readonly forward: UpstreamRequest
-  private readonly chunked: boolean
   /** The whole request has been read from the client. */
   private whole = false
   /** Body read from the client and not yet sent upstream. */
@@ -46,7 +44,6 @@ export class InletRequest implements AnswerHandler {
 
   constructor(private readonly conn: ClientConnection, private readonly req: MessageHead) {
     this.forward = upstreamRequest(req.headers)
-    this.chunked = req.headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'transfer-encoding')
   }
 
   get client(): ClientConnection['socket'] {
@@ -93,7 +90,7 @@ export class InletRequest implements AnswerHandler {
   /** The whole request has been read. */
   requestComplete(): void {
     this.whole = true
-    if (this.chunked && this.upstream !== undefined && !this.discard && this.upstream.stream.writable) this.upstream.stream.write(LAST_CHUNK, 'latin1')
+    if (this.forward.chunked && this.upstream !== undefined && !this.discard && this.upstream.stream.writable) this.upstream.stream.write(LAST_CHUNK, 'latin1')
     if (this.answered) this.conn.done(this)
   }
 
@@ -153,14 +150,14 @@ export class InletRequest implements AnswerHandler {
     s.cork()
     s.write(head, 'latin1')
     for (const c of again ?? this.pending) this.writeUp(u, c)
-    if (this.whole && this.chunked) s.write(LAST_CHUNK, 'latin1')
+    if (this.whole && this.forward.chunked) s.write(LAST_CHUNK, 'latin1')
     s.uncork()
     this.dropPending()
   }
 
   private writeUp(u: Upstream, chunk: Buffer): void {
     const s = u.stream
-    const more = writeBodyPiece(s, chunk, this.chunked)
+    const more = writeBodyPiece(s, chunk, this.forward.chunked)
     // A full upstream stops the client only past the client's own allowance: a batch that came in
     // one read goes on without stopping and restarting the client's socket.
     if (!more && !this.conn.upstreamFull && s.writableLength > CLIENT_BUFFER_BYTES) {

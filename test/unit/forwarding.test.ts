@@ -18,6 +18,8 @@ test('upstream: credentials, hop-by-hop headers and those the Connection header 
   assert.equal(upstreamHead('POST', '/write?u=me&db=d&p=pw', r, 'db:8086', 'Token leased'),
     'POST /write?db=d HTTP/1.1\r\nHost: db:8086\r\nContent-Length: 5\r\nX-Kept: a\r\nx-kept: b\r\nAuthorization: Token leased\r\n\r\n')
   assert.equal(upstreamRequest(pairs('Expect: something-else')).otherExpectation, true)
+  assert.equal(r.chunked, false)
+  assert.equal(upstreamRequest(pairs('Transfer-Encoding: chunked')).chunked, true)
 })
 
 test('a lease or host that would break the head is refused without being named', () => {
