@@ -1,9 +1,10 @@
 import type { MessageHead } from './http-parser.js'
 import { clientAnswer, ownAnswer, upstreamHead, upstreamRequest, type AnswerFraming, type UpstreamRequest } from './forwarding.js'
-import { CLIENT_BUFFER_BYTES, KEEP_ALIVE_TIMEOUT_MS, MAX_RETRY_BODY_BYTES } from './inlet-limits.js'
+import { CLIENT_BUFFER_BYTES, KEEP_ALIVE_TIMEOUT_MS } from './inlet-limits.js'
 import type { AnswerHandler, Upstream } from './upstream-pool.js'
 import { LAST_CHUNK, writeBodyPiece } from './body-framing.js'
 import type { ClientConnection } from './client-connection.js'
+import { HeldBody } from './held-body.js'
 
 /**
  * One request of a client connection, from its head to its answer: it takes a lease, sends the
@@ -14,12 +15,7 @@ export class InletRequest implements AnswerHandler {
   private readonly forward: UpstreamRequest
   /** The whole request has been read from the client. */
   private whole = false
-  /** Body read from the client and not yet sent upstream. */
-  private pending: Buffer[] = []
-  private pendingBytes = 0
-  /** A copy of the body while it is small enough to send again after a 401. */
-  private kept: Buffer[] | undefined = []
-  private keptBytes = 0
+  private readonly held = new HeldBody()
   /** The rest of the body goes nowhere: the request was answered without it. */
   private discard = false
   private upstream: Upstream | undefined
@@ -71,18 +67,13 @@ export class InletRequest implements AnswerHandler {
 
   /** A piece of the body, as the client's bytes are parsed. */
   bodyPiece(chunk: Buffer): void {
-    if (this.kept !== undefined) {
-      this.keptBytes += chunk.length
-      if (this.keptBytes > MAX_RETRY_BODY_BYTES) this.kept = undefined
-      else this.kept.push(chunk)
-    }
+    this.held.keep(chunk)
     if (this.discard) return
     if (this.upstream !== undefined) {
       this.writeUp(this.upstream, chunk)
       return
     }
-    this.pending.push(chunk)
-    this.pendingBytes += chunk.length
+    this.held.hold(chunk)
     this.conn.buffered += chunk.length
     this.conn.updateReading()
   }
@@ -102,7 +93,7 @@ export class InletRequest implements AnswerHandler {
     const u = this.upstream
     this.upstream = undefined
     if (u !== undefined) this.conn.ctx.pool.release(u, false)
-    this.dropPending()
+    this.dropHeld()
   }
 
   /** The request could not be sent at all, for a reason of the inlet's own. */
@@ -128,20 +119,20 @@ export class InletRequest implements AnswerHandler {
     if (this.abandoned) return
     const head = upstreamHead(this.req.method, this.req.url, this.forward, grant.host ?? this.forward.host ?? 'influxdb', grant.authorization)
     this.grantId = grant.id
-    const body = this.retried || this.resent ? this.kept ?? [] : undefined
+    const again = this.retried || this.resent ? this.held.whole ?? [] : undefined
     const u = pool.take()
     if (u !== undefined) {
-      this.use(u, head, body)
+      this.use(u, head, again)
       return
     }
     this.cancelWait = pool.wait((ready) => {
       this.cancelWait = undefined
-      this.use(ready, head, body)
+      this.use(ready, head, again)
     })
   }
 
   /** Sends the head and what there is of the body on `u`; `again` is the whole body of a request sent once more. */
-  private use(u: Upstream, head: string, again: Buffer[] | undefined): void {
+  private use(u: Upstream, head: string, again: readonly Buffer[] | undefined): void {
     this.upstream = u
     this.onReused = u.reused
     u.attach(this)
@@ -149,10 +140,10 @@ export class InletRequest implements AnswerHandler {
     const s = u.stream
     s.cork()
     s.write(head, 'latin1')
-    for (const c of again ?? this.pending) this.writeUp(u, c)
+    const held = this.dropHeld()
+    for (const c of again ?? held) this.writeUp(u, c)
     if (this.whole && this.forward.chunked) s.write(LAST_CHUNK, 'latin1')
     s.uncork()
-    this.dropPending()
   }
 
   private writeUp(u: Upstream, chunk: Buffer): void {
@@ -166,11 +157,12 @@ export class InletRequest implements AnswerHandler {
     }
   }
 
-  private dropPending(): void {
-    this.conn.buffered -= this.pendingBytes
-    this.pending = []
-    this.pendingBytes = 0
+  /** Lets go of the pieces held for an upstream connection, and returns them. */
+  private dropHeld(): Buffer[] {
+    const { pieces, bytes } = this.held.release()
+    this.conn.buffered -= bytes
     this.conn.updateReading()
+    return pieces
   }
 
   // The answer, as the upstream connection's parser reads it.
@@ -188,7 +180,7 @@ export class InletRequest implements AnswerHandler {
       // Expired or revoked under us: the next request gets a new lease, and this one is sent
       // once more with it if its whole body was kept.
       this.conn.ctx.leases.invalidate(this.conn.leaseKey, this.grantId)
-      if (this.whole && this.kept !== undefined) {
+      if (this.whole && this.held.whole !== undefined) {
         this.swallow = true
         this.upstreamKeepAlive = h.keepAlive
         return false
@@ -237,7 +229,7 @@ export class InletRequest implements AnswerHandler {
       return
     }
     this.discard = true
-    this.kept = undefined
+    this.held.forget()
   }
 
   lost(err: Error | undefined): void {
@@ -251,7 +243,7 @@ export class InletRequest implements AnswerHandler {
       return
     }
     // The database closed a kept-alive connection as this request went out on it: once more, on a new one.
-    if (this.onReused && !this.answerBegun && !this.resent && this.whole && this.kept !== undefined) {
+    if (this.onReused && !this.answerBegun && !this.resent && this.whole && this.held.whole !== undefined) {
       this.resent = true
       this.send().catch((e: unknown) => this.failed(e))
       return
@@ -284,8 +276,8 @@ export class InletRequest implements AnswerHandler {
     this.upstream = undefined
     if (u !== undefined) this.conn.ctx.pool.release(u, false)
     this.discard = true
-    this.kept = undefined
-    this.dropPending()
+    this.held.forget()
+    this.dropHeld()
     this.answered = true
     if (close || !this.req.keepAlive) this.conn.closing = true
     this.conn.write(ownAnswer(status, code, message, this.conn.closing, extra))
