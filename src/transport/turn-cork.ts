@@ -1,11 +1,9 @@
 import type { Writable } from 'node:stream'
 
 /**
- * Holds a stream's writes until the event loop has run the callbacks of all the reads its current
- * turn brought (`setImmediate`), then lets them go together: on a socket, one writev. libuv reads
- * a socket 64 KiB at a time and calls back once per read, so a 325 KB request reaches a relay in
- * five or more reads in one turn; their frames leave in one system call and wake the next process
- * once, not once per read. Nothing waits for a later turn's reads.
+ * Holds a stream's writes until the current turn of the event loop is done, then lets them go
+ * together: on a socket, one writev. The frames or portal data that one socket read brought leave
+ * in one system call and wake the next process once, not once each; nothing waits for a later turn.
  */
 export class TurnCork {
   private held = false
@@ -23,7 +21,7 @@ export class TurnCork {
     if (this.held || !this.batches) return
     this.held = true
     this.stream.cork()
-    setImmediate(() => {
+    process.nextTick(() => {
       this.held = false
       this.stream.uncork()
     })
