@@ -7,11 +7,14 @@ import { promisify } from 'node:util'
 const run = promisify(execFile)
 const BIN = new URL('../../bin/portico.js', import.meta.url).pathname
 
-/** The real `portico` binary in a throw-away home, for benchmarks that run separate processes. */
-export function benchHome(prefix: string): { home: string; portico: (...args: string[]) => Promise<string> } {
+/**
+ * The real `portico` binary in a throw-away home, for benchmarks that run separate processes;
+ * `bin` may be another checkout's, to compare two builds side by side.
+ */
+export function benchHome(prefix: string, bin = BIN): { home: string; portico: (...args: string[]) => Promise<string> } {
   const home = mkdtempSync(join(tmpdir(), prefix))
   const env = { ...process.env, PORTICO_HOME: home, PORTICO_LOG_LEVEL: 'warn' }
-  return { home, portico: async (...args) => (await run(process.execPath, [BIN, ...args], { env })).stdout.trim() }
+  return { home, portico: async (...args) => (await run(process.execPath, [bin, ...args], { env })).stdout.trim() }
 }
 
 /** A project node on `port`, then an outlet and an inlet identity enrolled with the given ticket options. */
