@@ -4,7 +4,8 @@
 // milliseconds (/proc stat, 10 ms ticks) and read and write system calls (/proc io), so a change
 // can be judged on a shared, noisy machine, where one build's run after the other's cannot.
 // Run: AB_B_BIN=/path/to/other/checkout/bin/portico.js node --import tsx bench/dev/ab-influx.ts
-// (the other checkout built with `npm run build`; AB_A_BIN defaults to this one's, AB_ROUNDS to 6).
+// (the other checkout built with `npm run build`; AB_A_BIN defaults to this one's, AB_ROUNDS to 6;
+// AB_POINTS=1 for 1-point writes, with BENCH_BATCHES=2000 or so).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -20,7 +21,10 @@ const BATCHES = Number(process.env.BENCH_BATCHES ?? 200)
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 6)
 const PROCESSES = { inlet: 'inlet', relay: 'authority', outlet: 'outlet' } as const
 const SECRET = 'ab-influx-secret'
-const bodies = Array.from({ length: 8 }, (_, i) => lineProtocolBatch(i))
+/** AB_POINTS=1 writes 1-point bodies instead, where the per-request costs show. */
+const ONE_POINT = process.env.AB_POINTS === '1'
+const POINTS = ONE_POINT ? 1 : BATCH_POINTS
+const bodies = Array.from({ length: 8 }, (_, i) => ONE_POINT ? `ab,host=h${i} v=${i}` : lineProtocolBatch(i))
 
 interface Build { name: string; url: string; pids: Record<string, number>; stop(): Promise<void> }
 
@@ -58,7 +62,7 @@ async function writes(url: string): Promise<number> {
       if (r.status !== 204) throw new Error(`write failed: ${r.status} ${await r.text()}`)
     }
   }))
-  return (BATCHES * BATCH_POINTS) / (Number(process.hrtime.bigint() - t) / 1e9)
+  return (BATCHES * POINTS) / (Number(process.hrtime.bigint() - t) / 1e9)
 }
 
 const influx = await startInflux({ sharedSecret: SECRET })
@@ -89,7 +93,7 @@ try {
     const keys = Object.keys(mine[0] ?? {}).filter((k) => k !== 'build' && k !== 'round')
     return { build: b.name, ...Object.fromEntries(keys.map((k) => [k, fmt(mine.reduce((sum, r) => sum + Number(r[k]), 0) / mine.length, 3)])) }
   })
-  report('ab-influx', means, { unit: 'per 5000-point request, mean of the rounds', bins: { a: process.env.AB_A_BIN ?? 'this checkout', b: process.env.AB_B_BIN ?? 'this checkout' }, rounds })
+  report('ab-influx', means, { unit: `per ${POINTS}-point request, mean of the rounds`, bins: { a: process.env.AB_A_BIN ?? 'this checkout', b: process.env.AB_B_BIN ?? 'this checkout' }, rounds })
 } finally {
   for (const b of builds) await b.stop()
   await influx.stop()

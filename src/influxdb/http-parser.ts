@@ -96,6 +96,8 @@ export class HttpMessageParser {
   private rawKeepAlive = true
   /** A message that closes the connection is complete: any byte after it is an error, as in llhttp. */
   private closed = false
+  /** Inside a call into llhttp: the stack trace limit to restore (see `native`). */
+  private stackTraceLimit: number | undefined
 
   constructor(private readonly kind: 'request' | 'response', private readonly maxHeaderBytes: number, private readonly handler: MessageHandler) {
     this.reset()
@@ -141,7 +143,7 @@ export class HttpMessageParser {
         continue
       }
       const rest = offset === 0 ? chunk : chunk.subarray(offset)
-      const r = this.parser.execute(rest)
+      const r = this.native(() => this.parser.execute(rest))
       this.rethrow()
       if (typeof r === 'number') return offset + r
       if (r.code !== 'HPE_PAUSED' || this.rawLeft === 0) throw new HttpParseError(`malformed HTTP: ${r.reason ?? r.message}`, r.code ?? 'HPE_UNKNOWN', { cause: r })
@@ -206,12 +208,34 @@ export class HttpMessageParser {
     return n
   }
 
+  /**
+   * Calls into llhttp with no stack traces taken. Its binding builds an Error for every pause, that
+   * is for the head of every message whose body goes on past it, and V8 would capture a stack for
+   * each, which nothing reads (3 % of the inlet's samples in a profile under 5000-point writes;
+   * 6.2 against 3.7 µs per parsed request in a loop). The handler's own errors keep their stacks:
+   * `guard` restores the limit around it.
+   */
+  private native<T>(f: () => T): T {
+    this.stackTraceLimit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    try {
+      return f()
+    } finally {
+      Error.stackTraceLimit = this.stackTraceLimit
+      this.stackTraceLimit = undefined
+    }
+  }
+
   private guard<T>(f: () => T): T | undefined {
+    const limit = this.stackTraceLimit
+    if (limit !== undefined) Error.stackTraceLimit = limit
     try {
       return f()
     } catch (err) {
       this.failure ??= err
       return undefined
+    } finally {
+      if (limit !== undefined) Error.stackTraceLimit = 0
     }
   }
 

@@ -129,9 +129,21 @@ test('an answer to HEAD has no body whatever its length says; one without a leng
   assert.throws(() => cut.finish(), HttpParseError)
 })
 
-test('a handler that throws stops the parser, and its error comes out of execute', () => {
-  const p = new HttpMessageParser('request', 1024, { begin: () => undefined, head: () => { throw new RangeError('handler failed') }, body: () => undefined, complete: () => undefined })
-  assert.throws(() => p.execute(Buffer.from('GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n')), RangeError)
+test('a handler that throws stops the parser, and its error comes out of execute with its stack', () => {
+  const p = new HttpMessageParser('request', 1024, { begin: () => undefined, head: function failingHead() { throw new RangeError('handler failed') }, body: () => undefined, complete: () => undefined })
+  assert.throws(() => p.execute(Buffer.from('GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n')), (err: unknown) => err instanceof RangeError && /failingHead/.test(err.stack ?? ''))
+})
+
+test('the stack trace limit, set aside inside llhttp, is as it was after every kind of return', () => {
+  const limit = Error.stackTraceLimit
+  const p = new HttpMessageParser('request', 1024, { begin: () => undefined, head: () => false, body: () => undefined, complete: () => undefined })
+  p.execute(Buffer.from('POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.1\r\n\r\n'))
+  assert.equal(Error.stackTraceLimit, limit)
+  assert.throws(() => p.execute(Buffer.from('NOT HTTP\r\n\r\n')), (err: unknown) => err instanceof HttpParseError && (err.stack ?? '').includes('\n    at '))
+  assert.equal(Error.stackTraceLimit, limit)
+  const failing = new HttpMessageParser('request', 1024, { begin: () => undefined, head: () => { throw new Error('x') }, body: () => undefined, complete: () => undefined })
+  assert.throws(() => failing.execute(Buffer.from('GET / HTTP/1.1\r\n\r\n')))
+  assert.equal(Error.stackTraceLimit, limit)
 })
 
 test('a body of known length comes as pieces of the buffers given, not copies, and the next message follows', () => {
