@@ -5,7 +5,8 @@
 // can be judged on a shared, noisy machine, where one build's run after the other's cannot.
 // Run: AB_B_BIN=/path/to/other/checkout/bin/portico.js node --import tsx bench/dev/ab-influx.ts
 // (the other checkout built with `npm run build`; AB_A_BIN defaults to this one's, AB_ROUNDS to 6;
-// AB_POINTS=1 for 1-point writes, with BENCH_BATCHES=2000 or so).
+// AB_POINTS=1 for 1-point writes, with BENCH_BATCHES=2000 or so; AB_A_FLAGS and AB_B_FLAGS add
+// Node flags to each build's nodes, to compare flags with one build).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -35,7 +36,11 @@ function usage(pid: number): [number, number, number] {
   return [cpuSeconds(pid), field('syscr'), field('syscw')]
 }
 
-async function start(name: string, bin: string | undefined, influx: InfluxServer): Promise<Build> {
+async function start(name: string, bin: string | undefined, nodeFlags: string | undefined, influx: InfluxServer): Promise<Build> {
+  // The CLI passes PORTICO_NODE_FLAGS on to the nodes it starts, and benchHome takes the
+  // environment as it is when called.
+  if (nodeFlags === undefined) delete process.env.PORTICO_NODE_FLAGS
+  else process.env.PORTICO_NODE_FLAGS = nodeFlags
   const { home, portico } = benchHome(`portico-ab-${name}-`, ...(bin === undefined ? [] : [bin]))
   const [projectPort, inletPort] = [await freePort(), await freePort()]
   await benchProject(portico, projectPort, ['--attribute', 'influxdb-outlet=true', '--relay', 'influxdb'], ['--attribute', 'influxdb-inlet=true'])
@@ -69,7 +74,7 @@ const influx = await startInflux({ sharedSecret: SECRET })
 const builds: Build[] = []
 try {
   await influx.query('CREATE DATABASE bench', { username: influx.admin.username, password: influx.admin.password, method: 'POST' })
-  builds.push(await start('a', process.env.AB_A_BIN, influx), await start('b', process.env.AB_B_BIN, influx))
+  builds.push(await start('a', process.env.AB_A_BIN, process.env.AB_A_FLAGS, influx), await start('b', process.env.AB_B_BIN, process.env.AB_B_FLAGS, influx))
   await sleep(1000)
   for (const b of builds) await writes(b.url) // warm-up: leases, channels, JIT
   const rounds: Record<string, string | number>[] = []
@@ -93,7 +98,7 @@ try {
     const keys = Object.keys(mine[0] ?? {}).filter((k) => k !== 'build' && k !== 'round')
     return { build: b.name, ...Object.fromEntries(keys.map((k) => [k, fmt(mine.reduce((sum, r) => sum + Number(r[k]), 0) / mine.length, 3)])) }
   })
-  report('ab-influx', means, { unit: `per ${POINTS}-point request, mean of the rounds`, bins: { a: process.env.AB_A_BIN ?? 'this checkout', b: process.env.AB_B_BIN ?? 'this checkout' }, rounds })
+  report('ab-influx', means, { unit: `per ${POINTS}-point request, mean of the rounds`, bins: { a: process.env.AB_A_BIN ?? 'this checkout', b: process.env.AB_B_BIN ?? 'this checkout' }, flags: { a: process.env.AB_A_FLAGS ?? '', b: process.env.AB_B_FLAGS ?? '' }, rounds })
 } finally {
   for (const b of builds) await b.stop()
   await influx.stop()
