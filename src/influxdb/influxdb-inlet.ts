@@ -8,8 +8,6 @@ import { ClientConnection } from './client-connection.js'
 import { MAX_CLIENT_CONNECTIONS, TIMEOUT_CHECK_MS, UPSTREAM_IDLE_MS, UPSTREAM_SOCKETS, type InletContext, type InletCounters } from './inlet-limits.js'
 import { UpstreamPool } from './upstream-pool.js'
 
-export { CLIENT_BUFFER_BYTES, MAX_HEADER_BYTES, MAX_RETRY_BODY_BYTES, UPSTREAM_SOCKETS } from './inlet-limits.js'
-
 export interface InfluxdbInletOptions {
   log: Logger
   from: string
