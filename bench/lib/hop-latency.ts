@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fmt, percentile, report } from './report.js'
 import { startTargets } from './start-targets.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
+import { machineFacts } from './machine-facts.js'
 
 const PINGS = 400
 /** Idle gaps before a ping, ms: 0 is back to back; the others let both processes fall asleep. */
@@ -84,4 +85,5 @@ export async function reportHopRoundTrips(signal?: AbortSignal): Promise<void> {
   report('machine', Object.entries(trips).map(([when, us]) => ({
     when, 'process-to-process round trip, 64 B over loopback TCP, p50 µs': us, [`one AES-256-GCM seal of ${SEAL_BYTES} B, p50 µs`]: seals[when] ?? NaN
   })))
+  report('machine-cpu', [machineFacts()])
 }
