@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs'
+import { readIfExists } from './system-files.js'
 import { join } from 'node:path'
 
 /** Linux's CFS bandwidth period: a group may run `cpus` times this per period. */
@@ -49,12 +50,4 @@ export function cpuBudgets(name: string, groups: Record<string, { cpus: number; 
     return undefined
   }
   return { release }
-}
-
-function readIfExists(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8').trim()
-  } catch {
-    return undefined
-  }
 }

@@ -1,14 +1,5 @@
-import { readFileSync } from 'node:fs'
 import { availableParallelism, cpus, release } from 'node:os'
-
-/** Reads a file of /proc or /sys, or undefined where this kernel has none. */
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim()
-  } catch {
-    return undefined
-  }
-}
+import { readIfExists } from './system-files.js'
 
 /**
  * What decides the cost of a hop between processes on this machine, printed beside the figures so
@@ -18,13 +9,14 @@ function read(path: string): string | undefined {
  * step (docs/operations.md has the figures of such a machine).
  */
 export function machineFacts(): Record<string, string | number> {
-  const flags = /^flags\s*:\s*(.*)$/m.exec(read('/proc/cpuinfo') ?? '')?.[1]?.split(' ') ?? []
+  const flags = /^flags\s*:\s*(.*)$/m.exec(readIfExists('/proc/cpuinfo') ?? '')?.[1]?.split(' ')
+  const has = (flag: string): string => flags === undefined ? 'unknown' : flags.includes(flag) ? 'yes' : 'no'
   return {
     cpu: cpus()[0]?.model ?? 'unknown',
     cpus: availableParallelism(),
     kernel: release(),
-    'page-table isolation (Meltdown)': read('/sys/devices/system/cpu/vulnerabilities/meltdown') ?? 'unknown',
-    pcid: flags.length === 0 ? 'unknown' : flags.includes('pcid') ? 'yes' : 'no',
-    hypervisor: flags.includes('hypervisor') ? 'yes' : flags.length === 0 ? 'unknown' : 'no'
+    'page-table isolation (Meltdown)': readIfExists('/sys/devices/system/cpu/vulnerabilities/meltdown') ?? 'unknown',
+    pcid: has('pcid'),
+    hypervisor: has('hypervisor')
   }
 }
