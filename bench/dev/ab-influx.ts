@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../../test/support/postgres.js'
 import { startInflux, type InfluxServer } from '../../test/support/influxdb.js'
-import { cpuSeconds, nodePid } from '../../test/support/processes.js'
+import { cpuSeconds, minorFaults, nodePid } from '../../test/support/processes.js'
 import { benchInfluxdbOutlet } from '../lib/influx-writes.js'
 import { benchHome, benchProject } from '../lib/portico-cli.js'
 import { BATCH_POINTS, lineProtocolBatch } from '../lib/line-protocol.js'
@@ -29,11 +29,11 @@ const bodies = Array.from({ length: 8 }, (_, i) => ONE_POINT ? `ab,host=h${i} v=
 
 interface Build { name: string; url: string; pids: Record<string, number>; stop(): Promise<void> }
 
-/** [CPU seconds, read calls, write calls] of a process so far. */
-function usage(pid: number): [number, number, number] {
+/** [CPU seconds, read calls, write calls, minor page faults] of a process so far. */
+function usage(pid: number): [number, number, number, number] {
   const io = readFileSync(`/proc/${pid}/io`, 'utf8')
   const field = (name: string): number => Number(new RegExp(`${name}: (\\d+)`).exec(io)?.[1] ?? NaN)
-  return [cpuSeconds(pid), field('syscr'), field('syscw')]
+  return [cpuSeconds(pid), field('syscr'), field('syscw'), minorFaults(pid)]
 }
 
 async function start(name: string, bin: string | undefined, nodeFlags: string | undefined, influx: InfluxServer): Promise<Build> {
@@ -85,10 +85,11 @@ try {
       const rate = await writes(b.url)
       const row: Record<string, string | number> = { build: b.name, round, 'points/s': fmt(rate, 0) }
       Object.entries(b.pids).forEach(([role, pid], i) => {
-        const [cpu, reads, writesMade] = usage(pid).map((v, j) => (v - (before[i]?.[j] ?? 0)) / BATCHES) as [number, number, number]
+        const [cpu, reads, writesMade, faults] = usage(pid).map((v, j) => (v - (before[i]?.[j] ?? 0)) / BATCHES) as [number, number, number, number]
         row[`${role} CPU ms`] = fmt(cpu * 1e3, 3)
         row[`${role} reads`] = fmt(reads, 1)
         row[`${role} writes`] = fmt(writesMade, 1)
+        row[`${role} faults`] = fmt(faults, 1)
       })
       rounds.push(row)
     }

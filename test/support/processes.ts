@@ -13,10 +13,20 @@ export function nodePid(home: string, name: string): number {
 
 /** CPU time (user + system) a process has used so far, in seconds, from /proc (Linux). */
 export function cpuSeconds(pid: number): number {
+  const fields = statFields(pid)
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+}
+
+/** Minor page faults of a process so far: pages the kernel had to map in (zero-filled or shared) as it touched them. */
+export function minorFaults(pid: number): number {
+  return Number(statFields(pid)[7])
+}
+
+/** The fields of /proc/PID/stat after the command name, from the state on (field 3 of proc(5) is index 0). */
+function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // The command name may hold spaces; the fields after its closing parenthesis are fixed.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
 }
 
 /** Linux's USER_HZ, fixed at 100 for user space on every architecture Node supports. */
