@@ -29,11 +29,12 @@ const bodies = Array.from({ length: 8 }, (_, i) => ONE_POINT ? `ab,host=h${i} v=
 
 interface Build { name: string; url: string; pids: Record<string, number>; stop(): Promise<void> }
 
-/** [CPU seconds, read calls, write calls, minor page faults] of a process so far. */
-function usage(pid: number): [number, number, number, number] {
+/** [CPU seconds, read calls, write calls, minor page faults, times its main thread slept] of a process so far. */
+function usage(pid: number): [number, number, number, number, number] {
   const io = readFileSync(`/proc/${pid}/io`, 'utf8')
   const field = (name: string): number => Number(new RegExp(`${name}: (\\d+)`).exec(io)?.[1] ?? NaN)
-  return [cpuSeconds(pid), field('syscr'), field('syscw'), minorFaults(pid)]
+  const sleeps = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN)
+  return [cpuSeconds(pid), field('syscr'), field('syscw'), minorFaults(pid), sleeps]
 }
 
 async function start(name: string, bin: string | undefined, nodeFlags: string | undefined, influx: InfluxServer): Promise<Build> {
@@ -85,11 +86,12 @@ try {
       const rate = await writes(b.url)
       const row: Record<string, string | number> = { build: b.name, round, 'points/s': fmt(rate, 0) }
       Object.entries(b.pids).forEach(([role, pid], i) => {
-        const [cpu, reads, writesMade, faults] = usage(pid).map((v, j) => (v - (before[i]?.[j] ?? 0)) / BATCHES) as [number, number, number, number]
+        const [cpu, reads, writesMade, faults, sleeps] = usage(pid).map((v, j) => (v - (before[i]?.[j] ?? 0)) / BATCHES) as [number, number, number, number, number]
         row[`${role} CPU ms`] = fmt(cpu * 1e3, 3)
         row[`${role} reads`] = fmt(reads, 1)
         row[`${role} writes`] = fmt(writesMade, 1)
         row[`${role} faults`] = fmt(faults, 1)
+        row[`${role} sleeps`] = fmt(sleeps, 1)
       })
       rounds.push(row)
     }
