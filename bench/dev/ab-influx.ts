@@ -1,8 +1,9 @@
 // Development aid, not a benchmark of record: two builds of Portico side by side, each with its own
 // project node (relay), outlet and inlet in separate processes in front of one real InfluxDB
 // 1.6.7, taking turns at the same 5000-point writes. Per request and per process it prints CPU
-// milliseconds (/proc stat, 10 ms ticks) and read and write system calls (/proc io), so a change
-// can be judged on a shared, noisy machine, where one build's run after the other's cannot.
+// milliseconds (/proc stat, 10 ms ticks), read and write system calls (/proc io), minor page
+// faults (/proc stat) and how often the main thread went to sleep (/proc status), so a change can
+// be judged on a shared, noisy machine, where one build's run after the other's cannot.
 // Run: AB_B_BIN=/path/to/other/checkout/bin/portico.js node --import tsx bench/dev/ab-influx.ts
 // (the other checkout built with `npm run build`; AB_A_BIN defaults to this one's, AB_ROUNDS to 6;
 // AB_POINTS=1 for 1-point writes, with BENCH_BATCHES=2000 or so; AB_A_FLAGS and AB_B_FLAGS add
