@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort } from '../../test/support/postgres.js'
 import { startInflux, type InfluxServer } from '../../test/support/influxdb.js'
-import { cpuSeconds, minorFaults, nodePid } from '../../test/support/processes.js'
+import { cpuSeconds, minorFaults, nodePid, voluntarySleeps } from '../../test/support/processes.js'
 import { benchInfluxdbOutlet } from '../lib/influx-writes.js'
 import { benchHome, benchProject } from '../lib/portico-cli.js'
 import { BATCH_POINTS, lineProtocolBatch } from '../lib/line-protocol.js'
@@ -34,8 +34,7 @@ interface Build { name: string; url: string; pids: Record<string, number>; stop(
 function usage(pid: number): [number, number, number, number, number] {
   const io = readFileSync(`/proc/${pid}/io`, 'utf8')
   const field = (name: string): number => Number(new RegExp(`${name}: (\\d+)`).exec(io)?.[1] ?? NaN)
-  const sleeps = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN)
-  return [cpuSeconds(pid), field('syscr'), field('syscw'), minorFaults(pid), sleeps]
+  return [cpuSeconds(pid), field('syscr'), field('syscw'), minorFaults(pid), voluntarySleeps(pid)]
 }
 
 async function start(name: string, bin: string | undefined, nodeFlags: string | undefined, influx: InfluxServer): Promise<Build> {

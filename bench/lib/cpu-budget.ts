@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs'
-import { readIfExists } from './system-files.js'
 import { join } from 'node:path'
+import { readIfExists } from './system-files.js'
 
 /** Linux's CFS bandwidth period: a group may run `cpus` times this per period. */
 const PERIOD_US = 100_000

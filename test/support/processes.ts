@@ -3,8 +3,18 @@ import { join } from 'node:path'
 
 /** Resident memory of a process, from /proc (Linux). */
 export function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return Number(m?.[1] ?? 0) * 1024
+  return (statusField(pid, 'VmRSS') ?? 0) * 1024
+}
+
+/** Times a process's main thread went to sleep of its own accord (waiting for I/O, a timer or a lock). */
+export function voluntarySleeps(pid: number): number {
+  return statusField(pid, 'voluntary_ctxt_switches') ?? NaN
+}
+
+/** The number a line of /proc/PID/status gives (`Name:\tvalue [kB]`); undefined if there is no such line. */
+function statusField(pid: number, name: string): number | undefined {
+  const m = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m?.[1] === undefined ? undefined : Number(m[1])
 }
 
 export function nodePid(home: string, name: string): number {
