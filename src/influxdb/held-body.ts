@@ -7,7 +7,7 @@ import { MAX_RETRY_BODY_BYTES } from './inlet-limits.js'
  * when a kept-alive one was lost). A larger body is streamed and never held whole.
  */
 export class HeldBody {
-  private waiting: Buffer[] = []
+  private pieces: Buffer[] = []
   private waitingBytes = 0
   private copy: Buffer[] | undefined = []
   private copyBytes = 0
@@ -22,14 +22,19 @@ export class HeldBody {
 
   /** Holds a piece until an upstream connection is ready. */
   hold(piece: Buffer): void {
-    this.waiting.push(piece)
+    this.pieces.push(piece)
     this.waitingBytes += piece.length
+  }
+
+  /** The pieces held so far, still held. */
+  get waiting(): readonly Buffer[] {
+    return this.pieces
   }
 
   /** The held pieces, no longer held, and how many bytes they were. */
   release(): { pieces: Buffer[]; bytes: number } {
-    const released = { pieces: this.waiting, bytes: this.waitingBytes }
-    this.waiting = []
+    const released = { pieces: this.pieces, bytes: this.waitingBytes }
+    this.pieces = []
     this.waitingBytes = 0
     return released
   }

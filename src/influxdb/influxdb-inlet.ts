@@ -25,7 +25,7 @@ export interface InfluxdbInletOptions {
 export class InfluxdbInlet {
   private server: Server | undefined
   private readonly connections = new Set<ClientConnection>()
-  private readonly counters: InletCounters = { requests: 0, retried: 0, badRequests: 0, upstreamErrors: 0, withoutLease: 0 }
+  private readonly counters: InletCounters = { requests: 0, retried: 0, badRequests: 0, upstreamErrors: 0, withoutLease: 0, refused: 0 }
   private readonly context: InletContext
   private timeouts: NodeJS.Timeout | undefined
 
@@ -38,6 +38,7 @@ export class InfluxdbInlet {
   get badRequests(): number { return this.counters.badRequests }
   get upstreamErrors(): number { return this.counters.upstreamErrors }
   get withoutLease(): number { return this.counters.withoutLease }
+  get refused(): number { return this.counters.refused }
 
   async start(): Promise<string> {
     const { host, port } = parseHostPort(this.o.from)
@@ -67,7 +68,7 @@ export class InfluxdbInlet {
 
   summary(): Record<string, unknown> {
     const c = this.counters
-    return { requests: c.requests, retriedAfter401: c.retried, badRequests: c.badRequests, upstreamErrors: c.upstreamErrors, withoutLease: c.withoutLease, strategy: this.o.strategy }
+    return { requests: c.requests, retriedAfter401: c.retried, badRequests: c.badRequests, upstreamErrors: c.upstreamErrors, withoutLease: c.withoutLease, refused: c.refused, strategy: this.o.strategy }
   }
 
   private accept(socket: Socket): void {

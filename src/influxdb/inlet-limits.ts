@@ -33,6 +33,8 @@ export interface InletCounters {
   upstreamErrors: number
   /** Requests answered 503 because no lease could be had. */
   withoutLease: number
+  /** Requests the inlet refused itself: a path, database or statement outside the lease (403), or malformed (400). */
+  refused: number
 }
 
 /** What each client connection of an inlet shares. */

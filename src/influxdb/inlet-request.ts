@@ -5,6 +5,8 @@ import type { AnswerHandler, Upstream } from './upstream-pool.js'
 import { LAST_CHUNK, writeBodyPiece } from './body-framing.js'
 import type { ClientConnection } from './client-connection.js'
 import { HeldBody } from './held-body.js'
+import { gateRequest, MAX_GATED_BODY_BYTES, type Refusal } from './gate/api-gate.js'
+import type { LeaseGrant } from './lease-manager.js'
 
 /**
  * One request of a client connection, from its head to its answer: it takes a lease, sends the
@@ -37,9 +39,21 @@ export class InletRequest implements AnswerHandler {
   private clientFull = false
   /** Its connection went, or was refused: nothing more is sent for it. */
   private abandoned = false
+  /** The request passed the lease's gate (path, databases, statements): a second sending is not judged again. */
+  private cleared = false
+  /** The target as it goes upstream (origin-form). */
+  private target: string
+  /** The body must be read whole and judged before anything is sent (a query in a form or JSON body). */
+  private bodyCheck: ((body: Buffer) => Refusal | undefined) | undefined
+  private gathering = false
+  private gatheredBytes = 0
+  /** Bytes of held pieces counted in the connection's `buffered` (a gathered body is not: it must not stop its own reading). */
+  private countedBytes = 0
+  private grant: LeaseGrant | undefined
 
   constructor(private readonly conn: ClientConnection, private readonly req: MessageHead) {
     this.forward = upstreamRequest(req.headers)
+    this.target = req.url
   }
 
   get client(): ClientConnection['socket'] {
@@ -74,6 +88,12 @@ export class InletRequest implements AnswerHandler {
       return
     }
     this.held.hold(chunk)
+    if (this.gathering) {
+      this.gatheredBytes += chunk.length
+      if (this.gatheredBytes > MAX_GATED_BODY_BYTES) this.own(413, 'too large', `a query body is limited to ${MAX_GATED_BODY_BYTES} bytes`, true)
+      return
+    }
+    this.countedBytes += chunk.length
     this.conn.buffered += chunk.length
     this.conn.updateReading()
   }
@@ -81,6 +101,19 @@ export class InletRequest implements AnswerHandler {
   /** The whole request has been read. */
   requestComplete(): void {
     this.whole = true
+    if (this.gathering) {
+      this.gathering = false
+      const grant = this.grant
+      if (grant !== undefined && this.bodyPasses()) {
+        this.cleared = true
+        try {
+          this.go(grant)
+        } catch (err) {
+          this.failed(err)
+        }
+      }
+      return
+    }
     if (this.forward.chunked && this.upstream !== undefined && !this.discard && this.upstream.stream.writable) this.upstream.stream.write(LAST_CHUNK, 'latin1')
     if (this.answered) this.conn.done(this)
   }
@@ -105,7 +138,7 @@ export class InletRequest implements AnswerHandler {
   }
 
   private async send(): Promise<void> {
-    const { leases, counters, pool } = this.conn.ctx
+    const { leases, counters } = this.conn.ctx
     let grant
     try {
       grant = await leases.get(this.conn.leaseKey)
@@ -117,7 +150,50 @@ export class InletRequest implements AnswerHandler {
       return
     }
     if (this.abandoned) return
-    const head = upstreamHead(this.req.method, this.req.url, this.forward, grant.host ?? this.forward.host ?? 'influxdb', grant.authorization)
+    this.grant = grant
+    if (!this.cleared) {
+      const verdict = gateRequest(this.req, grant)
+      if (verdict.kind === 'refuse') {
+        this.refused(verdict)
+        return
+      }
+      this.target = verdict.target
+      if (verdict.kind === 'body') {
+        this.bodyCheck = verdict.check
+        if (!this.whole) {
+          // The body is read whole first; what was held of it so far no longer stops the client.
+          this.gathering = true
+          this.gatheredBytes = this.countedBytes
+          this.conn.buffered -= this.countedBytes
+          this.countedBytes = 0
+          this.conn.updateReading()
+          return
+        }
+        if (!this.bodyPasses()) return
+      }
+      this.cleared = true
+    }
+    this.go(grant)
+  }
+
+  /** Judges the whole body held; refuses the request if it does not pass. */
+  private bodyPasses(): boolean {
+    const r = this.bodyCheck?.(Buffer.concat(this.held.waiting))
+    if (r === undefined) return true
+    this.refused(r)
+    return false
+  }
+
+  private refused(r: Refusal): void {
+    this.conn.ctx.counters.refused++
+    this.conn.ctx.log.warn({ status: r.status, reason: r.message }, 'request refused by the inlet')
+    this.own(r.status, r.code, r.message, r.status === 400 || r.status === 413)
+  }
+
+  /** Sends the request upstream with `grant`, on a pooled connection or the next one free. */
+  private go(grant: LeaseGrant): void {
+    const { pool } = this.conn.ctx
+    const head = upstreamHead(this.req.method, this.target, this.forward, grant.host ?? this.forward.host ?? 'influxdb', grant.authorization)
     this.grantId = grant.id
     const again = this.retried || this.resent ? this.held.whole ?? [] : undefined
     const u = pool.take()
@@ -159,8 +235,9 @@ export class InletRequest implements AnswerHandler {
 
   /** Lets go of the pieces held for an upstream connection, and returns them. */
   private dropHeld(): Buffer[] {
-    const { pieces, bytes } = this.held.release()
-    this.conn.buffered -= bytes
+    const { pieces } = this.held.release()
+    this.conn.buffered -= this.countedBytes
+    this.countedBytes = 0
     this.conn.updateReading()
     return pieces
   }

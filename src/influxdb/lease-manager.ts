@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Attributes } from '../identity/credential.js'
 import type { LeaseRecord, LeaseRepository } from '../store/store.js'
-import type { LeaseBackend } from './backend.js'
+import type { LeaseBackend, Permission } from './backend.js'
 import { LeaseError, renderPermissions } from './permissions.js'
 import { CallLimit } from './call-limit.js'
 import { Backoff } from '../services/backoff.js'
@@ -35,6 +35,8 @@ export interface LeaseGrant {
   authorization: string
   token: string
   backend: string
+  /** What the lease allows: the inlet forwards only the API paths, databases and statements these need. */
+  permissions: Permission[]
   /** The Host header the database expects (databaseHost): an inlet sends it in place of its client's. */
   host?: string
 }
@@ -154,7 +156,7 @@ export class LeaseManager {
     }
     this.stats.issued++
     this.o.log.info({ lease: id, identifier: subject.identifier, expiresAt: new Date(expiresAt).toISOString(), backend: issued.backend }, 'lease issued')
-    return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: issued.backend, ...(this.o.host !== undefined ? { host: this.o.host } : {}) }
+    return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: issued.backend, permissions, ...(this.o.host !== undefined ? { host: this.o.host } : {}) }
   }
 
   async list(identifier: string): Promise<LeaseView[]> {

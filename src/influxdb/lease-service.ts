@@ -6,7 +6,7 @@ import { local, type Route } from '../routing/address.js'
 import type { Router } from '../routing/router.js'
 import { callRpc, RpcError, serveRpc } from '../services/rpc.js'
 import type { LeaseGrant, LeaseManager, LeaseView } from './lease-manager.js'
-import { LeaseError } from './permissions.js'
+import { LeaseError, MAX_PERMISSIONS, PermissionSchema } from './permissions.js'
 import { issueFields } from '../encoding/validation.js'
 
 /** An owner mark and 16 random hex digits, or the 16 alone (ids issued before marks). */
@@ -48,8 +48,9 @@ const AUTHORIZATION_RE = /^[A-Za-z][A-Za-z0-9_-]{0,31} [\x21-\x7e]{1,8192}$/
 // `host` is absent from the grants of outlets older than it: their inlets' clients keep their own Host.
 const Grant = z.object({
   id: z.string().min(1).max(128), expiresAt: z.number().int().nonnegative(), authorization: z.string().regex(AUTHORIZATION_RE),
-  token: z.string().regex(/^[\x21-\x7e]{1,8192}$/), backend: z.string().max(32), host: z.string().regex(HOST_HEADER_RE).optional()
-}).transform(({ host, ...g }): LeaseGrant => (host === undefined ? g : { ...g, host }))
+  token: z.string().regex(/^[\x21-\x7e]{1,8192}$/), backend: z.string().max(32), host: z.string().regex(HOST_HEADER_RE).optional(),
+  permissions: z.array(PermissionSchema).max(MAX_PERMISSIONS)
+}).transform(({ host, ...g }): LeaseGrant => (host === undefined ? g : { ...g, host }) as LeaseGrant)
 
 /**
  * A lease grant as an outlet sent it. Its `authorization` and `host` go into requests' headers, so

@@ -9,7 +9,7 @@ export class LeaseError extends Error {
   override name = 'LeaseError'
 }
 
-const PermissionSchema = z.object({
+export const PermissionSchema = z.object({
   action: z.enum(['read', 'write']),
   resource: z.object({
     type: z.string().min(1).max(64), id: z.string().max(128).optional(), name: z.string().max(256).optional(),

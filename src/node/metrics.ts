@@ -82,6 +82,7 @@ export class NodeMetrics {
     gauge('portico_influxdb_inlet_bad_requests', 'Malformed HTTP requests refused (400 or 431)', (i) => i.inlet.badRequests)
     gauge('portico_influxdb_inlet_upstream_errors', 'Requests that failed through the portal (the client got a 502, or an answer cut short)', (i) => i.inlet.upstreamErrors)
     gauge('portico_influxdb_inlet_retried_after_401', 'Requests sent once more with a new lease after the database refused the old one', (i) => i.inlet.retried)
+    gauge('portico_influxdb_inlet_refused', 'Requests the inlet refused itself: outside the lease (403), malformed target or query (400), too large (413)', (i) => i.inlet.refused)
     gauge('portico_influxdb_inlet_without_lease', 'Requests answered 503 because no lease could be obtained', (i) => i.inlet.withoutLease)
     gauge('portico_influxdb_inlet_leases_obtained', 'Leases this inlet obtained (first ones, renewals and replacements)', (i) => i.keeper.renewals)
     gauge('portico_influxdb_inlet_lease_failures', 'Failed lease requests (each backs off before the next for its key)', (i) => i.keeper.failures)

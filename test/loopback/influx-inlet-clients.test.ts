@@ -9,6 +9,7 @@ import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS } from '../../src/influxdb/in
 import { LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { waitFor } from '../helpers.js'
+import { TEST_PERMISSIONS } from '../support/test-grants.js'
 
 // Clients that misbehave at the HTTP level, against the influxdb inlet alone (its upstream is a
 // plain HTTP target here, no portal): whatever they do, the inlet keeps serving everyone else.
@@ -28,7 +29,7 @@ target.on('connection', (s: Socket) => {
   s.on('close', () => open.delete(s))
 })
 
-const leases = new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: 'Token leased', token: 'leased', backend: 'v2', expiresAt: Date.now() + 3_600_000 }), silentLogger)
+const leases = new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: 'Token leased', token: 'leased', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 }), silentLogger)
 const inlet = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases, strategy: 'shared' })
 const [host, port] = (await inlet.start()).split(':')
 after(async () => {
@@ -90,7 +91,7 @@ test('headers larger than the limit get 431 and a closed connection; nothing is 
 test('a request still waiting for its lease is never sent once bad bytes pipelined after it get the connection refused', async () => {
   let release: () => void = () => undefined
   const slowLease = new LeaseKeeper(() => new Promise((resolve) => {
-    release = () => resolve({ id: 'slow', authorization: 'Token slow', token: 'slow', backend: 'v2', expiresAt: Date.now() + 3_600_000 })
+    release = () => resolve({ id: 'slow', authorization: 'Token slow', token: 'slow', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 })
   }), silentLogger)
   const waiting = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: slowLease, strategy: 'shared' })
   const [h, p] = (await waiting.start()).split(':')
@@ -132,7 +133,7 @@ test('a client that goes away while its answer streams releases the upstream con
   try {
     for (let i = 0; i < 5; i++) {
       const controller = new AbortController()
-      const r = await fetch(`http://${h ?? ''}:${p ?? ''}/query?q=x`, { signal: controller.signal })
+      const r = await fetch(`http://${h ?? ''}:${p ?? ''}/query?db=d&q=SELECT%20*%20FROM%20m`, { signal: controller.signal })
       assert.equal(r.status, 200)
       controller.abort()
     }

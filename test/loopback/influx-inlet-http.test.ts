@@ -11,6 +11,7 @@ import { LEASE_RETRY_MAX_MS, LeaseKeeper } from '../../src/influxdb/lease-keeper
 import { silentLogger } from '../../src/log/logger.js'
 import { waitFor } from '../helpers.js'
 import { inletInFrontOf } from '../support/inlet-under-test.js'
+import { TEST_PERMISSIONS } from '../support/test-grants.js'
 
 // The inlet as an HTTP/1.1 endpoint, against a target that records every request exactly as it
 // arrived: what the client sends must reach the database unchanged but for its credentials, in
@@ -22,11 +23,11 @@ const seen: Seen[] = []
 const refused = new Set<string>()
 let connections = 0
 const connectionOf = new WeakMap<Socket, number>()
-/** Requests to /stall wait here, unread, until the test lets them go. */
+/** Requests with mode=stall wait here, unread, until the test lets them go. */
 const stalled: IncomingMessage[] = []
 
 const target = createServer((req, res) => {
-  if (req.url?.startsWith('/stall') === true) {
+  if (req.url?.includes('mode=stall') === true) {
     stalled.push(req)
     req.pause()
     void drainAndAnswer(req, res)
@@ -42,19 +43,19 @@ const target = createServer((req, res) => {
       return
     }
     const answer = `${s.method} ${s.url} ${s.body.length} ${createHash('sha256').update(s.body).digest('hex')}`
-    if (req.url?.startsWith('/cut') === true) {
+    if (req.url?.includes('mode=cut') === true) {
       // The database dies halfway through its answer.
       res.writeHead(200, { 'content-length': 1000 })
       res.write('0123456789', () => res.socket?.destroy())
       return
     }
-    if (req.url?.startsWith('/upstream-close') === true) {
+    if (req.url?.includes('mode=upstream-close') === true) {
       // This hop ends here, and says so, naming a header of its own hop too.
       res.writeHead(200, { 'content-length': Buffer.byteLength(answer), connection: 'close, x-upstream-hop', 'x-upstream-hop': 'h', 'keep-alive': 'timeout=1' })
       res.end(answer)
       return
     }
-    if (req.url?.startsWith('/stream') === true) {
+    if (req.url?.includes('mode=stream') === true) {
       // An answer of unknown length: chunked on the way back.
       res.writeHead(200, { 'content-type': 'text/plain' })
       for (let i = 0; i < 50; i++) res.write(`${i} ${answer}\n`)
@@ -87,7 +88,7 @@ let issued = 0
 const DB_HOST = 'influxdb.internal:8086'
 const leases = new LeaseKeeper(() => {
   issued++
-  return Promise.resolve({ id: `l${issued}`, authorization: `Token leased-${issued}`, token: `leased-${issued}`, backend: 'v2', expiresAt: Date.now() + 3_600_000, host: DB_HOST })
+  return Promise.resolve({ id: `l${issued}`, authorization: `Token leased-${issued}`, token: `leased-${issued}`, backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000, host: DB_HOST })
 }, silentLogger)
 const { inlet, host, port } = await inletInFrontOf(target, leases)
 
@@ -164,7 +165,7 @@ test('every client credential is removed, the lease is injected, and everything 
 })
 
 test("a lease from an outlet that names no database Host leaves the client's Host as it was", async () => {
-  const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'old', authorization: 'Token old-outlet', token: 'old-outlet', backend: 'v2', expiresAt: Date.now() + 3_600_000 }), silentLogger)
+  const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'old', authorization: 'Token old-outlet', token: 'old-outlet', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 }), silentLogger)
   const older = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: keeper, strategy: 'shared' })
   const at = await older.start()
   try {
@@ -177,7 +178,7 @@ test("a lease from an outlet that names no database Host leaves the client's Hos
 })
 
 test('a lease that cannot go into a request gets the client a 502, never a hang or a crash, and the inlet serves on', { timeout: 10_000 }, async () => {
-  const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'bad', authorization: 'Token a\r\nX-Evil: 1', token: 'a', backend: 'v2', expiresAt: Date.now() + 3_600_000 }), silentLogger)
+  const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'bad', authorization: 'Token a\r\nX-Evil: 1', token: 'a', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 }), silentLogger)
   const broken = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: keeper, strategy: 'shared' })
   const at = await broken.start()
   const before = seen.length
@@ -225,7 +226,7 @@ test('hop-by-hop headers stay on their hop: the client\'s are not sent upstream,
   const line = 'm v=2\n'
   const ask = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${line.length}\r\n\r\n${line}`
   // Pipelined on one client connection: the second is answered after the database closed the first's.
-  const answers = await rawExchange(ask('/upstream-close?db=d') + ask('/write?db=d'), 2)
+  const answers = await rawExchange(ask('/write?db=d&mode=upstream-close') + ask('/write?db=d'), 2)
   assert.deepEqual(answers.map((a) => a.status), [200, 200])
   assert.equal(answers[1]?.body, `POST /write?db=d ${line.length} ${sha(line)}`)
   assert.doesNotMatch(answers[0]?.head ?? '', /connection: close|x-upstream-hop|keep-alive: timeout=1/i)
@@ -234,7 +235,7 @@ test('hop-by-hop headers stay on their hop: the client\'s are not sent upstream,
 // With a time limit: the failure this guards against is a client left waiting for ever.
 test('an answer cut short by the database is cut short for the client, and the inlet serves on', { timeout: 10_000 }, async () => {
   const errors = inlet.upstreamErrors
-  const r = await fetch(url('/cut'))
+  const r = await fetch(url('/ping?mode=cut'))
   assert.equal(r.status, 200)
   await assert.rejects(r.text())
   assert.equal(inlet.upstreamErrors, errors + 1)
@@ -293,11 +294,11 @@ test('a request that closes its connection is answered, and what was pipelined a
   assert.equal(inlet.badRequests, 0)
 })
 
-test('chunked and content-length bodies arrive byte for byte, with every method that may carry a body', async () => {
+test('chunked and content-length bodies arrive byte for byte, on every endpoint and method that may carry a body', async () => {
   const body = randomBytes(5000)
-  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'OPTIONS']) {
+  for (const [method, path] of [['POST', '/write?db=d'], ['POST', '/api/v2/write?bucket=b'], ['POST', '/query?db=d'], ['GET', '/query?db=d'], ['GET', '/ping?x=1']] as const) {
     for (const framing of ['content-length', 'chunked']) {
-      const head = `${method} /api/v2/thing?m=${method}&f=${framing} HTTP/1.1\r\nHost: x\r\n`
+      const head = `${method} ${path}&f=${framing} HTTP/1.1\r\nHost: x\r\n`
       const request = framing === 'chunked'
         ? `${head}Transfer-Encoding: chunked\r\n\r\n${chunked(body)}`
         : `${head}Content-Length: ${body.length}\r\n\r\n${body.toString('latin1')}`
@@ -305,7 +306,7 @@ test('chunked and content-length bodies arrive byte for byte, with every method 
       const answers = await rawExchange(Buffer.from(request + request, 'latin1'), 2)
       for (const a of answers) {
         assert.equal(a.status, 200, `${method} ${framing}: ${a.body}`)
-        assert.equal(a.body, `${method} /api/v2/thing?m=${method}&f=${framing} ${body.length} ${sha(body)}`, `${method} ${framing}`)
+        assert.equal(a.body, `${method} ${path}&f=${framing} ${body.length} ${sha(body)}`, `${method} ${framing}`)
       }
     }
   }
@@ -315,20 +316,20 @@ test('requests without a body, HEAD among them, and answers of unknown length pa
   const head = await fetch(url('/ping'), { method: 'HEAD' })
   assert.equal(head.status, 200)
   assert.equal(seen.at(-1)?.method, 'HEAD')
-  const streamed = await fetch(url('/stream?q=x'))
+  const streamed = await fetch(url('/ping?mode=stream&q=x'))
   const lines = (await streamed.text()).trim().split('\n')
   assert.equal(lines.length, 50)
-  assert.match(lines[49] ?? '', /^49 GET \/stream\?q=x 0 /)
+  assert.match(lines[49] ?? '', /^49 GET \/ping\?mode=stream&q=x 0 /)
 })
 
 test('an HTTP/1.0 client gets an answer of unknown length unchunked, ended by the close of its connection', async () => {
-  const [head = '', body = ''] = (await untilEnded('GET /stream?v=10 HTTP/1.0\r\n\r\n')).split('\r\n\r\n')
+  const [head = '', body = ''] = (await untilEnded('GET /ping?mode=stream&v=10 HTTP/1.0\r\n\r\n')).split('\r\n\r\n')
   assert.match(head, /^HTTP\/1\.1 200 OK\r\n/)
   assert.match(head, /\r\nConnection: close$/)
   assert.doesNotMatch(head, /transfer-encoding/i)
   const lines = body.trim().split('\n')
   assert.equal(lines.length, 50)
-  assert.match(lines[49] ?? '', /^49 GET \/stream\?v=10 0 /)
+  assert.match(lines[49] ?? '', /^49 GET \/ping\?mode=stream&v=10 0 /)
 })
 
 test('gzip bodies are passed on untouched, with their content-encoding', async () => {
@@ -347,7 +348,7 @@ test('a large body is streamed, not buffered: a database that does not read stop
   await once(s, 'connect')
   let answer = ''
   s.on('data', (c: Buffer) => { answer += c.toString() })
-  s.write(`POST /stall HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`)
+  s.write(`POST /write?db=d&mode=stall HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`)
   const hash = createHash('sha256')
   let written = 0
   const writeUntilStalled = async (): Promise<boolean> => {
@@ -427,4 +428,52 @@ test('per-client strategy: each client address gets a lease of its own; shared g
   } finally {
     await perClient.stop()
   }
+})
+
+test('a request outside the lease is answered by the inlet and never reaches the database', async () => {
+  const before = seen.length
+  const cases: [string, number][] = [
+    ['GET /debug/vars HTTP/1.1\r\nHost: x\r\n\r\n', 403],
+    ['GET /debug/pprof/cmdline HTTP/1.1\r\nHost: x\r\n\r\n', 403],
+    ['POST /write?db=secret HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nm v=1', 403],
+    ['GET /query?db=d&q=CREATE+CONTINUOUS+QUERY+c+ON+d+BEGIN+SELECT+max(v)+INTO+d.autogen.x+FROM+secret.autogen.p+GROUP+BY+time(1s)+END HTTP/1.1\r\nHost: x\r\n\r\n', 403],
+    ['PUT /write?db=d HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nm v=1', 405]
+  ]
+  for (const [request, expected] of cases) {
+    const [a] = await rawExchange(request, 1)
+    assert.equal(a?.status, expected, request)
+    assert.match(a?.body ?? '', /"code":/)
+  }
+  const form = 'q=SELECT+*+FROM+m&q=DROP+DATABASE+d'
+  const [f] = await rawExchange(`POST /query?db=d HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n${form}`, 1)
+  assert.equal(f?.status, 403)
+  assert.match(f?.body ?? '', /DROP DATABASE/)
+  assert.equal(seen.length, before, 'a refused request reached the database')
+  assert.ok(inlet.summary().refused as number >= cases.length + 1)
+})
+
+test('a query in a form body is read whole, judged, and then sent on byte for byte, however it is split', async () => {
+  const form = `db=d&q=${encodeURIComponent(`SELECT * FROM m WHERE t = '${'x'.repeat(200_000)}'`)}`
+  const s = connect({ host, port })
+  await once(s, 'connect')
+  let text = ''
+  s.on('data', (c: Buffer) => { text += c.toString('latin1') })
+  s.write(`POST /query HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n`)
+  for (let i = 0; i < form.length; i += 7000) {
+    s.write(form.slice(i, i + 7000))
+    await new Promise((r) => setImmediate(r))
+  }
+  await waitFor(() => text.includes(sha(form)), 10_000, 'the answer to the gated query')
+  s.destroy()
+  assert.equal(seen.at(-1)?.body.toString(), form)
+})
+
+test('an absolute-form target goes upstream as a path, and an HTTP/0.9 request gets 400', async () => {
+  const [a] = await rawExchange('POST http://evil.example:9999/write?db=d HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nm v=1', 1)
+  assert.equal(a?.status, 200)
+  assert.equal(seen.at(-1)?.url, '/write?db=d')
+  const before = seen.length
+  const text = await untilEnded('GET /write?db=d\r\n\r\n')
+  assert.match(text, /^HTTP\/1\.1 400 /)
+  assert.equal(seen.length, before)
 })

@@ -8,6 +8,7 @@ import { LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { waitFor } from '../helpers.js'
 import { inletInFrontOf } from '../support/inlet-under-test.js'
+import { TEST_PERMISSIONS } from '../support/test-grants.js'
 
 // The inlet against generated traffic: whatever mix of methods, targets, headers, bodies and
 // framings a client pipelines on one connection, the database gets each request in order, byte for
@@ -28,7 +29,7 @@ const target = createServer((req, res) => {
 target.listen(0, '127.0.0.1')
 await once(target, 'listening')
 const LEASE = 'Token leased-property'
-const { host, port } = await inletInFrontOf(target, new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: LEASE, token: 'leased-property', backend: 'v2', expiresAt: Date.now() + 3_600_000 }), silentLogger))
+const { host, port } = await inletInFrontOf(target, new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: LEASE, token: 'leased-property', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 }), silentLogger))
 
 /**
  * Sends the pieces on one connection and collects what comes back: until `answers` answers have
@@ -58,8 +59,8 @@ const headerValue = fc.stringMatching(/^[!-~]([ -~]{0,30}[!-~])?$/)
 const credentialName = fc.constantFrom('Authorization', 'authorization', 'AUTHORIZATION', 'Proxy-Authorization', 'proxy-authorization')
 const param = fc.oneof(fc.constantFrom('u=someone', 'p=secret', '%75=someone', '%70=secret').map((p) => ({ p, credential: true })), fc.tuple(token, token).map(([k, v]) => ({ p: `x${k}=${v}`, credential: false })))
 const request = fc.record({
-  method: fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'OPTIONS'),
-  path: fc.constantFrom('/write', '/query', '/api/v2/write', '/ping'),
+  // The API the inlet forwards, each path with a method it takes.
+  endpoint: fc.constantFrom(['POST', '/write'], ['GET', '/query'], ['POST', '/query'], ['POST', '/api/v2/write'], ['GET', '/ping']),
   params: fc.array(param, { maxLength: 4 }),
   credentials: fc.array(fc.tuple(credentialName, headerValue), { maxLength: 2 }),
   others: fc.uniqueArray(fc.tuple(token.map((t) => `x-${t}`), headerValue), { maxLength: 4, selector: ([n]) => n }),
@@ -70,7 +71,7 @@ type Req = typeof request extends fc.Arbitrary<infer T> ? T : never
 
 function encode(r: Req): Buffer {
   const query = r.params.map((x) => x.p).join('&')
-  const lines = [`${r.method} ${r.path}${query === '' ? '' : `?${query}`} HTTP/1.1`, 'Host: inlet']
+  const lines = [`${r.endpoint[0]} ${r.endpoint[1]}${query === '' ? '' : `?${query}`} HTTP/1.1`, 'Host: inlet']
   for (const [n, v] of [...r.credentials, ...r.others]) lines.push(`${n}: ${v}`)
   let body: Buffer = r.body
   if (r.chunkedIn !== undefined) {
@@ -122,9 +123,9 @@ test('pipelined requests of any shape reach the database in order and whole, wit
     for (const [i, r] of requests.entries()) {
       const s = seen[before + i]
       assert.ok(s !== undefined)
-      assert.equal(s.method, r.method)
+      assert.equal(s.method, r.endpoint[0])
       const kept = r.params.filter((x) => !x.credential).map((x) => x.p).join('&')
-      assert.equal(s.url, `${r.path}${kept === '' ? '' : `?${kept}`}`)
+      assert.equal(s.url, `${r.endpoint[1]}${kept === '' ? '' : `?${kept}`}`)
       assert.ok(s.body.equals(r.body), 'the body changed on the way')
       assert.equal(s.headers.authorization, LEASE)
       assert.equal(s.headers['proxy-authorization'], undefined)

@@ -19,7 +19,7 @@ test('the Host header for the database: its name, and its port unless the scheme
   assert.equal(databaseHost({ to: '[fd00::5]:8086', tls: false }), '[fd00::5]:8086')
 })
 
-const grant = (host: unknown): Record<string, unknown> => ({ id: 'l', expiresAt: 1, authorization: 'Token t', token: 't', backend: 'v2', host })
+const grant = (host: unknown): Record<string, unknown> => ({ id: 'l', expiresAt: 1, authorization: 'Token t', token: 't', backend: 'v2', permissions: [], host })
 
 test("an outlet's Host for the database is taken only as a plain host[:port], which is always a valid header value", () => {
   for (const endpoint of [{ to: 'db.lan:8086', tls: false }, { to: 'cloud.example.com:443', tls: true }, { to: '[fd00::5]:8086', tls: false }, { to: 'influxdb_1:8086', tls: false }]) {
@@ -45,7 +45,7 @@ test("an outlet's Host for the database is taken only as a plain host[:port], wh
 })
 
 test("an outlet's credential is taken only as a valid Authorization value, and a refusal never repeats it", () => {
-  const withAuth = (authorization: unknown, token: unknown = 't'): Record<string, unknown> => ({ id: 'l', expiresAt: 1, authorization, token, backend: 'v2' })
+  const withAuth = (authorization: unknown, token: unknown = 't'): Record<string, unknown> => ({ id: 'l', expiresAt: 1, authorization, token, backend: 'v2', permissions: [] })
   for (const good of ['Token abc==', 'Bearer eyJ.eyJ.sig', 'Basic dTpw']) assert.equal(parseLeaseGrant(withAuth(good)).authorization, good)
   for (const hostile of ['Token a\r\nX-Evil: 1', 'Token a\nb', 'Token', 'Token  two spaces', 'Token tab\there', ' Token x', 'Token é', '', 'Token ' + 'x'.repeat(9000), 42]) {
     assert.throws(() => parseLeaseGrant(withAuth(hostile)), (err: Error) => err instanceof LeaseError && /bad authorization/.test(err.message) && (typeof hostile !== 'string' || hostile === '' || !err.message.includes(hostile)), JSON.stringify(hostile))

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { EXPIRY_MARGIN_MS, LEASE_RETRY_MAX_MS, LEASE_RETRY_MIN_MS, LeaseKeeper, LeaseUnavailableError, MAX_KEPT_LEASES, RENEW_AT_FRACTION } from '../../src/influxdb/lease-keeper.js'
 import type { LeaseGrant } from '../../src/influxdb/lease-manager.js'
 import { silentLogger } from '../../src/log/logger.js'
+import { TEST_PERMISSIONS } from '../support/test-grants.js'
 
 const LIFE_MS = 300_000
 
@@ -17,7 +18,7 @@ function manager(now: () => number): { obtain: () => Promise<LeaseGrant>; calls:
     },
     answer(): void {
       const n = m.calls
-      waiting.shift()?.resolve({ id: `lease-${n}`, expiresAt: now() + LIFE_MS, authorization: `Token t${n}`, token: `t${n}`, backend: 'v2' })
+      waiting.shift()?.resolve({ id: `lease-${n}`, expiresAt: now() + LIFE_MS, authorization: `Token t${n}`, token: `t${n}`, backend: 'v2', permissions: TEST_PERMISSIONS })
     },
     refuse(): void {
       waiting.shift()?.reject(new Error('lease manager unreachable'))
@@ -160,7 +161,7 @@ test('after a 401 the refused lease is dropped, but a newer one is kept', async 
 test('per-client keys get leases of their own, and at most MAX_KEPT_LEASES are kept (the oldest goes first)', async () => {
   const now = 1_000_000
   let n = 0
-  const keeper = new LeaseKeeper(() => Promise.resolve({ id: `lease-${++n}`, expiresAt: now + LIFE_MS, authorization: 'Token t', token: 't', backend: 'v2' }), silentLogger, () => now)
+  const keeper = new LeaseKeeper(() => Promise.resolve({ id: `lease-${++n}`, expiresAt: now + LIFE_MS, authorization: 'Token t', token: 't', backend: 'v2', permissions: TEST_PERMISSIONS }), silentLogger, () => now)
   assert.notEqual((await keeper.get('10.0.0.1')).id, (await keeper.get('10.0.0.2')).id)
   for (let i = 0; i < MAX_KEPT_LEASES; i++) await keeper.get(`client-${i}`)
   const kept = keeper.current()
