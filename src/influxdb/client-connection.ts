@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import { HttpMessageParser, HttpParseError, type MessageHandler, type MessageHead } from './http-parser.js'
 import { ownAnswer } from './forwarding.js'
-import { CLIENT_BUFFER_BYTES, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_BYTES, type InletContext } from './inlet-limits.js'
+import { BODY_IDLE_TIMEOUT_MS, CLIENT_BUFFER_BYTES, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_BYTES, REQUEST_BODY_TIME_LIMIT_MS, type InletContext } from './inlet-limits.js'
 import { InletRequest } from './inlet-request.js'
 
 /**
@@ -17,6 +17,9 @@ export class ClientConnection implements MessageHandler {
   private parsing: InletRequest | undefined
   /** When the head being read began (ms since the epoch), for the headers timeout. */
   private headSince: number | undefined
+  /** When the body being read began, and when its last byte came (ms since the epoch), for the body timeouts. */
+  private bodySince: number | undefined
+  private lastBodyAt = 0
   private idleSince = Date.now()
   /** A new connection has as long as a request head to begin its first request; then it is kept alive as answers say. */
   private idleLimit = HEADERS_TIMEOUT_MS
@@ -29,7 +32,11 @@ export class ClientConnection implements MessageHandler {
   closing = false
   gone = false
 
+  /** The client's address: its share of the upstream pool is counted by it. */
+  readonly address: string
+
   constructor(readonly socket: Socket, readonly ctx: InletContext, readonly leaseKey: string, private readonly onClose: (c: ClientConnection) => void) {
+    this.address = socket.remoteAddress ?? 'unknown'
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.read(chunk))
     socket.on('end', () => this.ended())
@@ -77,6 +84,16 @@ export class ClientConnection implements MessageHandler {
     if (this.headSince !== undefined && now - this.headSince > HEADERS_TIMEOUT_MS) {
       this.ctx.log.warn('a request head was not complete in time; its connection is closed')
       this.refuse(408, 'request timeout', `the request head was not complete within ${HEADERS_TIMEOUT_MS / 1000} s`)
+    } else if (this.parsing !== undefined && this.bodySince !== undefined) {
+      // A body the inlet stopped reading (the database is slow) is not the client's delay.
+      if (this.socket.isPaused()) this.lastBodyAt = now
+      if (now - this.lastBodyAt > BODY_IDLE_TIMEOUT_MS) {
+        this.ctx.log.warn('a request body stalled; its connection is closed')
+        this.refuse(408, 'request timeout', `no byte of the request body came for ${BODY_IDLE_TIMEOUT_MS / 1000} s`)
+      } else if (now - this.bodySince > REQUEST_BODY_TIME_LIMIT_MS) {
+        this.ctx.log.warn('a request body was not complete in time; its connection is closed')
+        this.refuse(408, 'request timeout', `the request body was not complete within ${REQUEST_BODY_TIME_LIMIT_MS / 1000} s`)
+      }
     } else if (this.queue.length === 0 && this.parsing === undefined && this.headSince === undefined && now - this.idleSince > this.idleLimit) {
       this.closeAfterWrites()
     }
@@ -96,6 +113,7 @@ export class ClientConnection implements MessageHandler {
       return false
     }
     this.ctx.counters.requests++
+    this.bodySince = this.lastBodyAt = Date.now()
     const r = new InletRequest(this, h)
     this.parsing = r
     this.queue.push(r)
@@ -104,12 +122,14 @@ export class ClientConnection implements MessageHandler {
   }
 
   body(chunk: Buffer): void {
+    this.lastBodyAt = Date.now()
     this.parsing?.bodyPiece(chunk)
   }
 
   complete(): void {
     const r = this.parsing
     this.parsing = undefined
+    this.bodySince = undefined
     if (r === undefined) return
     if (!r.keepAlive) this.closing = true
     r.requestComplete()

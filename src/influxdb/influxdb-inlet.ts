@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import { parseHostPort } from '../transport/host-port.js'
 import type { LeaseKeeper } from './lease-keeper.js'
 import { ClientConnection } from './client-connection.js'
-import { MAX_CLIENT_CONNECTIONS, TIMEOUT_CHECK_MS, UPSTREAM_IDLE_MS, UPSTREAM_SOCKETS, type InletContext, type InletCounters } from './inlet-limits.js'
+import { MAX_CLIENT_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, TIMEOUT_CHECK_MS, UPSTREAM_SOCKETS_PER_ADDRESS, UPSTREAM_IDLE_MS, UPSTREAM_SOCKETS, type InletContext, type InletCounters } from './inlet-limits.js'
 import { UpstreamPool } from './upstream-pool.js'
 
 export interface InfluxdbInletOptions {
@@ -25,12 +25,13 @@ export interface InfluxdbInletOptions {
 export class InfluxdbInlet {
   private server: Server | undefined
   private readonly connections = new Set<ClientConnection>()
+  private readonly perAddress = new Map<string, number>()
   private readonly counters: InletCounters = { requests: 0, retried: 0, badRequests: 0, upstreamErrors: 0, withoutLease: 0, refused: 0 }
   private readonly context: InletContext
   private timeouts: NodeJS.Timeout | undefined
 
   constructor(private readonly o: InfluxdbInletOptions) {
-    this.context = { log: o.log, leases: o.leases, pool: new UpstreamPool(o.upstream, UPSTREAM_SOCKETS), counters: this.counters }
+    this.context = { log: o.log, leases: o.leases, pool: new UpstreamPool(o.upstream, UPSTREAM_SOCKETS, UPSTREAM_SOCKETS_PER_ADDRESS), counters: this.counters }
   }
 
   get requests(): number { return this.counters.requests }
@@ -72,8 +73,28 @@ export class InfluxdbInlet {
   }
 
   private accept(socket: Socket): void {
-    const key = this.o.strategy === 'per-client' ? socket.remoteAddress ?? 'unknown' : 'shared'
-    this.connections.add(new ClientConnection(socket, this.context, key, (c) => this.connections.delete(c)))
+    const address = socket.remoteAddress ?? 'unknown'
+    const n = this.perAddress.get(address) ?? 0
+    if (n >= MAX_CONNECTIONS_PER_ADDRESS) {
+      this.counters.refused++
+      if (n === MAX_CONNECTIONS_PER_ADDRESS) this.o.log.warn({ address, limit: MAX_CONNECTIONS_PER_ADDRESS }, 'a client address reached its connection limit; further connections are closed')
+      this.perAddress.set(address, n + 1)
+      socket.once('close', () => this.forget(address))
+      socket.destroy()
+      return
+    }
+    this.perAddress.set(address, n + 1)
+    const key = this.o.strategy === 'per-client' ? address : 'shared'
+    this.connections.add(new ClientConnection(socket, this.context, key, (c) => {
+      this.connections.delete(c)
+      this.forget(address)
+    }))
+  }
+
+  private forget(address: string): void {
+    const n = (this.perAddress.get(address) ?? 1) - 1
+    if (n <= 0) this.perAddress.delete(address)
+    else this.perAddress.set(address, n)
   }
 
   private checkTimeouts(): void {

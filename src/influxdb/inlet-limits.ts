@@ -10,6 +10,17 @@ export const MAX_HEADER_BYTES = 64 * 1024
 export const UPSTREAM_SOCKETS = 256
 /** Client connections at once; more are refused by the listener. */
 export const MAX_CLIENT_CONNECTIONS = 10_000
+/** Client connections at once from one address; more are closed as they come. */
+export const MAX_CONNECTIONS_PER_ADDRESS = 1000
+/**
+ * Upstream connections one client address holds at once (a quarter of the pool): a client that
+ * keeps requests open cannot take them all, and its further requests wait their turn.
+ */
+export const UPSTREAM_SOCKETS_PER_ADDRESS = 64
+/** A request body with no byte for this long (while the inlet is reading) gets 408 and its connection closed. */
+export const BODY_IDLE_TIMEOUT_MS = 10_000
+/** A request body not complete this long after its head gets 408 and its connection closed, however it trickles. */
+export const REQUEST_BODY_TIME_LIMIT_MS = 300_000
 /**
  * Body bytes a client connection may have read but not yet sent on (while its lease is looked up,
  * or behind an earlier pipelined request) before its socket stops being read. A batch that comes

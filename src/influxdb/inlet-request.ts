@@ -50,6 +50,8 @@ export class InletRequest implements AnswerHandler {
   /** Bytes of held pieces counted in the connection's `buffered` (a gathered body is not: it must not stop its own reading). */
   private countedBytes = 0
   private grant: LeaseGrant | undefined
+  /** Cleared, with its lease, and waiting for its body before it takes an upstream connection. */
+  private readyGrant: LeaseGrant | undefined
 
   constructor(private readonly conn: ClientConnection, private readonly req: MessageHead) {
     this.forward = upstreamRequest(req.headers)
@@ -95,12 +97,18 @@ export class InletRequest implements AnswerHandler {
     }
     this.countedBytes += chunk.length
     this.conn.buffered += chunk.length
+    if (this.readyGrant !== undefined && this.countedBytes >= CLIENT_BUFFER_BYTES) this.goNow()
     this.conn.updateReading()
   }
 
   /** The whole request has been read. */
   requestComplete(): void {
     this.whole = true
+    if (this.readyGrant !== undefined) {
+      this.goNow()
+      if (this.answered) this.conn.done(this)
+      return
+    }
     if (this.gathering) {
       this.gathering = false
       const grant = this.grant
@@ -121,6 +129,7 @@ export class InletRequest implements AnswerHandler {
   /** The client connection is gone: whatever this request holds upstream goes too. */
   abandon(): void {
     this.abandoned = true
+    this.readyGrant = undefined
     this.cancelWait?.()
     this.cancelWait = undefined
     const u = this.upstream
@@ -173,7 +182,25 @@ export class InletRequest implements AnswerHandler {
       }
       this.cleared = true
     }
+    // An upstream connection is taken once the body is whole or a client buffer's worth of it
+    // came: a client that trickles its body holds a little memory here, never a connection
+    // that every other client needs.
+    if (!this.whole && this.countedBytes < CLIENT_BUFFER_BYTES) {
+      this.readyGrant = grant
+      return
+    }
     this.go(grant)
+  }
+
+  private goNow(): void {
+    const g = this.readyGrant
+    this.readyGrant = undefined
+    if (g === undefined || this.abandoned || this.answered) return
+    try {
+      this.go(g)
+    } catch (err) {
+      this.failed(err)
+    }
   }
 
   /** Judges the whole body held; refuses the request if it does not pass. */
@@ -196,12 +223,12 @@ export class InletRequest implements AnswerHandler {
     const head = upstreamHead(this.req.method, this.target, this.forward, grant.host ?? this.forward.host ?? 'influxdb', grant.authorization)
     this.grantId = grant.id
     const again = this.retried || this.resent ? this.held.whole ?? [] : undefined
-    const u = pool.take()
+    const u = pool.take(this.conn.address)
     if (u !== undefined) {
       this.use(u, head, again)
       return
     }
-    this.cancelWait = pool.wait((ready) => {
+    this.cancelWait = pool.wait(this.conn.address, (ready) => {
       this.cancelWait = undefined
       this.use(ready, head, again)
     })
@@ -349,6 +376,7 @@ export class InletRequest implements AnswerHandler {
       this.conn.socket.destroy()
       return
     }
+    this.readyGrant = undefined
     const u = this.upstream
     this.upstream = undefined
     if (u !== undefined) this.conn.ctx.pool.release(u, false)

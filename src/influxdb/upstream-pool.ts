@@ -26,6 +26,8 @@ export class Upstream {
   idleSince = 0
   /** Whether it has served an exchange before: a request on it may meet a close the database sent while it was idle. */
   reused = false
+  /** The client address whose exchange holds it, for the pool's per-client share. */
+  holder: string | undefined
 
   constructor(readonly stream: Duplex, private readonly onGone: (u: Upstream) => void) {
     this.parser = new HttpMessageParser('response', MAX_ANSWER_HEAD_BYTES, {
@@ -102,44 +104,42 @@ export class Upstream {
 /**
  * The kept-alive connections through the portal, shared by all client connections: at most `max`
  * at once, the most recently used taken first; beyond that, requests wait for one to come back.
+ * One client address holds at most `maxPerHolder` at once, so a client that keeps its requests
+ * open (a slow body) cannot take them all: its further requests wait while others are served.
  */
 export class UpstreamPool {
   private readonly idle: Upstream[] = []
-  private readonly waiting = new Set<(u: Upstream) => void>()
+  /** Waiting requests in the order they came, each with its client address. */
+  private readonly waiting = new Map<(u: Upstream) => void, string>()
+  private readonly holding = new Map<string, number>()
   private open = 0
 
-  constructor(private readonly connect: () => Duplex, private readonly max: number) {}
+  constructor(private readonly connect: () => Duplex, private readonly max: number, private readonly maxPerHolder = max) {}
 
-  /** An idle or new connection, or undefined when `max` are busy. */
-  take(): Upstream | undefined {
-    for (let u = this.idle.pop(); u !== undefined; u = this.idle.pop()) {
-      if (u.alive) return u
-    }
-    if (this.open >= this.max) return undefined
-    const stream = this.connect()
-    this.open++
-    return new Upstream(stream, (u) => this.gone(u))
+  /** An idle or new connection for `holder`, or undefined when `max` are busy or `holder` has its share. */
+  take(holder: string): Upstream | undefined {
+    if ((this.holding.get(holder) ?? 0) >= this.maxPerHolder) return undefined
+    const u = this.idleOrNew()
+    if (u !== undefined) this.hold(u, holder)
+    return u
   }
 
-  /** Calls `ready` with a connection as soon as one is free; returns a function that cancels the wait. */
-  wait(ready: (u: Upstream) => void): () => void {
-    this.waiting.add(ready)
+  /** Calls `ready` with a connection as soon as one is free for `holder`; returns a function that cancels the wait. */
+  wait(holder: string, ready: (u: Upstream) => void): () => void {
+    this.waiting.set(ready, holder)
     return () => this.waiting.delete(ready)
   }
 
   /** An exchange is done with `u`; it stays open for the next if `reusable`. */
   release(u: Upstream, reusable: boolean): void {
     u.detach()
+    this.unhold(u)
     if (!reusable || !u.alive) {
       u.destroy()
       return
     }
     u.reused = true
-    const next = this.nextWaiter()
-    if (next !== undefined) {
-      next(u)
-      return
-    }
+    if (this.serveWaiter(u)) return
     u.idleSince = Date.now()
     this.idle.push(u)
   }
@@ -154,22 +154,50 @@ export class UpstreamPool {
     for (const u of this.idle.splice(0)) u.destroy()
   }
 
-  private gone(u: Upstream): void {
-    this.open--
-    const i = this.idle.indexOf(u)
-    if (i >= 0) this.idle.splice(i, 1)
-    // Room for one more: the first waiter gets a new connection.
-    const next = this.nextWaiter()
-    if (next !== undefined) {
-      const fresh = this.take()
-      if (fresh !== undefined) next(fresh)
-      else this.waiting.add(next)
+  private idleOrNew(): Upstream | undefined {
+    for (let u = this.idle.pop(); u !== undefined; u = this.idle.pop()) {
+      if (u.alive) return u
     }
+    if (this.open >= this.max) return undefined
+    const stream = this.connect()
+    this.open++
+    return new Upstream(stream, (u) => this.gone(u))
   }
 
-  private nextWaiter(): ((u: Upstream) => void) | undefined {
-    const [next] = this.waiting
-    if (next !== undefined) this.waiting.delete(next)
-    return next
+  private hold(u: Upstream, holder: string): void {
+    u.holder = holder
+    this.holding.set(holder, (this.holding.get(holder) ?? 0) + 1)
+  }
+
+  private unhold(u: Upstream): void {
+    const h = u.holder
+    if (h === undefined) return
+    u.holder = undefined
+    const n = (this.holding.get(h) ?? 1) - 1
+    if (n <= 0) this.holding.delete(h)
+    else this.holding.set(h, n)
+  }
+
+  private gone(u: Upstream): void {
+    this.open--
+    this.unhold(u)
+    const i = this.idle.indexOf(u)
+    if (i >= 0) this.idle.splice(i, 1)
+    // Room for one more: the first waiter that may have it gets a new connection.
+    this.serveWaiter(undefined)
+  }
+
+  /** Gives `u` (or an idle or new connection) to the first waiter under its share; false if none could be served. */
+  private serveWaiter(u: Upstream | undefined): boolean {
+    for (const [ready, holder] of this.waiting) {
+      if ((this.holding.get(holder) ?? 0) >= this.maxPerHolder) continue
+      const given = u ?? this.idleOrNew()
+      if (given === undefined) return false
+      this.waiting.delete(ready)
+      this.hold(given, holder)
+      ready(given)
+      return true
+    }
+    return false
   }
 }
