@@ -20,6 +20,7 @@ export const EVENT_LOOP_SAMPLE_MS = 100
 export class NodeMetrics {
   readonly registry = new Registry()
   readonly accessDenied: Counter<'resource'>
+  readonly relayChanges: Counter<'change'>
 
   /** Lease managers of this node's influxdb-outlets, read at scrape time. */
   leaseManagers: ReadonlyMap<string, LeaseManager> = new Map()
@@ -57,6 +58,7 @@ export class NodeMetrics {
     }
     this.registerLeaseGauges()
     this.registerInletGauges()
+    this.relayChanges = new Counter({ name: 'portico_relay_registration_changes_total', help: 'Relay registrations at this project node, by change (registered, replaced by its holder, refused to another identity, removed)', labelNames: ['change'], registers: r })
     this.accessDenied = new Counter({ name: 'portico_access_denied_total', help: 'Messages refused by a policy', labelNames: ['resource'], registers: r })
   }
 

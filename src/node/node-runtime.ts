@@ -148,7 +148,8 @@ export class NodeRuntime {
     this.relayService = new RelayService({
       router: this.node.router, log: this.o.log.child({ scope: 'relay' }), access: this.relayAccess(),
       onChannelClose: (address, fn) => this.node.channels.get(address)?.onClose(fn),
-      carrierOf: (address) => this.node.carrierOf(address)
+      carrierOf: (address) => this.node.carrierOf(address),
+      onChange: (change) => this.metrics.relayChanges.inc({ change })
     })
     this.relayService.start()
     this.project = { name: mode.projectName, authority: this.o.identity.identity, route }

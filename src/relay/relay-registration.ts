@@ -3,11 +3,18 @@ import { local } from '../routing/address.js'
 import type { Route } from '../routing/address.js'
 import { callRpc } from '../services/rpc.js'
 import type { Router } from '../routing/router.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Backoff } from '../services/backoff.js'
 import { RELAY_ADDRESS } from './relay-service.js'
 
 export const RELAY_RETRY_MIN_MS = 250
 export const RELAY_RETRY_MAX_MS = 2000
+/**
+ * How often a registered relay is confirmed at the project node. A registration can be lost while
+ * its channel stays open (the project node restarted its relay service, or refused the name to
+ * us in favour of a stale holder): within this bound the node learns it and registers again.
+ */
+export const RELAY_CONFIRM_MS = 5000
 
 export interface RelayRegistrationOptions {
   router: Router
@@ -47,16 +54,39 @@ export class RelayRegistration {
         this.lastError = undefined
         this.backoff.reset()
         this.o.log.info({ relay: this.o.name }, 'relay registered at the project node')
-        const reason = await Promise.race([this.o.closed(route[0]?.value ?? ''), new Promise<string>((r) => signal.addEventListener('abort', () => r('stopping'), { once: true }))])
+        const confirming = new AbortController()
+        const both = AbortSignal.any([signal, confirming.signal])
+        const reason = await Promise.race([
+          this.o.closed(route[0]?.value ?? ''), this.confirm(route, both),
+          new Promise<string>((r) => signal.addEventListener('abort', () => r('stopping'), { once: true }))
+        ])
+        confirming.abort()
         this.registered = false
         if (signal.aborted) return
-        this.o.log.warn({ relay: this.o.name, reason }, 'lost the connection to the relay; registering again')
+        this.o.log.warn({ relay: this.o.name, reason }, 'the relay registration was lost; registering again')
       } catch (err) {
         if (signal.aborted) return
         this.registered = false
         this.lastError = (err as Error).message
         this.o.log.warn({ relay: this.o.name, err: this.lastError }, 'could not register the relay; retrying')
         if (!await this.backoff.wait(signal)) return
+      }
+    }
+  }
+
+  /** Registers again every RELAY_CONFIRM_MS (a no-op while it holds); resolves with the reason once that fails. */
+  private async confirm(route: Route, signal: AbortSignal): Promise<string> {
+    for (;;) {
+      try {
+        await sleep(RELAY_CONFIRM_MS, undefined, { signal })
+      } catch {
+        return new Promise<string>(() => undefined)
+      }
+      try {
+        await callRpc(this.o.router, [...route, local(RELAY_ADDRESS)], 'register', { name: this.o.name }, { signal })
+      } catch (err) {
+        if (signal.aborted) return new Promise<string>(() => undefined)
+        return `the registration could not be confirmed: ${(err as Error).message}`
       }
     }
   }

@@ -36,7 +36,12 @@ export interface RelayServiceOptions {
   onChannelClose: (address: string, fn: () => void) => void
   /** The TCP connection worker a channel runs directly over, for forwarding plain messages. */
   carrierOf?: (channel: string) => Address | undefined
+  /** Told of every change of a registration, for metrics. */
+  onChange?: (change: RelayChange) => void
 }
+
+/** What happened to a relay name: taken, taken again by its holder (a new channel), refused to another identity, or let go. */
+export type RelayChange = 'registered' | 'replaced' | 'refused' | 'removed'
 
 /**
  * Named forwarding points on the project node. A node registers `NAME` over its own outbound
@@ -68,6 +73,15 @@ export class RelayService {
     if (!this.relays.has(name) && this.relays.size >= MAX_RELAYS) throw new RpcError(`relay limit of ${MAX_RELAYS} reached`, 'limit')
     const address = forwarderAddress(name)
     const previous = this.relays.get(name)
+    // A live registration is never taken over by another identity: whoever may name the relay
+    // could otherwise draw the next clients (and their lease requests) to itself.
+    if (previous !== undefined && previous.identifier !== sc.identifier) {
+      this.o.onChange?.('refused')
+      this.o.log.warn({ relay: name, identifier: sc.identifier, holder: previous.identifier }, 'relay registration refused: the name is held by another identity')
+      throw new RpcError(`relay '${name}' is registered by another identity`, 'conflict')
+    }
+    // Its holder confirming it over the same channel: nothing changes.
+    if (previous?.channel === sc.channel) return { name, address }
     if (previous !== undefined) this.o.router.unregister(address)
     const registration: Registration = { name, channel: sc.channel, identifier: sc.identifier, registeredAt: new Date().toISOString(), forwarded: 0 }
     this.relays.set(name, registration)
@@ -93,8 +107,10 @@ export class RelayService {
       if (this.relays.get(name) !== registration) return
       this.relays.delete(name)
       router.unregister(address)
+      this.o.onChange?.('removed')
       this.o.log.info({ relay: name, identifier: sc.identifier }, 'relay removed: its node disconnected')
     })
+    this.o.onChange?.(previous === undefined ? 'registered' : 'replaced')
     this.o.log.info({ relay: name, identifier: sc.identifier, replaced: previous !== undefined }, 'relay registered')
     return { name, address }
   }

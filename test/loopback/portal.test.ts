@@ -137,6 +137,15 @@ test('a non-member cannot register a relay it was not given', async () => {
   assert.equal((await roundTrip(inletAddress, Buffer.from('still mine'))).toString(), 'still mine')
 })
 
+test('a relay name held by a live registration is refused to another identity, even one allowed to register it', async () => {
+  const rogue = await project.member('rogue', { relay: 'db' }, { relay: ['db'] })
+  await waitFor(() => /registered by another identity/.test(String(rogue.portals.relays.get('db')?.summary().lastError)), 10_000, 'registration refused')
+  assert.equal(rogue.portals.relays.get('db')?.registered, false)
+  assert.equal((await roundTrip(inletAddress, Buffer.from('still the real outlet'))).toString(), 'still the real outlet')
+  const metrics = await project.authority.metrics.registry.getSingleMetricAsString('portico_relay_registration_changes_total')
+  assert.match(metrics, /change="refused"} [1-9]/)
+})
+
 test('scale: 1,000 concurrent TCP connections through one inlet, relay and outlet', async () => {
   const sockets = await Promise.all(Array.from({ length: 1000 }, async () => {
     const s = connect({ host: '127.0.0.1', port: Number(inletAddress.split(':')[1]) })
