@@ -14,7 +14,7 @@ export interface AuthorityConnection {
 export type ConnectToAuthority = (signal?: AbortSignal) => Promise<AuthorityConnection>
 
 const Member = z.object({
-  identifier: z.string(), attributes: attributesSchema, role: z.enum(['member', 'enroller', 'admin']),
+  identifier: z.string(), attributes: attributesSchema, role: z.enum(['member', 'enroller', 'admin']), mayGrant: z.array(z.string()).optional(),
   addedAt: z.number(), addedBy: z.string().nullable()
 })
 export type MemberView = z.infer<typeof Member>
@@ -34,6 +34,8 @@ export interface TicketRequest {
   role?: 'member' | 'enroller' | 'admin'
   expiresIn?: number
   usageCount?: number
+  /** For enroller tickets: patterns of the attributes the redeemer's own tickets may grant. */
+  mayGrant?: string[]
 }
 
 /** Calls the authority over one secure channel, reopened when it closes. */

@@ -10,6 +10,7 @@ import type { LocalMessage } from '../routing/message.js'
 import type { Router } from '../routing/router.js'
 import { attributesSchema, bytesSchema, RpcError, serveRpc } from '../services/rpc.js'
 import type { MemberRecord, Role, Store } from '../store/store.js'
+import { MAX_SCOPE_PATTERNS, outsideScope, ScopePattern } from './grant-scope.js'
 import {
   DEFAULT_TICKET_TTL_SECONDS, DEFAULT_TICKET_USES, encodeTicket, newTicketCode, ticketCodeHash, TICKET_CODE_BYTES
 } from './ticket.js'
@@ -30,7 +31,8 @@ const Args = {
     attributes: attributesSchema.default({}),
     role: RoleSchema.default('member'),
     expiresIn: z.number().int().positive().max(MAX_TICKET_TTL_SECONDS).default(DEFAULT_TICKET_TTL_SECONDS),
-    usageCount: z.number().int().positive().max(MAX_TICKET_USES).default(DEFAULT_TICKET_USES)
+    usageCount: z.number().int().positive().max(MAX_TICKET_USES).default(DEFAULT_TICKET_USES),
+    mayGrant: z.array(ScopePattern).max(MAX_SCOPE_PATTERNS).optional()
   }).strict(),
   memberAdd: z.object({ identifier: Identifier, attributes: attributesSchema.default({}), role: RoleSchema.default('member') }).strict(),
   memberList: z.object({ after: z.string().max(80).optional(), limit: z.number().int().positive().max(10_000).optional() }).strict(),
@@ -54,7 +56,7 @@ export interface AuthorityOptions {
 }
 
 function memberView(m: MemberRecord): Record<string, unknown> {
-  return { identifier: m.identifier, attributes: m.attributes, role: m.role, addedAt: m.addedAt, addedBy: m.addedBy }
+  return { identifier: m.identifier, attributes: m.attributes, role: m.role, addedAt: m.addedAt, addedBy: m.addedBy, ...(m.mayGrant !== undefined ? { mayGrant: m.mayGrant } : {}) }
 }
 
 /**
@@ -143,10 +145,19 @@ export class AuthorityService {
     const a = Args.ticket.parse(args)
     const caller = await this.require(msg, 'enroller')
     if (a.role !== 'member' && caller.role !== 'admin') throw new RpcError('only admins may create enroller or admin tickets', 'forbidden')
+    if (a.mayGrant !== undefined && a.role !== 'enroller') throw new RpcError('a scope (may-grant) is given with enroller tickets only', 'invalid')
+    if (caller.role === 'enroller') {
+      const outside = outsideScope(a.attributes, caller.mayGrant)
+      if (outside.length > 0) {
+        this.o.log.warn({ by: caller.identifier, refused: outside }, 'ticket refused: attributes outside the enroller\'s scope')
+        throw new RpcError(`${caller.identifier} may not grant ${outside.join(', ')}: ${caller.mayGrant === undefined ? 'relay and outlet attributes are for admins, or enrollers whose scope names them' : 'outside its scope'}`, 'forbidden')
+      }
+    }
     const code = newTicketCode()
     const now = this.o.now()
     await this.o.store.tickets.create({
-      codeHash: ticketCodeHash(code), attributes: a.attributes, role: a.role, usesLeft: a.usageCount, expiresAt: now + a.expiresIn, createdAt: now, createdBy: caller.identifier
+      codeHash: ticketCodeHash(code), attributes: a.attributes, role: a.role, usesLeft: a.usageCount, expiresAt: now + a.expiresIn, createdAt: now, createdBy: caller.identifier,
+      ...(a.mayGrant !== undefined ? { mayGrant: a.mayGrant } : {})
     })
     this.o.log.info({ by: caller.identifier, attributes: a.attributes, role: a.role, uses: a.usageCount, expiresIn: a.expiresIn }, 'ticket created')
     return {

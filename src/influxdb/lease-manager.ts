@@ -28,6 +28,8 @@ export const REVOKE_IDENTITY_MAX_WAIT_MS = 2000
 export const MAX_CONCURRENT_ISSUES = 4
 /** Lease requests waiting for an issue slot; more are refused, to be asked again. */
 export const MAX_WAITING_ISSUES = 10_000
+/** The reason logged for the leases of a deleted member. */
+export const REVOKED_MEMBER = 'member deleted'
 
 export interface LeaseGrant {
   id: string
@@ -186,7 +188,7 @@ export class LeaseManager {
     const backoff = new Backoff(REVOKE_IDENTITY_FIRST_WAIT_MS, REVOKE_IDENTITY_MAX_WAIT_MS)
     for (let attempt = 1; ; attempt++) {
       try {
-        const n = await this.o.leases.expireIdentity(this.o.outlet, identifier, this.now())
+        const n = await this.o.leases.expireIdentity(this.o.outlet, identifier, this.now(), REVOKED_MEMBER)
         if (n > 0) this.o.log.warn({ identifier, leases: n }, 'identity revoked: revoking its leases')
         return n
       } catch (err) {
@@ -224,7 +226,7 @@ export class LeaseManager {
       try {
         const due = await this.o.leases.due(this.o.outlet, this.now(), SWEEP_BATCH)
         // A sliding window, not batches: one slow revocation does not hold up the others.
-        await Promise.all(due.map((l) => this.revoking.run(() => this.revokeOne(l, 'expired'))))
+        await Promise.all(due.map((l) => this.revoking.run(() => this.revokeOne(l, l.revokeReason ?? 'expired'))))
         if (due.length === SWEEP_BATCH) continue
       } catch (err) {
         this.o.log.warn({ err: (err as Error).message }, 'lease sweep failed; will retry')

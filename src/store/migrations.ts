@@ -75,6 +75,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `DROP INDEX leases_due`,
       `DROP INDEX leases_identifier`
     ]
+  },
+  {
+    version: 4,
+    name: 'enroller scopes and revocation reasons',
+    // An enroller's scope (the attributes its tickets may grant, JSON list of patterns; NULL: the
+    // default scope) travels from its ticket to its member record; a lease keeps why it was revoked.
+    statements: [
+      `ALTER TABLE members ADD COLUMN may_grant TEXT`,
+      `ALTER TABLE tickets ADD COLUMN may_grant TEXT`,
+      `ALTER TABLE leases ADD COLUMN revoke_reason TEXT`
+    ]
   }
 ]
 

@@ -86,18 +86,26 @@ function parseRole(value: unknown): Role {
 
 const text = (v: unknown): string => typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? v.toString() : JSON.stringify(v)
 
+function parseScope(value: unknown): string[] | undefined {
+  if (value === null || value === undefined) return undefined
+  const parsed = JSON.parse(text(value)) as unknown
+  if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string')) throw new StoreError('corrupt store: an enroller scope is not a list of patterns')
+  return parsed as string[]
+}
+
 function toMember(r: Row): MemberRecord {
+  const mayGrant = parseScope(r.may_grant)
   return {
     identifier: String(r.identifier), attributes: parseAttributes(r.attributes), role: parseRole(r.role),
-    addedAt: Number(r.added_at), addedBy: r.added_by === null ? null : text(r.added_by)
+    addedAt: Number(r.added_at), addedBy: r.added_by === null ? null : text(r.added_by), ...(mayGrant !== undefined ? { mayGrant } : {})
   }
 }
 
-const UPSERT_MEMBER = `INSERT INTO members (identifier, attributes, role, added_at, added_by) VALUES (?, ?, ?, ?, ?)
-  ON CONFLICT (identifier) DO UPDATE SET attributes = excluded.attributes, role = excluded.role, added_at = excluded.added_at, added_by = excluded.added_by`
+const UPSERT_MEMBER = `INSERT INTO members (identifier, attributes, role, added_at, added_by, may_grant) VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (identifier) DO UPDATE SET attributes = excluded.attributes, role = excluded.role, added_at = excluded.added_at, added_by = excluded.added_by, may_grant = excluded.may_grant`
 
 async function putMember(tx: SqlExecutor, m: MemberRecord): Promise<void> {
-  await tx.run(UPSERT_MEMBER, [m.identifier, JSON.stringify(m.attributes), m.role, m.addedAt, m.addedBy])
+  await tx.run(UPSERT_MEMBER, [m.identifier, JSON.stringify(m.attributes), m.role, m.addedAt, m.addedBy, m.mayGrant === undefined ? null : JSON.stringify(m.mayGrant)])
   await tx.run('DELETE FROM revocations WHERE identifier = ?', [m.identifier])
 }
 
@@ -129,13 +137,13 @@ function memberRepository(db: SqlDb): MemberRepository {
 function ticketRepository(db: SqlDb): TicketRepository {
   return {
     async create(t: TicketRecord) {
-      await db.run('INSERT INTO tickets (code_hash, attributes, role, uses_left, expires_at, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [t.codeHash, JSON.stringify(t.attributes), t.role, t.usesLeft, t.expiresAt, t.createdAt, t.createdBy])
+      await db.run('INSERT INTO tickets (code_hash, attributes, role, uses_left, expires_at, created_at, created_by, may_grant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [t.codeHash, JSON.stringify(t.attributes), t.role, t.usesLeft, t.expiresAt, t.createdAt, t.createdBy, t.mayGrant === undefined ? null : JSON.stringify(t.mayGrant)])
     },
     redeem: (codeHash, identifier, now) => db.transaction(async (tx) => {
       // One conditional UPDATE is the whole race: the row lock admits exactly one use per remaining count.
       const used = await tx.all(`UPDATE tickets SET uses_left = uses_left - 1
-        WHERE code_hash = ? AND uses_left > 0 AND expires_at > ? RETURNING attributes, role, created_by`, [codeHash, now])
+        WHERE code_hash = ? AND uses_left > 0 AND expires_at > ? RETURNING attributes, role, created_by, may_grant`, [codeHash, now])
       const ticket = used[0]
       if (ticket === undefined) {
         const found = (await tx.all('SELECT uses_left, expires_at FROM tickets WHERE code_hash = ?', [codeHash]))[0]
@@ -146,12 +154,14 @@ function ticketRepository(db: SqlDb): TicketRepository {
       const existing = (await tx.all('SELECT * FROM members WHERE identifier = ?', [identifier]))[0]
       const before = existing === undefined ? undefined : toMember(existing)
       const role = parseRole(ticket.role)
+      // A ticket never lowers a member's role; an enroller ticket brings its scope.
+      const kept = before !== undefined && ROLE_RANK[before.role] > ROLE_RANK[role]
+      const mayGrant = !kept && role === 'enroller' ? parseScope(ticket.may_grant) : before?.mayGrant
       const member: MemberRecord = {
         identifier,
         attributes: { ...before?.attributes, ...parseAttributes(ticket.attributes) },
-        // A ticket never lowers a member's role.
-        role: before !== undefined && ROLE_RANK[before.role] > ROLE_RANK[role] ? before.role : role,
-        addedAt: now, addedBy: String(ticket.created_by)
+        role: kept ? before.role : role,
+        addedAt: now, addedBy: String(ticket.created_by), ...(mayGrant !== undefined ? { mayGrant } : {})
       }
       await putMember(tx, member)
       return member
@@ -195,7 +205,8 @@ function toLease(r: Row): LeaseRecord {
     id: text(r.id), identifier: text(r.identifier), outlet: text(r.outlet), backend: text(r.backend) as LeaseRecord['backend'],
     backendId: text(r.backend_id), permissions: text(r.permissions), createdAt: Number(r.created_at), expiresAt: Number(r.expires_at),
     revokedAt: r.revoked_at === null || r.revoked_at === undefined ? null : Number(r.revoked_at), revokeAttempts: Number(r.revoke_attempts),
-    nextAttemptAt: Number(r.next_attempt_at), lastError: r.last_error === null || r.last_error === undefined ? null : text(r.last_error)
+    nextAttemptAt: Number(r.next_attempt_at), lastError: r.last_error === null || r.last_error === undefined ? null : text(r.last_error),
+    ...(r.revoke_reason === null || r.revoke_reason === undefined ? {} : { revokeReason: text(r.revoke_reason) })
   }
 }
 
@@ -231,6 +242,6 @@ function leaseRepository(db: SqlDb): LeaseRepository {
     async markFailed(id, error, nextAttemptAt) {
       await db.run('UPDATE leases SET revoke_attempts = revoke_attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?', [error.slice(0, 1000), nextAttemptAt, id])
     },
-    expireIdentity: (outlet, identifier, now) => db.run('UPDATE leases SET expires_at = ?, next_attempt_at = 0 WHERE outlet = ? AND identifier = ? AND revoked_at IS NULL AND expires_at > ?', [now, outlet, identifier, now])
+    expireIdentity: (outlet, identifier, now, reason) => db.run('UPDATE leases SET expires_at = ?, next_attempt_at = 0, revoke_reason = ? WHERE outlet = ? AND identifier = ? AND revoked_at IS NULL AND expires_at > ?', [now, reason, outlet, identifier, now])
   }
 }

@@ -11,6 +11,8 @@ export interface MemberRecord {
   /** Unix seconds. */
   addedAt: number
   addedBy: string | null
+  /** An enroller's scope: patterns (`name=value`, `name=*`, `name=prefix*`) of the attributes its tickets may grant. */
+  mayGrant?: string[]
 }
 
 export interface TicketRecord {
@@ -22,6 +24,8 @@ export interface TicketRecord {
   expiresAt: number
   createdAt: number
   createdBy: string
+  /** For an enroller ticket: the scope its redeemer gets. */
+  mayGrant?: string[]
 }
 
 export interface PolicyRecord {
@@ -51,6 +55,8 @@ export interface LeaseRecord {
   revokeAttempts: number
   nextAttemptAt: number
   lastError: string | null
+  /** Why it is due before its time (its member was deleted, its holder revoked it); absent: it expired. */
+  revokeReason?: string
 }
 
 /**
@@ -67,8 +73,8 @@ export interface LeaseRepository {
   due(outlet: string, now: number, limit: number): Promise<LeaseRecord[]>
   markRevoked(id: string, now: number): Promise<void>
   markFailed(id: string, error: string, nextAttemptAt: number): Promise<void>
-  /** Makes every active lease of `identifier` at the outlet due now (the member was deleted). */
-  expireIdentity(outlet: string, identifier: string, now: number): Promise<number>
+  /** Makes every active lease of `identifier` at the outlet due now, for `reason` (the member was deleted). */
+  expireIdentity(outlet: string, identifier: string, now: number, reason: string): Promise<number>
 }
 
 export class StoreError extends Error {

@@ -56,6 +56,25 @@ test('tickets: only admins and enrollers create them, only admins create enrolle
   await assert.rejects(outsider.revocations(), /not a member/)
 })
 
+test('an enroller grants only what its scope allows; without a scope, never relay or outlet attributes', async () => {
+  const forbidden = (e: unknown): boolean => e instanceof RemoteError && e.code === 'forbidden'
+  const plain = await adminClient.createTicket({ role: 'enroller' })
+  const unscoped = authorityClientFor((await runtime('unscoped', newIdentity(), { ticket: plain.ticket })).node, testProject.authority.project ?? assert.fail())
+  await assert.rejects(unscoped.createTicket({ attributes: { 'influxdb-outlet': 'true', relay: 'influxdb' } }), forbidden)
+  await assert.rejects(unscoped.createTicket({ attributes: { relay: 'influxdb' } }), /may not grant relay=influxdb/)
+  await assert.rejects(unscoped.createTicket({ attributes: { 'db-outlet': 'true' } }), forbidden)
+  assert.ok((await unscoped.createTicket({ attributes: { 'influxdb-inlet': 'true', bucket: 'site-1' } })).ticket.length > 0)
+  const scopedTicket = await adminClient.createTicket({ role: 'enroller', mayGrant: ['influxdb-inlet=true', 'bucket=site-*'] })
+  const scopedNode = await runtime('scoped', newIdentity(), { ticket: scopedTicket.ticket })
+  const scoped = authorityClientFor(scopedNode.node, scopedNode.project ?? assert.fail())
+  assert.ok((await scoped.createTicket({ attributes: { 'influxdb-inlet': 'true', bucket: 'site-9' } })).ticket.length > 0)
+  await assert.rejects(scoped.createTicket({ attributes: { 'influxdb-inlet': 'true', bucket: 'secret' } }), /may not grant bucket=secret/)
+  await assert.rejects(scoped.createTicket({ attributes: { analyst: 'true' } }), forbidden)
+  await assert.rejects(scoped.createTicket({ attributes: { relay: 'influxdb' } }), forbidden)
+  assert.deepEqual((await adminClient.showMember(scopedNode.node.identifier)).mayGrant, ['influxdb-inlet=true', 'bucket=site-*'])
+  await assert.rejects(adminClient.createTicket({ mayGrant: ['x=1'] }), /enroller tickets only/)
+})
+
 test('50 clients redeeming one one-use ticket at the same moment: exactly one becomes a member', async () => {
   const { ticket } = await adminClient.createTicket({ attributes: { race: 'yes' } })
   const code = decodeTicket(ticket).code

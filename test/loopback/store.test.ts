@@ -81,6 +81,17 @@ for (const kind of kinds) {
       assert.equal(await store.tickets.prune(NOW + 1), 3)
     })
 
+    test('an enroller ticket\'s scope becomes its redeemer\'s, and survives in the store', async () => {
+      await store.tickets.create(ticket({ codeHash: '07'.repeat(32), role: 'enroller', mayGrant: ['influxdb-inlet=true', 'bucket=*'] }))
+      const m = await store.tickets.redeem('07'.repeat(32), 'Iscoped', NOW)
+      assert.deepEqual(m.mayGrant, ['influxdb-inlet=true', 'bucket=*'])
+      assert.deepEqual((await store.members.get('Iscoped'))?.mayGrant, ['influxdb-inlet=true', 'bucket=*'])
+      await store.tickets.create(ticket({ codeHash: '08'.repeat(32) }))
+      await store.tickets.redeem('08'.repeat(32), 'Iscoped', NOW)
+      assert.deepEqual((await store.members.get('Iscoped'))?.mayGrant, ['influxdb-inlet=true', 'bucket=*'], 'a member ticket keeps the enroller\'s scope')
+      assert.equal((await store.members.get('Idevice'))?.mayGrant, undefined)
+    })
+
     test('50 concurrent redemptions of a one-use ticket make exactly one member', async () => {
       await store.tickets.create(ticket({ codeHash: '05'.repeat(32) }))
       const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => store.tickets.redeem('05'.repeat(32), `Irace${String(i).padStart(2, '0')}`, NOW)))
@@ -125,8 +136,9 @@ for (const kind of kinds) {
       assert.equal((await store.leases.get('l2'))?.revokeAttempts, 1)
       await store.leases.markRevoked('l1', NOW + 21)
       assert.deepEqual((await store.leases.active('influxdb', 'Ia')).map((l) => l.id), ['l2'])
-      assert.equal(await store.leases.expireIdentity('influxdb', 'Ib', NOW + 22), 1)
-      assert.deepEqual((await store.leases.due('influxdb', NOW + 22, 10)).map((l) => l.id), ['l3'])
+      assert.equal(await store.leases.expireIdentity('influxdb', 'Ib', NOW + 22, 'member deleted'), 1)
+      assert.deepEqual((await store.leases.due('influxdb', NOW + 22, 10)).map((l) => [l.id, l.revokeReason]), [['l3', 'member deleted']])
+      assert.equal((await store.leases.get('l2'))?.revokeReason, undefined)
       assert.deepEqual((await store.leases.active('analysts', 'Ib')).map((l) => l.expiresAt), [NOW + 1000])
     })
 

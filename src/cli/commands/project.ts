@@ -84,14 +84,16 @@ export function projectCommands(program: Command): void {
     .option('--expires-in <duration>', 'how long the ticket can be redeemed', '10m')
     .option('--usage-count <n>', 'how many identities may redeem it', '1')
     .option('--enroller', 'the redeemer may create tickets itself (admins only)')
+    .option('--may-grant <pattern>', 'with --enroller: an attribute the enroller\'s tickets may grant, NAME=VALUE, NAME=* or NAME=PREFIX* (repeatable; without it: any but relay and outlet attributes)', collect, [])
     .option('--identity <name>', 'identity to ask as')
     .option('--project <name>', 'project')
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
-    .action(async (o: { attribute: string[]; relay?: string; expiresIn: string; usageCount: string; enroller?: boolean; identity?: string; project?: string; output: OutputFormat }) => {
+    .action(async (o: { attribute: string[]; relay?: string; expiresIn: string; usageCount: string; enroller?: boolean; mayGrant: string[]; identity?: string; project?: string; output: OutputFormat }) => {
+      if (o.mayGrant.length > 0 && o.enroller !== true) throw new Error('--may-grant is given with --enroller only')
       const attributes = { ...parseAttributes(o.attribute), ...(o.relay !== undefined ? { relay: o.relay } : {}) }
       const usageCount = Number(o.usageCount)
       if (!Number.isInteger(usageCount) || usageCount < 1) throw new Error('--usage-count must be a whole number of at least 1')
-      const t = await withAuthority(new Home(), o, (c) => c.createTicket({ attributes, expiresIn: parseDuration(o.expiresIn), usageCount, role: o.enroller === true ? 'enroller' : 'member' }))
+      const t = await withAuthority(new Home(), o, (c) => c.createTicket({ attributes, expiresIn: parseDuration(o.expiresIn), usageCount, role: o.enroller === true ? 'enroller' : 'member', ...(o.mayGrant.length > 0 ? { mayGrant: o.mayGrant } : {}) }))
       print(o.output, t, () => t.ticket)
     })
 
