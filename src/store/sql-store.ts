@@ -90,7 +90,7 @@ function parseScope(value: unknown): string[] | undefined {
   if (value === null || value === undefined) return undefined
   const parsed = JSON.parse(text(value)) as unknown
   if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string')) throw new StoreError('corrupt store: an enroller scope is not a list of patterns')
-  return parsed as string[]
+  return parsed
 }
 
 function toMember(r: Row): MemberRecord {
