@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { z } from 'zod'
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createLogger } from '../log/logger.js'
@@ -7,8 +8,32 @@ import { runNode, type RunNodeOptions } from '../node/run-node.js'
 import { nodeProcessFlags } from './node-flags.js'
 
 export const START_TIMEOUT_MS = 30_000
-/** Secrets for a background node travel in its environment, never on a command line `ps` can show. */
+/** A ticket may also come in the environment, for scripts that would otherwise put it on a command line. */
 export const TICKET_ENV = 'PORTICO_ENROLLMENT_TICKET'
+/** The hidden flag by which a background node reads its secrets from its standard input. */
+export const SECRETS_STDIN_FLAG = '--secrets-stdin'
+/** The most a background node reads from its standard input. */
+export const MAX_SECRETS_BYTES = 2 * 1024 * 1024
+
+/**
+ * What a background node gets through a pipe from the command that starts it, never on its
+ * command line (which every user sees in `ps`) nor in its environment: an inline configuration
+ * (it may hold passwords and shared secrets), a ticket, a store URL (it may hold a password).
+ */
+export const LaunchSecrets = z.object({ configuration: z.string().optional(), ticket: z.string().optional(), store: z.string().optional() }).strict()
+export type LaunchSecrets = z.infer<typeof LaunchSecrets>
+
+/** Reads the secrets a starting command piped to this process. */
+export async function readLaunchSecrets(): Promise<LaunchSecrets> {
+  const chunks: Buffer[] = []
+  let n = 0
+  for await (const c of process.stdin) {
+    n += (c as Buffer).length
+    if (n > MAX_SECRETS_BYTES) throw new Error(`more than ${MAX_SECRETS_BYTES} bytes on standard input`)
+    chunks.push(c as Buffer)
+  }
+  return LaunchSecrets.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+}
 
 /** Runs a node in this process, logging to stdout, until SIGINT or SIGTERM. */
 export async function runForeground(home: Home, options: Omit<RunNodeOptions, 'log' | 'signal'>): Promise<void> {
@@ -36,13 +61,17 @@ function lastError(logFile: string): string | undefined {
  * Starts `portico ARGS --foreground` detached, logging to the node's file, and waits until its
  * control socket answers (or it exits, in which case its last logged error is the message).
  */
-export async function startBackground(home: Home, name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<NodeRecord | undefined> {
+export async function startBackground(home: Home, name: string, args: string[], secrets: LaunchSecrets = {}): Promise<NodeRecord | undefined> {
   mkdirSync(home.nodeDir(name), { recursive: true, mode: 0o700 })
   const startedAt = Date.now()
   const log = openSync(home.logFile(name), 'a', 0o600)
-  const child = spawn(process.execPath, [...nodeProcessFlags(), process.argv[1] ?? '', ...args, '--foreground'], {
-    detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env }
+  const env = { ...process.env }
+  delete env[TICKET_ENV]
+  const child = spawn(process.execPath, [...nodeProcessFlags(), process.argv[1] ?? '', ...args, '--foreground', SECRETS_STDIN_FLAG], {
+    detached: true, stdio: ['pipe', log, log], env
   })
+  child.stdin?.on('error', () => undefined)
+  child.stdin?.end(JSON.stringify(secrets))
   child.unref()
   const deadline = startedAt + START_TIMEOUT_MS
   while (!(existsSync(home.apiSocket(name)) && home.nodeRecord(name)?.pid === child.pid)) {

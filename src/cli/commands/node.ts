@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { readNodeConfig, type NodeConfig } from '../../node/config.js'
 import { Home, isRunning } from '../../node/home.js'
 import { callNode } from '../../node/control-client.js'
 import { parseOutput, print, table } from '../output.js'
-import { runForeground, startBackground, START_TIMEOUT_MS, TICKET_ENV } from '../node-process.js'
+import { readLaunchSecrets, runForeground, startBackground, START_TIMEOUT_MS, TICKET_ENV } from '../node-process.js'
 
 interface CreateOptions {
   config?: string; configuration?: string; enrollmentTicket?: string; tcpListenerAddress?: string; httpServerPort?: string
-  identity?: string; store?: string; project?: string; foreground?: boolean; output: 'plain' | 'json'
+  identity?: string; store?: string; project?: string; foreground?: boolean; secretsStdin?: boolean; output: 'plain' | 'json'
 }
 
 /** Command-line flags win over the config file. */
@@ -52,24 +52,32 @@ export function nodeCommands(program: Command): void {
     .option('--project <name>', 'project to join (default: the default project, if any)')
     .option('--store <url>', 'sqlite:PATH or postgres://… (default: $PORTICO_STORE, else SQLite in the node folder)')
     .option('--foreground', 'run in this process, logging to stdout, until interrupted')
+    .addOption(new Option('--secrets-stdin', 'read the inline configuration, ticket and store from standard input (used by background starts)').hideHelp())
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
     .action(async (nameArg: string | undefined, o: CreateOptions) => {
       const home = new Home()
+      if (o.secretsStdin === true) {
+        const s = await readLaunchSecrets()
+        o = { ...o, ...(s.configuration !== undefined ? { configuration: s.configuration } : {}), ...(s.ticket !== undefined ? { enrollmentTicket: s.ticket } : {}), ...(s.store !== undefined ? { store: s.store } : {}) }
+      }
       const config = effectiveConfig(o)
       const name = nameArg ?? config.name ?? 'default'
       if (o.foreground === true) {
         await runForeground(home, { name, config })
         return
       }
+      // Nothing that may be secret goes on the command line: the configuration text, the ticket
+      // and the store URL go through a pipe.
       const args = ['node', 'create', name,
         ...(o.config !== undefined ? ['--config', o.config] : []),
-        ...(o.configuration !== undefined ? ['--configuration', o.configuration] : []),
         ...(o.tcpListenerAddress !== undefined ? ['--tcp-listener-address', o.tcpListenerAddress] : []),
         ...(o.httpServerPort !== undefined ? ['--http-server-port', o.httpServerPort] : []),
         ...(o.identity !== undefined ? ['--identity', o.identity] : []),
-        ...(o.project !== undefined ? ['--project', o.project] : []),
-        ...(o.store !== undefined ? ['--store', o.store] : [])]
-      const r = await startBackground(home, name, args, config.ticket !== undefined ? { [TICKET_ENV]: config.ticket } : {})
+        ...(o.project !== undefined ? ['--project', o.project] : [])]
+      const r = await startBackground(home, name, args, {
+        ...(o.configuration !== undefined ? { configuration: o.configuration } : {}), ...(config.ticket !== undefined ? { ticket: config.ticket } : {}),
+        ...(o.store !== undefined ? { store: o.store } : {})
+      })
       print(o.output, r, () => `node ${name} started (pid ${r?.pid ?? '?'}${r?.tcpListenerAddress !== undefined ? `, tcp ${r.tcpListenerAddress}` : ''}${r?.httpServerAddress !== undefined ? `, http ${r.httpServerAddress}` : ''})`)
     })
 

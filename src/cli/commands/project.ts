@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { nodeCrypto } from '../../crypto/node-crypto.js'
 import { projectFromFile, projectToFile } from '../../authority/project.js'
 import { decodeTicket } from '../../authority/ticket.js'
@@ -8,7 +8,7 @@ import { parseDuration } from '../../encoding/duration.js'
 import { Home } from '../../node/home.js'
 import { parseOutput, print, table, type OutputFormat } from '../output.js'
 import { withAuthority } from '../project-client.js'
-import { runForeground, startBackground } from '../node-process.js'
+import { readLaunchSecrets, runForeground, startBackground } from '../node-process.js'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -24,7 +24,7 @@ function parseAttributes(pairs: string[]): Record<string, string> {
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString()
 
-interface AuthorityOptions { tcpListenerAddress: string; store?: string; project: string; identity?: string; publicRoute?: string; credentialTtl: string; httpServerPort?: string; foreground?: boolean; output: OutputFormat }
+interface AuthorityOptions { secretsStdin?: boolean; tcpListenerAddress: string; store?: string; project: string; identity?: string; publicRoute?: string; credentialTtl: string; httpServerPort?: string; foreground?: boolean; output: OutputFormat }
 
 export function projectCommands(program: Command): void {
   program.command('authority').description('Run the project node: the authority, tickets and members')
@@ -38,9 +38,14 @@ export function projectCommands(program: Command): void {
     .option('--credential-ttl <duration>', 'life of the credentials the authority signs', '1h')
     .option('--http-server-port <port>', 'serve /healthz /readyz /show /metrics on 127.0.0.1:PORT')
     .option('--foreground', 'run in this process until interrupted')
+    .addOption(new Option('--secrets-stdin', 'read the store URL from standard input (used by background starts)').hideHelp())
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
     .action(async (name: string, o: AuthorityOptions) => {
       const home = new Home()
+      if (o.secretsStdin === true) {
+        const s = await readLaunchSecrets()
+        if (s.store !== undefined) o = { ...o, store: s.store }
+      }
       const admin = home.loadIdentity(nodeCrypto, o.identity).identifier
       if (!home.listIdentities().some((i) => i.name === name)) home.createIdentity(nodeCrypto, name)
       const config = {
@@ -53,9 +58,9 @@ export function projectCommands(program: Command): void {
         return
       }
       const args = ['authority', 'create', name, '--tcp-listener-address', o.tcpListenerAddress, '--project', o.project, '--credential-ttl', o.credentialTtl,
-        ...(o.identity !== undefined ? ['--identity', o.identity] : []), ...(o.store !== undefined ? ['--store', o.store] : []),
+        ...(o.identity !== undefined ? ['--identity', o.identity] : []),
         ...(o.publicRoute !== undefined ? ['--public-route', o.publicRoute] : []), ...(o.httpServerPort !== undefined ? ['--http-server-port', o.httpServerPort] : [])]
-      const r = await startBackground(home, name, args)
+      const r = await startBackground(home, name, args, o.store !== undefined ? { store: o.store } : {})
       print(o.output, { ...r, admin }, () => `project ${o.project}: authority ${r?.identifier ?? '?'} at ${r?.tcpListenerAddress ?? '?'}, first admin ${admin}`)
     })
 
