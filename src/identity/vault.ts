@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs'
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, existsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import { fromHex, toHex } from '../encoding/hex.js'
@@ -29,6 +29,50 @@ const FileSchema = z.record(z.string(), z.object({ type: z.enum(['ed25519', 'x25
 
 export class VaultError extends Error {
   override name = 'VaultError'
+}
+
+/** How long a vault change waits for another process's to finish. */
+export const VAULT_LOCK_WAIT_MS = 10_000
+/** A lock this old whose process is gone was left by a crash, and is taken over. */
+export const VAULT_LOCK_STALE_MS = 5_000
+const LOCK_POLL_MS = 5
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Takes `path`.lock for this process, waiting while another holds it: the vault is changed by
+ * reading, editing and rewriting one file, so two commands at once in one home (six `identity
+ * create` in parallel) would otherwise each write back what it read and lose the other's keys.
+ */
+function lockFile(path: string): () => void {
+  const lock = `${path}.lock`
+  const deadline = Date.now() + VAULT_LOCK_WAIT_MS
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600)
+      writeSync(fd, String(process.pid))
+      closeSync(fd)
+      return () => rmSync(lock, { force: true })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    try {
+      const holder = Number(readFileSync(lock, 'utf8'))
+      if (!processAlive(holder) && Date.now() - statSync(lock).mtimeMs > VAULT_LOCK_STALE_MS) rmSync(lock, { force: true })
+    } catch {
+      // Gone between our look and our read: try again.
+    }
+    if (Date.now() > deadline) throw new VaultError(`the vault ${path} is locked by another process (${lock})`)
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, LOCK_POLL_MS)
+  }
 }
 
 /**
@@ -62,17 +106,29 @@ export class FileVault implements Vault {
   }
 
   put(keyId: string, type: SecretType, secret: Uint8Array): void {
-    const content = this.read()
-    content[keyId] = { type, secret: toHex(secret) }
-    this.write(content)
+    this.change((content) => {
+      content[keyId] = { type, secret: toHex(secret) }
+      return true
+    })
   }
 
   delete(keyId: string): void {
-    const content = this.read()
-    if (keyId in content) {
-       
+    this.change((content) => {
+      if (!(keyId in content)) return false
       delete content[keyId]
-      this.write(content)
+      return true
+    })
+  }
+
+  /** Reads, edits and writes back the vault under its lock; `edit` says whether anything changed. */
+  private change(edit: (content: z.infer<typeof FileSchema>) => boolean): void {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
+    const unlock = lockFile(this.path)
+    try {
+      const content = this.read()
+      if (edit(content)) this.write(content)
+    } finally {
+      unlock()
     }
   }
 }
