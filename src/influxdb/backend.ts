@@ -39,6 +39,11 @@ export interface LeaseBackend {
   revoke(backendId: string, signal?: AbortSignal): Promise<void>
   /** Every credential tagged as a Portico lease, for the start-up orphan sweep. */
   listTagged(signal?: AbortSignal): Promise<TaggedCredential[]>
+  /**
+   * Proves, before the outlet says it is ready, that the database takes the outlet's credentials
+   * and will take the leases it issues. Without it, listing the tagged credentials is the proof.
+   */
+  verify?(signal?: AbortSignal): Promise<void>
 }
 
 export const LEASE_TAG = 'portico-lease'

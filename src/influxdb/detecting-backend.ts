@@ -77,6 +77,11 @@ export class DetectingBackend implements LeaseBackend {
     return this.backend().revoke(backendId, signal)
   }
 
+  async verify(signal?: AbortSignal): Promise<void> {
+    const b = this.backend()
+    await (b.verify !== undefined ? b.verify(signal) : b.listTagged(signal))
+  }
+
   async listTagged(signal?: AbortSignal): Promise<TaggedCredential[]> {
     return this.backend().listTagged(signal)
   }

@@ -283,8 +283,8 @@ export class InletRequest implements AnswerHandler {
     if (h.status === 401 && !this.retried) {
       // Expired or revoked under us: the next request gets a new lease, and this one is sent
       // once more with it if its whole body was kept.
-      this.conn.ctx.leases.invalidate(this.conn.leaseKey, this.grantId)
-      if (this.whole && this.held.whole !== undefined) {
+      const replaced = this.conn.ctx.leases.invalidate(this.conn.leaseKey, this.grantId)
+      if (replaced && this.whole && this.held.whole !== undefined) {
         this.swallow = true
         this.upstreamKeepAlive = h.keepAlive
         return false

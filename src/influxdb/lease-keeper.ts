@@ -20,6 +20,12 @@ export const MAX_KEPT_LEASES = 10_000
  */
 export const LEASE_RETRY_MIN_MS = 250
 export const LEASE_RETRY_MAX_MS = 5000
+/**
+ * After the database refuses a lease (401) and it is replaced, a refusal of the replacement within
+ * this long does not replace it again: a database that refuses every lease (a shared-secret it does
+ * not have, a wrong admin) would otherwise make a new lease, and a new database user, per request.
+ */
+export const REPLACE_AFTER_401_MIN_MS = 60_000
 
 /** No lease for now: the last attempt failed, and the next is not due yet. */
 export class LeaseUnavailableError extends Error {
@@ -51,6 +57,8 @@ export class LeaseKeeper {
   private readonly held = new Map<string, Held>()
   private readonly pending = new Map<string, Promise<LeaseGrant>>()
   private readonly failed = new Map<string, Failed>()
+  /** When the lease of each key was last replaced after a 401. */
+  private readonly replacedAfter401 = new Map<string, number>()
   /** Leases obtained (the first, and every renewal or replacement). */
   renewals = 0
   /** Lease requests that failed (each then backs off). */
@@ -82,9 +90,22 @@ export class LeaseKeeper {
     return f === undefined ? undefined : Math.max(0, f.retryAt - this.now())
   }
 
-  /** After a 401: this grant is no good (expired or revoked); the next `get` fetches another. */
-  invalidate(key: string, grantId: string): void {
-    if (this.held.get(key)?.grant.id === grantId) this.held.delete(key)
+  /**
+   * After a 401: this grant is no good (expired or revoked); the next `get` fetches another. At
+   * most once per REPLACE_AFTER_401_MIN_MS for a key: returns false when it is not replaced (the
+   * request then gets the database's 401).
+   */
+  invalidate(key: string, grantId: string): boolean {
+    if (this.held.get(key)?.grant.id !== grantId) return true
+    const now = this.now()
+    const last = this.replacedAfter401.get(key)
+    if (last !== undefined && now - last < REPLACE_AFTER_401_MIN_MS) {
+      this.log.warn({ lease: grantId, nextReplacementInMs: REPLACE_AFTER_401_MIN_MS - (now - last) }, 'the database refused a lease just obtained; not asking for another yet (check the outlet\'s database settings)')
+      return false
+    }
+    setNewest(this.replacedAfter401, key, now, MAX_KEPT_LEASES)
+    this.held.delete(key)
+    return true
   }
 
   current(): { key: string; id: string; expiresAt: string }[] {

@@ -64,6 +64,22 @@ export class V1Backend implements LeaseBackend {
     return { backend: this.kind, backendId: username, authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`, token: `${username}:${password}` }
   }
 
+  /**
+   * The admin credentials work (SHOW USERS is for admins only), and with a shared secret the
+   * server takes a token signed with it: otherwise every lease would be refused at its first use.
+   */
+  async verify(signal?: AbortSignal): Promise<void> {
+    try {
+      await this.influxql('SHOW USERS', signal)
+    } catch (err) {
+      throw new BackendError(`InfluxDB refused the outlet's admin credentials (admin-username, admin-password): ${(err as Error).message}`, err instanceof BackendError ? err.status : undefined, { cause: err })
+    }
+    if (this.o.sharedSecret === undefined) return
+    const token = v1Jwt(this.o.sharedSecret, this.o.adminUsername, Date.now() + 60_000)
+    const r = await call(this.o.endpoint, 'POST', '/query', { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, 'q=SHOW+DATABASES', signal)
+    if (r.status !== 200) throw new BackendError(`InfluxDB refused a token signed with the outlet's shared-secret (status ${r.status}): its [http] shared-secret must be set to the same value`, r.status)
+  }
+
   async revoke(backendId: string, signal?: AbortSignal): Promise<void> {
     if (!backendId.startsWith(V1_USER_PREFIX) || !/^[A-Za-z0-9_]+$/.test(backendId)) throw new BackendError('not a lease user')
     try {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { Project } from '../authority/project.js'
 import { inletRoute, PortalError, splitOutletRoute } from './inlet-route.js'
@@ -24,6 +25,9 @@ import { V2Backend } from '../influxdb/v2-backend.js'
 import { V3Backend } from '../influxdb/v3-backend.js'
 import type { PorticoNode } from './portico-node.js'
 import type { ResourcePolicies } from './resource-policies.js'
+
+/** How often an influxdb outlet whose database refused its credentials tries them again. */
+export const VERIFY_RETRY_MS = 5000
 
 /** A relay whose node is away drops handshakes silently: give up quickly and try again. */
 export const PORTAL_HANDSHAKE_TIMEOUT_MS = 3000
@@ -72,6 +76,8 @@ export class Portals {
   readonly relays = new Map<string, RelayRegistration>()
   /** influxdb outlets with `api: auto` whose database had not answered when they started. */
   private readonly waitingOutlets = new Map<string, DetectingBackend>()
+  /** Influxdb outlets whose database has not yet taken their credentials, with the reason. */
+  private readonly unverified = new Map<string, string>()
   readonly leaseManagers = new Map<string, LeaseManager>()
   readonly influxdbInlets = new Map<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper; route: string }>()
 
@@ -112,22 +118,46 @@ export class Portals {
     })
     if (backend instanceof DetectingBackend) {
       this.waitingOutlets.set(c.from, backend)
-      backend.detected.then(() => this.tendLeases(manager, log), () => undefined)
+      this.unverified.set(c.from, 'the database has not been reached yet')
+      backend.detected.then(() => this.tendLeases(manager, log, c.from, backend), () => undefined)
     } else {
-      await this.tendLeases(manager, log)
+      this.unverified.set(c.from, 'the outlet\'s credentials have not been checked yet')
+      void this.tendLeases(manager, log, c.from, backend)
     }
     return { ...this.outlets.get(c.from)?.summary(), api: backend.kind, leases: leaseServiceAddress(c.from) }
   }
 
-  /** Orphans first (a crash may have left credentials behind), then the sweeper, for as long as the node runs. */
-  private async tendLeases(manager: LeaseManager, log: Logger): Promise<void> {
+  /**
+   * The sweeper, for as long as the node runs; and once the database has taken the outlet's
+   * credentials (checked again every VERIFY_RETRY_MS until it does, the reason shown by /readyz),
+   * the orphans a crash may have left behind.
+   */
+  private async tendLeases(manager: LeaseManager, log: Logger, outlet: string, backend: LeaseBackend): Promise<void> {
+    void manager.sweep(this.o.signal)
+    for (let logged = ''; !this.o.signal.aborted;) {
+      try {
+        await (backend.verify !== undefined ? backend.verify(this.o.signal) : backend.listTagged(this.o.signal))
+        this.unverified.delete(outlet)
+        if (logged !== '') log.info('the database now accepts the outlet\'s credentials')
+        break
+      } catch (err) {
+        const reason = (err as Error).message
+        this.unverified.set(outlet, reason)
+        if (reason !== logged) log.error({ err: reason }, 'the database does not accept the outlet\'s credentials; leases cannot be issued until it does')
+        logged = reason
+        try {
+          await sleep(VERIFY_RETRY_MS, undefined, { signal: this.o.signal })
+        } catch {
+          return
+        }
+      }
+    }
     try {
       const orphans = await manager.reconcile(this.o.signal)
       if (orphans > 0) log.warn({ orphans }, 'revoked lease credentials left behind by an earlier run')
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'could not check the database for orphaned leases; the sweeper will still revoke known ones')
     }
-    void manager.sweep(this.o.signal)
   }
 
   /** Reasons the portals cannot serve yet: relays not registered, influxdb outlets still waiting for their database. */
@@ -135,6 +165,7 @@ export class Portals {
     const reasons: string[] = []
     for (const r of this.relays.values()) if (!r.registered) reasons.push(`relay ${r.summary().name as string} not registered`)
     for (const [name, b] of this.waitingOutlets) if (b.waiting !== undefined) reasons.push(`influxdb outlet ${name}: ${b.waiting}`)
+    for (const [name, reason] of this.unverified) reasons.push(`influxdb outlet ${name}: ${reason}`)
     return reasons
   }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { EXPIRY_MARGIN_MS, LEASE_RETRY_MAX_MS, LEASE_RETRY_MIN_MS, LeaseKeeper, LeaseUnavailableError, MAX_KEPT_LEASES, RENEW_AT_FRACTION } from '../../src/influxdb/lease-keeper.js'
+import { EXPIRY_MARGIN_MS, LEASE_RETRY_MAX_MS, LEASE_RETRY_MIN_MS, LeaseKeeper, LeaseUnavailableError, MAX_KEPT_LEASES, RENEW_AT_FRACTION, REPLACE_AFTER_401_MIN_MS } from '../../src/influxdb/lease-keeper.js'
 import type { LeaseGrant } from '../../src/influxdb/lease-manager.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { TEST_PERMISSIONS } from '../support/test-grants.js'
@@ -156,6 +156,23 @@ test('after a 401 the refused lease is dropped, but a newer one is kept', async 
   assert.equal(m.calls, 2)
   m.answer()
   assert.equal((await next).id, 'lease-2')
+})
+
+test('a database that refuses every lease gets one replacement a minute, not one per request', async () => {
+  const { clock, m, keeper } = await keeperWithLease()
+  assert.equal(keeper.invalidate('shared', 'lease-1'), true)
+  const second = keeper.get('shared')
+  m.answer()
+  assert.equal((await second).id, 'lease-2')
+  // Refused again at once: kept, and no third lease is asked for, however many requests fail.
+  for (let i = 0; i < 10; i++) assert.equal(keeper.invalidate('shared', 'lease-2'), false)
+  assert.equal((await keeper.get('shared')).id, 'lease-2')
+  assert.equal(m.calls, 2)
+  clock.now += REPLACE_AFTER_401_MIN_MS
+  assert.equal(keeper.invalidate('shared', 'lease-2'), true)
+  const third = keeper.get('shared')
+  m.answer()
+  assert.equal((await third).id, 'lease-3')
 })
 
 test('per-client keys get leases of their own, and at most MAX_KEPT_LEASES are kept (the oldest goes first)', async () => {

@@ -126,7 +126,6 @@ export function gateRequest(req: GatedRequest, lease: GatedLease): Verdict {
 function judgeParams(text: string, endpoint: Endpoint, scope: LeaseScope): Refusal | undefined {
   if (endpoint.check === 'none') return undefined
   if (endpoint.check === 'influxql') {
-    if (paramValues(text, 'params').length > 0) return refuse(403, 'forbidden', 'bound parameters are not accepted through this inlet')
     for (const db of paramValues(text, 'db')) if (!scope.mayRead(db)) return refuse(403, 'forbidden', `this lease may not read database '${db.slice(0, 64)}'`)
     for (const query of paramValues(text, 'q')) checkInfluxQL(query, scope)
     return undefined
@@ -150,7 +149,6 @@ function judgeBody(body: Buffer, form: boolean, endpoint: Endpoint, scope: Lease
     if (db !== undefined && typeof db !== 'string') return refuse(400, 'invalid', 'db must be a string')
     if (db !== undefined && !scope.mayRead(db)) return refuse(403, 'forbidden', `this lease may not read database '${db.slice(0, 64)}'`)
     if (endpoint.check === 'influxql') {
-      if (o.params !== undefined && o.params !== null) return refuse(403, 'forbidden', 'bound parameters are not accepted through this inlet')
       if (o.q !== undefined && typeof o.q !== 'string') return refuse(400, 'invalid', 'q must be a string')
       if (typeof o.q === 'string') checkInfluxQL(o.q, scope)
     }

@@ -143,7 +143,7 @@ export function namedDatabases(tokens: readonly Token[]): string[] {
  * Checks every statement of an InfluxQL query against a lease that may read `scope`: SELECT
  * without INTO and the schema SHOW statements, on databases the lease reads; nothing else
  * (no INTO, no continuous query, no DELETE or DROP, no admin statement). Bound parameters are
- * refused, since the server may put an identifier in their place. Throws InfluxQLSyntaxError or
+ * refused (whatever `params` the request carries), since the server may put an identifier in their place. Throws InfluxQLSyntaxError or
  * StatementRefusedError; returns the statement kinds.
  */
 export function checkInfluxQL(query: string, scope: ReadScope): string[] {
