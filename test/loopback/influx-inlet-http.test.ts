@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib'
 import { once } from 'node:events'
 import { InfluxdbInlet } from '../../src/influxdb/influxdb-inlet.js'
 import { CLIENT_BUFFER_BYTES, MAX_RETRY_BODY_BYTES } from '../../src/influxdb/inlet-limits.js'
-import { LEASE_RETRY_MAX_MS, LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
+import { LEASE_RETRY_MAX_MS, LeaseKeeper, REPLACE_AFTER_401_MIN_MS } from '../../src/influxdb/lease-keeper.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { waitFor } from '../helpers.js'
 import { inletInFrontOf } from '../support/inlet-under-test.js'
@@ -86,10 +86,12 @@ async function drainAndAnswer(req: IncomingMessage, res: ServerResponse): Promis
 let issued = 0
 /** The Host the outlet says its database expects (databaseHost), handed out with each lease. */
 const DB_HOST = 'influxdb.internal:8086'
+/** Moved on by tests that need the keeper to see time pass (a lease replaced after a 401 is not replaced again for a minute). */
+let clockOffset = 0
 const leases = new LeaseKeeper(() => {
   issued++
   return Promise.resolve({ id: `l${issued}`, authorization: `Token leased-${issued}`, token: `leased-${issued}`, backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000, host: DB_HOST })
-}, silentLogger)
+}, silentLogger, () => Date.now() + clockOffset)
 const { inlet, host, port } = await inletInFrontOf(target, leases)
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
@@ -392,7 +394,8 @@ test('after a 401 the lease is replaced and the request sent once more with the 
   assert.equal(retried(), retriedBefore + 1)
 
   // A body larger than the retry copy cannot be sent again: the client gets the 401, and the
-  // refused lease is still replaced, so the next request goes out with a new one.
+  // refused lease is still replaced (a minute later), so the next request goes out with a new one.
+  clockOffset += REPLACE_AFTER_401_MIN_MS
   const refusedNow = `Token leased-${issued}`
   refused.add(refusedNow)
   const big = await fetch(url('/write?db=d'), { method: 'POST', body: randomBytes(MAX_RETRY_BODY_BYTES + 1) })
@@ -403,6 +406,20 @@ test('after a 401 the lease is replaced and the request sent once more with the 
   assert.equal(seen.at(-1)?.headers.authorization, `Token leased-${issued}`)
   assert.notEqual(seen.at(-1)?.headers.authorization, refusedNow)
   assert.equal(retried(), retriedBefore + 1, 'the small request needed no retry')
+  clockOffset += REPLACE_AFTER_401_MIN_MS
+})
+
+test('a lease the database refuses again at once is not replaced again within a minute: the client gets the 401', async () => {
+  const before = issued
+  refused.add(`Token leased-${issued}`)
+  const first = await fetch(url('/write?db=d'), { method: 'POST', body: 'm v=1' })
+  assert.equal(first.status, 200, 'the first refusal replaces the lease')
+  refused.add(`Token leased-${issued}`)
+  for (let i = 0; i < 5; i++) assert.equal((await fetch(url('/write?db=d'), { method: 'POST', body: 'm v=1' })).status, 401)
+  assert.equal(issued, before + 1, 'one new lease, not one per request')
+  clockOffset += REPLACE_AFTER_401_MIN_MS
+  assert.equal((await fetch(url('/write?db=d'), { method: 'POST', body: 'm v=1' })).status, 200)
+  assert.equal(issued, before + 2)
 })
 
 /** Writes from a given client address; returns the credential the database saw. */

@@ -63,11 +63,18 @@ test('the official @influxdata/influxdb-client writes (gzip bodies) through the 
   assert.ok(leases.every((l) => l.permissions[0]?.resource.orgID === v2.orgId))
 })
 
-test('a device writing to another device\'s bucket is refused by the database', async () => {
+test('a device writing to another device\'s bucket is refused by its inlet, and by the database with its lease', async () => {
   const client = new InfluxDB({ url: `http://${inlets['sensor-a'] ?? ''}` })
   const api = client.getWriteApi(v2.orgId, 'sensor-b', 'ms', { maxRetries: 0 })
   api.writePoint(new Point('air').floatField('pm25', 1))
-  await assert.rejects(api.close(), /unauthorized|401/)
+  await assert.rejects(api.close(), /may not write bucket 'sensor-b'/)
+  // The database's own check, with the lease of sensor-a sent straight to it.
+  const manager = outlet.portals.leaseManagers.get('influxdb-outlet')
+  assert.ok(manager !== undefined)
+  const lease = await manager.create({ identifier: 'Isensor-a-direct', attributes: { bucket: 'sensor-a' } })
+  const direct = await fetch(`http://${v2.address}/api/v2/write?org=${v2.orgId}&bucket=sensor-b`, { method: 'POST', headers: { authorization: lease.authorization }, body: 'air pm25=1' })
+  assert.equal(direct.status, 401)
+  await manager.revoke('Isensor-a-direct', lease.id)
 })
 
 test('leases are capped per identity, and listed only to their holder', async () => {
