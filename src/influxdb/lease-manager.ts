@@ -106,6 +106,8 @@ function view(l: LeaseRecord): LeaseView {
 export class LeaseManager {
   readonly stats: LeaseStats = { issued: 0, revoked: 0, revokeFailures: 0, issueFailures: 0 }
   onRevoked: ((latenessMs: number) => void) | undefined
+  /** Why the database would refuse this outlet's leases (its credentials are not yet proven); no lease is issued meanwhile. */
+  unavailable: string | undefined
   private readonly now: () => number
   private readonly issuing = new CallLimit(MAX_CONCURRENT_ISSUES, MAX_WAITING_ISSUES, 'lease requests')
   private readonly revoking = new CallLimit(SWEEP_CONCURRENCY, SWEEP_BATCH, 'revocations')
@@ -131,6 +133,8 @@ export class LeaseManager {
   }
 
   private async issue(subject: { identifier: string; attributes: Attributes }, signal?: AbortSignal): Promise<LeaseGrant> {
+    // Every lease would be refused at its first use, and each refusal would ask for another.
+    if (this.unavailable !== undefined) throw new LeaseError(`this outlet cannot issue leases now: ${this.unavailable}`)
     const permissions = renderPermissions(this.o.permissions, this.o.orgId, subject.attributes)
     if (await this.o.leases.countActive(this.o.outlet, subject.identifier) >= this.o.maxPerIdentity) {
       throw new LeaseError(`${subject.identifier} already holds ${this.o.maxPerIdentity} active leases (max-leases-per-identity)`)

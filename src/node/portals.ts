@@ -138,11 +138,13 @@ export class Portals {
       try {
         await (backend.verify !== undefined ? backend.verify(this.o.signal) : backend.listTagged(this.o.signal))
         this.unverified.delete(outlet)
+        manager.unavailable = undefined
         if (logged !== '') log.info('the database now accepts the outlet\'s credentials')
         break
       } catch (err) {
         const reason = (err as Error).message
         this.unverified.set(outlet, reason)
+        manager.unavailable = reason
         if (reason !== logged) log.error({ err: reason }, 'the database does not accept the outlet\'s credentials; leases cannot be issued until it does')
         logged = reason
         try {
