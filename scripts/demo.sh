@@ -95,6 +95,7 @@ for d in 1 2; do
 done
 echo "InfluxDB users made by the lease manager: $(influx_q 'SHOW USERS' | json "v => v.results[0].series[0].values.map(r => r[0]).filter(n => n.startsWith('portico_')).join(' ')")"
 echo "A device cannot touch the other's bucket: HTTP $(curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$PORT_1/write?db=device-2" --data-binary 'x v=1') (403 = its lease has no grant there)"
+echo "Nor copy another database with a continuous query: $(curl -s -w ' (HTTP %{http_code})' -XPOST "http://127.0.0.1:$PORT_1/query?db=device-1" --data-urlencode 'q=CREATE CONTINUOUS QUERY cq ON "device-1" BEGIN SELECT max(v) INTO "device-1"."autogen"."x" FROM "device-2"."autogen"."temperature" GROUP BY time(1s) END')"
 
 step "The data landed in InfluxDB"
 for d in 1 2; do
