@@ -9,6 +9,8 @@ export interface IssuedToken {
   authorization: string
   /** The secret alone, for people who use a lease directly (a v2 token, a v1 JWT or user:password). */
   token: string
+  /** The permissions as granted, where the backend made them more exact (v2: buckets resolved to ids). */
+  permissions?: Permission[]
 }
 
 export interface IssueRequest {

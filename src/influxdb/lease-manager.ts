@@ -150,10 +150,11 @@ export class LeaseManager {
       this.stats.issueFailures++
       throw err
     }
+    const granted = issued.permissions ?? permissions
     try {
       await this.o.leases.insert({
         id, identifier: subject.identifier, outlet: this.o.outlet, backend: issued.backend, backendId: issued.backendId,
-        permissions: JSON.stringify(permissions), createdAt, expiresAt, revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null
+        permissions: JSON.stringify(granted), createdAt, expiresAt, revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null
       })
     } catch (err) {
       // Never leave a live credential the store does not know.
@@ -162,7 +163,7 @@ export class LeaseManager {
     }
     this.stats.issued++
     this.o.log.info({ lease: id, identifier: subject.identifier, expiresAt: new Date(expiresAt).toISOString(), backend: issued.backend }, 'lease issued')
-    return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: issued.backend, permissions, ...(this.o.host !== undefined ? { host: this.o.host } : {}) }
+    return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: issued.backend, permissions: granted, ...(this.o.host !== undefined ? { host: this.o.host } : {}) }
   }
 
   async list(identifier: string): Promise<LeaseView[]> {

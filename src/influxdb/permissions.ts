@@ -21,8 +21,12 @@ const SAFE_VALUE_RE = /^[A-Za-z0-9_.:-]{1,128}$/
 /** Either placeholder; the group is the attribute's name. */
 const PLACEHOLDER_RE = /INFLUX_ORG_ID|\{subject\.([A-Za-z0-9_.:-]+)\}/g
 
-/** Parses the configured template once, so a bad one fails at start-up, not at the first client. */
-export function parsePermissionTemplate(json: string | unknown[]): string {
+/**
+ * Parses the configured template once, so a bad one fails at start-up, not at the first client.
+ * A permission whose resource has neither an id nor a name is one for every resource of its type
+ * in the org (or in every org): refused unless `allowOrgWide` says that is meant.
+ */
+export function parsePermissionTemplate(json: string | unknown[], options: { allowOrgWide?: boolean } = {}): string {
   const text = typeof json === 'string' ? json : JSON.stringify(json)
   let parsed: unknown
   try {
@@ -30,7 +34,11 @@ export function parsePermissionTemplate(json: string | unknown[]): string {
   } catch {
     throw new LeaseError('leased-token-permissions is not a JSON array of permissions')
   }
-  checked(z.array(PermissionSchema).min(1).max(MAX_PERMISSIONS), parsed, 'leased-token-permissions')
+  const permissions = checked(z.array(PermissionSchema).min(1).max(MAX_PERMISSIONS), parsed, 'leased-token-permissions')
+  const wide = permissions.findIndex((p) => p.resource.id === undefined && p.resource.name === undefined)
+  if (wide >= 0 && options.allowOrgWide !== true) {
+    throw new LeaseError(`leased-token-permissions: [${wide}] names no ${permissions[wide]?.resource.type ?? 'resource'} (neither id nor name), so it would grant every one of the organization; name one, or set allow-org-wide-permissions: true if that is meant`)
+  }
   return text
 }
 

@@ -37,7 +37,15 @@ export function v3Permissions(permissions: readonly Permission[]): V3Permission[
   }))
 }
 
-const Created = z.object({ token: z.string().min(1) }).passthrough()
+const Created = z.object({
+  token: z.string().min(1),
+  permissions: z.array(z.object({ resource_type: z.string(), resource_names: z.array(z.string()).optional(), actions: z.array(z.string()) }).passthrough()).optional()
+}).passthrough()
+
+/** `db:action` for every database and action a permission list names, sorted: two lists grant the same when these are equal. */
+function grantsOf(permissions: readonly { resource_type: string; resource_names?: string[] | undefined; actions: readonly string[] }[]): string {
+  return [...new Set(permissions.flatMap((p) => (p.resource_names ?? ['*']).flatMap((n) => p.actions.map((a) => `${p.resource_type}:${n}:${a}`))))].sort().join(' ')
+}
 const TokenRow = z.object({ name: z.string() }).passthrough()
 
 /**
@@ -66,6 +74,13 @@ export class V3Backend implements LeaseBackend {
       created = Created.parse(JSON.parse(r.body))
     } catch {
       throw new BackendError('InfluxDB created a token but its answer carried no token string', r.status)
+    }
+    // The token must name exactly the databases meant: a server that read the list under another
+    // name, or not at all, would have made a token for every database (or none).
+    const wanted = v3Permissions(req.permissions)
+    if (created.permissions !== undefined && grantsOf(created.permissions) !== grantsOf(wanted)) {
+      await this.revoke(name).catch(() => undefined)
+      throw new BackendError(`InfluxDB made a token whose permissions are not the lease's (${grantsOf(created.permissions).slice(0, 200)}); it was deleted`, r.status)
     }
     // Bearer: the scheme InfluxDB 3 accepts on every endpoint (Token only on the v1 and v2 ones).
     return { backend: this.kind, backendId: name, authorization: `Bearer ${created.token}`, token: created.token }

@@ -83,6 +83,7 @@ export const InfluxdbOutletConfig = z.object({
   'shared-secret': z.string().max(1024).optional(),
   'leased-token-expires-in': duration.default(3600),
   'leased-token-permissions': z.union([z.string().max(64 * 1024), z.array(z.unknown())]),
+  'allow-org-wide-permissions': bool.optional(),
   'max-leases-per-identity': count.default(10),
   'max-leases': count.default(100_000)
 }).strict()

@@ -106,7 +106,7 @@ export class Portals {
       ? await detectBackend({ endpoint, make: (api) => makeBackend(api, c, endpoint), log, signal: this.o.signal, ...(c['all-access-token'] !== undefined ? { token: c['all-access-token'] } : {}) })
       : makeBackend(c.api, c, endpoint)
     const manager = new LeaseManager({
-      outlet: c.from, owner: `${this.o.node.identifier}/${c.from}`, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions']),
+      outlet: c.from, owner: `${this.o.node.identifier}/${c.from}`, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions'], { allowOrgWide: c['allow-org-wide-permissions'] === true }),
       ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases'], host: databaseHost(endpoint)
     })
     await this.addOutlet({ to: c.to, from: c.from, tls: c.tls, ...(c.allow !== undefined ? { allow: c.allow } : {}),

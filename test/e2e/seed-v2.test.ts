@@ -45,7 +45,7 @@ function directWrite(token: string, line: string): Promise<number> {
 }
 
 before(async () => {
-  v2 = await startV2Emulator({ tls: cert })
+  v2 = await startV2Emulator({ tls: cert, buckets: ['fleet'] })
   portico = cli('portico-seed-v2-', { NODE_EXTRA_CA_CERTS: cert.certFile })
   for (const k of ['http', 'influx', 'ui'] as const) ports[k] = await freePort()
   await ok(portico, 'identity', 'create', 'admin')

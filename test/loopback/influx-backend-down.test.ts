@@ -9,7 +9,7 @@ import { leaseDescription } from '../../src/influxdb/v2-backend.js'
 
 // When the database goes away: the client gets a 502 with a message, and revocations retry.
 const project = await startProject()
-const v2 = await startV2Emulator()
+const v2 = await startV2Emulator({ buckets: ['b'] })
 let late: V2Emulator | undefined
 after(async () => {
   await project.stop()
@@ -67,7 +67,7 @@ test('api auto, database away at start: the outlet starts, says why it is not re
   assert.match(await early.text(), /does not know the database's API yet \(waiting for the database: cannot reach/)
 
   // The database comes up, with a credential an earlier run of the outlet left behind.
-  late = await startV2Emulator({ port, credentials })
+  late = await startV2Emulator({ port, credentials, buckets: ['b'] })
   late.authorizations.set('orphan', { id: 'orphan', token: 't', orgID: credentials.orgId, description: leaseDescription('0123456789abcdef', 'Igone', Date.now() + 60_000),
     status: 'active', permissions: [{ action: 'write', resource: { type: 'buckets', name: 'b' } }], createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() })
   const manager = outlet.portals.leaseManagers.get('influxdb-outlet')

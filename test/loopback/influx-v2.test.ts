@@ -19,7 +19,7 @@ const inlets: Record<string, string> = {}
 
 before(async () => {
   project = await startProject()
-  v2 = await startV2Emulator()
+  v2 = await startV2Emulator({ buckets: ['sensor-a', 'sensor-b', 'g', 'lan', ...Array.from({ length: 10 }, (_, i) => `b${i}`)] })
   const permissions = JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}', orgID: 'INFLUX_ORG_ID' } }])
   outlet = await project.member('outlet', { 'amazon-influxdb-outlet': 'true', relay: 'influxdb' }, {
     'tcp-listener-address': undefined, 'http-server-port': 0, relay: ['influxdb'],
@@ -59,8 +59,36 @@ test('the official @influxdata/influxdb-client writes (gzip bodies) through the 
   const leases = [...v2.authorizations.values()].filter((a) => a.description.startsWith('portico-lease:'))
   assert.equal(leases.length, 2)
   assert.notEqual(leases[0]?.token, leases[1]?.token)
-  assert.deepEqual(leases.map((l) => l.permissions[0]?.resource.name).sort(), ['sensor-a', 'sensor-b'])
-  assert.ok(leases.every((l) => l.permissions[0]?.resource.orgID === v2.orgId))
+  // Each token names its bucket as InfluxDB reads a permission: by id, in the org; no name is sent.
+  assert.deepEqual(leases.map((l) => v2.buckets.get(l.permissions[0]?.resource.id ?? '')?.name).sort(), ['sensor-a', 'sensor-b'])
+  assert.ok(leases.every((l) => l.permissions[0]?.resource.orgID === v2.orgId && l.permissions[0].resource.name === undefined))
+})
+
+test('the emulator matches permissions as InfluxDB does: a name-only permission is one for every bucket of the org', async () => {
+  const nameOnly = await fetch(`http://${v2.address}/api/v2/authorizations`, {
+    method: 'POST', headers: { authorization: `Token ${v2.allAccessToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ orgID: v2.orgId, description: 'name only', permissions: [{ action: 'write', resource: { type: 'buckets', name: 'sensor-a', orgID: v2.orgId } }] })
+  })
+  assert.equal(nameOnly.status, 201)
+  const { token, id } = await nameOnly.json() as { token: string; id: string }
+  // The name was dropped: the token writes to sensor-b as well.
+  const other = await fetch(`http://${v2.address}/api/v2/write?org=${v2.orgId}&bucket=sensor-b`, { method: 'POST', headers: { authorization: `Token ${token}` }, body: 'leak v=1' })
+  assert.equal(other.status, 204)
+  v2.authorizations.delete(id)
+  // Without an org id it is every bucket of every org: more than an org's all-access token may grant.
+  const global = await fetch(`http://${v2.address}/api/v2/authorizations`, {
+    method: 'POST', headers: { authorization: `Token ${v2.allAccessToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ orgID: v2.orgId, description: 'global', permissions: [{ action: 'write', resource: { type: 'buckets' } }] })
+  })
+  assert.equal(global.status, 401)
+})
+
+test('a lease for a bucket that does not exist is refused, with the reason, and leaves no token behind', async () => {
+  const manager = outlet.portals.leaseManagers.get('influxdb-outlet')
+  assert.ok(manager !== undefined)
+  const tokens = v2.authorizations.size
+  await assert.rejects(manager.create({ identifier: 'Inowhere', attributes: { bucket: 'no-such-bucket' } }), /bucket 'no-such-bucket' does not exist/)
+  assert.equal(v2.authorizations.size, tokens)
 })
 
 test('a device writing to another device\'s bucket is refused by its inlet, and by the database with its lease', async () => {
@@ -156,7 +184,7 @@ test('an influxdb-inlet with `to`, a route straight to the outlet node, uses the
 test('a database reached by address but certified under a name (tls-server-name) is checked and addressed by that name', async () => {
   const dir = tempDir('portico-v2-named-')
   const cert = selfSignedCertificate(dir, ['DNS:influxdb.test'])
-  const named = await startV2Emulator({ tls: cert })
+  const named = await startV2Emulator({ tls: cert, buckets: ['named'] })
   try {
     const port = named.address.split(':').at(-1) ?? ''
     const db = await project.member('named-outlet', { 'amazon-influxdb-outlet': 'true' }, {
@@ -179,10 +207,8 @@ test('a database reached by address but certified under a name (tls-server-name)
 })
 
 test('the emulator really checks the contract', async () => {
-  const before = v2.violations.length
-  const r = await fetch(`http://${v2.address}/api/v2/authorizations`, { method: 'POST', headers: { authorization: `Token ${v2.allAccessToken}` }, body: JSON.stringify({ orgID: v2.orgId, permissions: [] }) })
+  const { result: r, violations: found } = await v2.expectViolations(() => fetch(`http://${v2.address}/api/v2/authorizations`, { method: 'POST', headers: { authorization: `Token ${v2.allAccessToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ orgID: v2.orgId, permissions: [] }) }))
   assert.equal(r.status, 201)
-  const found = v2.violations.splice(before)
   assert.equal(found.length, 2)
   assert.match(found[0] ?? '', /request: .*permissions must NOT have fewer than 1 items/)
   assert.match(found[1] ?? '', /response 201: .*permissions must NOT have fewer than 1 items/)

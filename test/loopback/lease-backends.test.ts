@@ -18,7 +18,7 @@ let v3: V3Emulator
 before(async () => {
   influx = await startInflux({ sharedSecret: 'backend-suite-secret' })
   await influx.query('CREATE DATABASE fleet', { username: influx.admin.username, password: influx.admin.password })
-  v2 = await startV2Emulator()
+  v2 = await startV2Emulator({ buckets: ['fleet'] })
   v3 = await startV3Emulator()
 })
 after(async () => {
@@ -129,6 +129,32 @@ test('v3: an answer without the token string is refused with a clear error', asy
   const b = new V3Backend({ endpoint: { to: `127.0.0.1:${port}`, tls: false }, adminToken: 'admin' })
   await assert.rejects(b.issue({ leaseId: 'ab', identifier: 'I', expiresAt: Date.now() + 60_000, permissions }), /carried no token string/)
   s.close()
+})
+
+test('v3: a token made with other databases than the lease\'s (a server that read the list under another name) is deleted and refused', async () => {
+  const { createServer } = await import('node:http')
+  const seen: string[] = []
+  const s = createServer((req, res) => {
+    seen.push(`${req.method ?? ''} ${req.url ?? ''}`)
+    if (req.method === 'DELETE') return res.writeHead(200).end()
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'apiv3_x', token_name: 'x', permissions: [{ resource_type: 'db', resource_names: ['*'], actions: ['write'] }] }))
+  })
+  s.listen(0, '127.0.0.1')
+  await new Promise((r) => s.once('listening', r))
+  const port = (s.address() as { port: number }).port
+  const b = new V3Backend({ endpoint: { to: `127.0.0.1:${port}`, tls: false }, adminToken: 'admin' })
+  await assert.rejects(b.issue({ leaseId: 'ab', identifier: 'I', expiresAt: Date.now() + 60_000, permissions }), /permissions are not the lease's .*db:\*:write.*deleted/)
+  assert.ok(seen.some((x) => x.startsWith('DELETE /api/v3/configure/token?token_name=portico-lease-ab')), seen.join('; '))
+  s.close()
+})
+
+test('v2: named buckets go to InfluxDB as ids in the org, and the inlet still learns their names', async () => {
+  const b = kind('v2 (emulator checked against the OpenAPI contract)').backend() as V2Backend
+  const t = await b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'd'.repeat(64), expiresAt: Date.now() + 60_000, permissions })
+  const fleet = [...v2.buckets.values()].find((x) => x.name === 'fleet')
+  assert.deepEqual(t.permissions, [{ action: 'write', resource: { type: 'buckets', id: fleet?.id, orgID: v2.orgId, name: 'fleet' } }])
+  assert.deepEqual(v2.authorizations.get(t.backendId)?.permissions, [{ action: 'write', resource: { type: 'buckets', id: fleet?.id, orgID: v2.orgId } }])
+  await b.revoke(t.backendId)
 })
 
 test('v1: the JWT expires on the server itself, even if the lease manager is down', async () => {

@@ -10,7 +10,7 @@ import { waitFor } from '../helpers.js'
 
 // The lease manager over a real store (SQLite) and the contract-checked v2 emulator.
 
-const v2 = await startV2Emulator()
+const v2 = await startV2Emulator({ buckets: Array.from({ length: 300 }, (_, i) => `b${i}`) })
 const store = await openStore('sqlite::memory:')
 after(async () => {
   await store.close()

@@ -5,7 +5,14 @@ import { gunzipSync } from 'node:zlib'
 import type { OpenApiContract } from './openapi-contract.js'
 
 // The HTTP side the InfluxDB emulators share: each answer goes through `reply`, which checks the
-// exchange against the contract before sending it, so no response escapes the check.
+// exchange against the contract before sending it, so no response escapes the check. A violation
+// fails the running test at once (it is thrown, outside the request), unless the test said it
+// expects violations (`expectViolations`), as the tests of the check itself do.
+
+/** An exchange broke the contract. */
+export class ContractViolationError extends Error {
+  override name = 'ContractViolationError'
+}
 
 export interface ContractServer {
   /** host:port */
@@ -13,6 +20,8 @@ export interface ContractServer {
   /** http://… or, with TLS, https://… */
   url: string
   violations: string[]
+  /** Runs `fn` with violations expected: they are collected and returned instead of failing the test. */
+  expectViolations: <T>(fn: () => Promise<T>) => Promise<{ result: T; violations: string[] }>
   /** Requests seen, with the credential and the Host each carried (to check injection). */
   seen: { method: string; path: string; authorization: string | undefined; host: string | undefined }[]
   close(): Promise<void>
@@ -33,6 +42,12 @@ export interface Exchange {
 export async function startContractServer(contract: OpenApiContract, handle: (x: Exchange) => Promise<void>, options: { tls?: { key: Buffer; cert: Buffer }; port?: number } = {}): Promise<ContractServer> {
   const { tls } = options
   const violations: string[] = []
+  let expecting = 0
+  const record = (found: readonly string[]): void => {
+    if (found.length === 0) return
+    violations.push(...found)
+    if (expecting === 0) setImmediate(() => { throw new ContractViolationError(found.join('; ')) })
+  }
   const seen: ContractServer['seen'] = []
   const listener: RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
@@ -47,7 +62,8 @@ export async function startContractServer(contract: OpenApiContract, handle: (x:
         return (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8')
       })()),
       reply: (template, status, responseBody, requestBody, headers = {}, type = 'application/json') => {
-        violations.push(...contract.check({ template, method: req.method ?? '', requestBody, status, responseBody, responseType: type }))
+        const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined
+        record(contract.check({ template, method: req.method ?? '', query: url.searchParams, headers: req.headers, hasBody, requestBody, status, responseBody, responseType: type }))
         if (responseBody === undefined) {
           res.writeHead(status, headers).end()
           return
@@ -55,15 +71,15 @@ export async function startContractServer(contract: OpenApiContract, handle: (x:
         const text = typeof responseBody === 'string' ? responseBody : JSON.stringify(responseBody)
         res.writeHead(status, { ...headers, 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(text) }).end(text)
       },
-      violation: (m) => violations.push(m),
+      violation: (m) => record([m]),
       unserved: () => {
-        violations.push(`${req.method ?? ''} ${url.pathname}: the emulator does not serve it`)
+        record([`${req.method ?? ''} ${url.pathname}: the emulator does not serve it`])
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'not found', message: 'no such endpoint' }))
       }
     }
     // The body is drained even when unread, so a keep-alive connection stays usable.
     handle(x).then(() => x.text(), (err: unknown) => {
-      violations.push(`emulator error: ${String(err)}`)
+      record([`emulator error: ${String(err)}`])
       res.destroy()
     }).catch(() => undefined)
   }
@@ -74,6 +90,16 @@ export async function startContractServer(contract: OpenApiContract, handle: (x:
   if (a === null || typeof a === 'string') throw new Error('no address')
   return {
     address: `127.0.0.1:${a.port}`, url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${a.port}`, violations, seen,
+    async expectViolations(fn) {
+      const before = violations.length
+      expecting++
+      try {
+        const result = await fn()
+        return { result, violations: violations.splice(before) }
+      } finally {
+        expecting--
+      }
+    },
     async close() {
       server.closeAllConnections()
       server.close()

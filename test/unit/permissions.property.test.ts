@@ -68,3 +68,10 @@ test('permission templates: whatever the text, a LeaseError that says where, or 
   assert.throws(() => parsePermissionTemplate('[]'), /leased-token-permissions: .*>=1/)
   assert.throws(() => parsePermissionTemplate('{"action":"read"}'), /leased-token-permissions: .*expected array/)
 })
+
+test('a permission for every bucket of the org (neither id nor name) is refused at start unless allow-org-wide-permissions says so', () => {
+  const wide = '[{"action":"write","resource":{"type":"buckets","name":"{subject.bucket}"}},{"action":"read","resource":{"type":"buckets","orgID":"INFLUX_ORG_ID"}}]'
+  assert.throws(() => parsePermissionTemplate(wide), /\[1\] names no buckets .*allow-org-wide-permissions/)
+  assert.equal(parsePermissionTemplate(wide, { allowOrgWide: true }), wide)
+  assert.ok(parsePermissionTemplate('[{"action":"write","resource":{"type":"buckets","id":"0123456789abcdef"}}]').length > 0)
+})
