@@ -72,6 +72,8 @@ export interface LeaseManagerOptions {
   /** The database's Host header (databaseHost), handed out with every lease for the inlets. */
   host?: string
   now?: () => number
+  /** The sweeper's pause between sweeps (SWEEP_INTERVAL_MS). */
+  sweepIntervalMs?: number
 }
 
 /** Hex digits of the owner's mark that start each lease id; 16 random hex digits follow. */
@@ -237,7 +239,7 @@ export class LeaseManager {
         this.o.log.warn({ err: (err as Error).message }, 'lease sweep failed; will retry')
       }
       try {
-        await sleep(SWEEP_INTERVAL_MS, undefined, { signal })
+        await sleep(this.o.sweepIntervalMs ?? SWEEP_INTERVAL_MS, undefined, { signal })
       } catch {
         return
       }

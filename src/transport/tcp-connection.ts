@@ -23,6 +23,8 @@ export interface ConnectionInfo {
   address: string
   peer: string
   direction: 'in' | 'out'
+  /** Bytes read and held for a frame not yet whole: never more than arrived, whatever a header claims. */
+  pendingBytes: number
 }
 
 /**
@@ -63,7 +65,7 @@ export class TcpConnection implements Worker {
   }
 
   info(): ConnectionInfo {
-    return { address: this.address, peer: this.peer, direction: this.direction }
+    return { address: this.address, peer: this.peer, direction: this.direction, pendingBytes: this.decoder.pendingBytes }
   }
 
   get isClosed(): boolean {

@@ -41,7 +41,12 @@ test('the vault holds secrets with owner-only permissions, and no secret reaches
   const mode = statSync(join(home, 'vault.json')).mode & 0o777
   assert.equal(mode, 0o600)
   const secrets = Object.values(JSON.parse(readFileSync(join(home, 'vault.json'), 'utf8')) as Record<string, { secret: string }>).map((v) => v.secret)
-  const logs = readdirSync(join(home, 'nodes')).map((n) => { try { return readFileSync(join(home, 'nodes', n, 'node.log'), 'utf8') } catch { return '' } }).join('')
+  const nodes = readdirSync(join(home, 'nodes'))
+  assert.ok(nodes.length > 0, 'no node ran: nothing to look for secrets in')
+  // Every node's log is read; a missing one fails the test rather than passing it unread.
+  const logs = nodes.map((n) => readFileSync(join(home, 'nodes', n, 'node.log'), 'utf8')).join('')
+  assert.match(logs, /node ready/)
+  assert.ok(secrets.length > 0)
   for (const s of secrets) assert.ok(!logs.includes(s))
   const help = (await portico('identity', 'create', '--help')).stdout
   for (const s of secrets) assert.ok(!help.includes(s))

@@ -1,6 +1,7 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { decodeTicket } from '../../src/authority/ticket.js'
+import { MAX_TICKET_TTL_SECONDS, MAX_TICKET_USES } from '../../src/authority/authority-service.js'
 import { authorityClientFor } from '../../src/node/membership.js'
 import type { NodeRuntime } from '../../src/node/node-runtime.js'
 import { startProject } from '../support/project.js'
@@ -73,6 +74,44 @@ test('an enroller grants only what its scope allows; without a scope, never rela
   await assert.rejects(scoped.createTicket({ attributes: { relay: 'influxdb' } }), forbidden)
   assert.deepEqual((await adminClient.showMember(scopedNode.node.identifier)).mayGrant, ['influxdb-inlet=true', 'bucket=site-*'])
   await assert.rejects(adminClient.createTicket({ mayGrant: ['x=1'] }), /enroller tickets only/)
+})
+
+test('ticket bounds: a life or a usage count past the limits is refused; a ticket for N uses makes exactly N members', async () => {
+  await assert.rejects(adminClient.createTicket({ expiresIn: MAX_TICKET_TTL_SECONDS + 1 }), /expiresIn|too big|<=/)
+  await assert.rejects(adminClient.createTicket({ usageCount: MAX_TICKET_USES + 1 }), /usageCount|too big|<=/)
+  await assert.rejects(adminClient.createTicket({ usageCount: 0 }), /usageCount|too small|>/)
+  const { ticket } = await adminClient.createTicket({ usageCount: 3, attributes: { batch: 'three' } })
+  const code = decodeTicket(ticket).code
+  const clients = await Promise.all(Array.from({ length: 5 }, () => clientAs(newIdentity())))
+  const results = await Promise.allSettled(clients.map((c) => c.enroll(code)))
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3)
+  assert.ok(results.filter((r) => r.status === 'rejected').every((r) => /already been used/.test(String((r as PromiseRejectedResult).reason))))
+  // An expired ticket is refused too.
+  const short = await adminClient.createTicket({ expiresIn: 1 })
+  await new Promise((r) => setTimeout(r, 2100))
+  await assert.rejects((await clientAs(newIdentity())).enroll(decodeTicket(short.ticket).code), /expired/)
+})
+
+test('a node restarted with the ticket it enrolled with does not redeem it again', async () => {
+  const identity = newIdentity()
+  const { ticket } = await adminClient.createTicket({ attributes: { restarted: 'yes' } })
+  const first = await runtime('restarted-1', identity, { ticket })
+  await waitFor(() => first.membership?.ready === true, 5000, 'enrolled')
+  await first.stop()
+  // The same configuration again: the one-use ticket is spent, and the node must start all the same.
+  const second = await runtime('restarted-2', identity, { ticket })
+  await waitFor(() => second.membership?.ready === true, 5000, 'a credential after the restart')
+  assert.deepEqual(second.membership?.credentials.attributes, { restarted: 'yes' })
+})
+
+test('the authority signs a credential only for the identity on the channel it answers', async () => {
+  const service = project.authority
+  assert.ok(service !== undefined)
+  const member = newIdentity()
+  await adminClient.addMember(member.identifier, { x: '1' })
+  // The channel the request came by now belongs to someone else (or to no one): no credential.
+  const msg = { onward: [], return: [], payload: new Uint8Array(0), secureChannel: { identifier: member.identifier, channel: 'gone-channel', attributes: {}, hasCredential: false } }
+  await assert.rejects(service['credential']({}, msg as never), /closed before the credential was issued/)
 })
 
 test('50 clients redeeming one one-use ticket at the same moment: exactly one becomes a member', async () => {

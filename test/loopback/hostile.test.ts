@@ -9,6 +9,7 @@ import type { LocalIdentity } from '../../src/identity/local-identity.js'
 import type { PorticoNode } from '../../src/node/portico-node.js'
 import type { SecureChannel } from '../../src/channel/secure-channel.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
+import { MAX_FRAME_SIZE } from '../../src/transport/frame-decoder.js'
 
 const node = nodeFactory(after)
 
@@ -44,7 +45,13 @@ test('truncated frames hold no more than the bytes received, and the peer can st
   const s = connect({ host: host ?? '', port: Number(port) })
   s.on('error', () => undefined)
   await once(s, 'connect')
-  s.write(Buffer.from([1, 0, 3, 0, 0, 0x83]))
+  // A header that claims the largest frame allowed, and one byte of it.
+  const header = Buffer.alloc(5)
+  header[0] = 1
+  header.writeUInt32BE(MAX_FRAME_SIZE, 1)
+  s.write(Buffer.concat([header, Buffer.from([0x83])]))
+  await waitFor(() => b.tcp.list().some((c) => c.direction === 'in' && c.pendingBytes === 5), 5000, 'the truncated frame held')
+  assert.ok(b.tcp.list().every((c) => c.pendingBytes <= 5), 'more held than was received')
   await stillServes(b)
   s.destroy()
 })
@@ -106,7 +113,9 @@ test('a replayed transport message is rejected and closes the channel', async ()
   const closed = new Promise<string>((resolve) => { [...b.channels.values()][0]?.onClose(resolve) })
   mode.replay = true
   assert.equal(str(await a.send([local(ch.address), local('echo')], text('once'))), 'once')
-  assert.match(await closed, /ReplayError/)
+  // Bounded: a replay that were accepted would leave the channel open, and this must fail, not hang.
+  const reason = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000))])
+  assert.match(reason, /ReplayError/)
 })
 
 test('a peer presenting another identity (its attestation does not match its Noise key) is refused', async () => {

@@ -90,6 +90,24 @@ test('a credential that expires without refresh closes the channel; a refresh ke
   assert.equal(str(await n2.send(r2, text('still here'))), 'still here')
 })
 
+test('a credential refresh the peer cannot accept closes the channel at once, at both ends', async () => {
+  const authority = newIdentity()
+  const stranger = newIdentity()
+  const m = newIdentity()
+  let creds = [authority.issueCredential(m.identity, { ok: 'yes' }, { ttlSeconds: 3600 })]
+  const b = await node('b8', { listenerTrust: trustAuthority(authority.identifier), authorities: () => [authority.identity] })
+  const n = await node('n81', { identity: m, credentials: () => creds })
+  await n.resolve(routeTo(b, '/secure/api/service/echo'))
+  assert.ok(b.listChannels().some((c) => c.peer === m.identifier))
+  const closed = new Promise<string>((resolve) => { [...b.channels.values()].find((c) => c.peer.identifier === m.identifier)?.onClose(resolve) })
+  // Signed by an authority b does not trust: the refresh is refused, and the channel must not stay open on the old one.
+  creds = [stranger.issueCredential(m.identity, { ok: 'yes' }, { ttlSeconds: 3600 })]
+  n.refreshCredentials()
+  const reason = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000))])
+  assert.match(reason, /credential refresh rejected/)
+  await waitFor(() => n.listChannels().length === 0, 5000, 'the refreshing side told of the close')
+})
+
 test('closing a channel closes both ends', async () => {
   const a = await node('a8')
   const b = await node('b8')

@@ -107,3 +107,16 @@ test('property: the canonical form of a shorthand parses back to the same decisi
     assert.equal(again.decide(subject, resource).allowed, p.decide(subject, resource).allowed)
   }), { numRuns: 1000 })
 })
+
+test('a missing attribute never passes: not equal to another missing one, not a member of a missing list, not unequal either', () => {
+  // Fail-open shapes a policy engine gets wrong: two absent names compared, an absent list.
+  assert.equal(allows('(= subject.nope subject.also-nope)', inlet), false)
+  assert.equal(allows('(= subject.nope subject.nope)', inlet), false)
+  assert.equal(allows('(member? subject.nope subject.no-list)', inlet), false)
+  assert.equal(allows('(member? subject.site subject.no-list)', inlet), false)
+  assert.equal(allows('(member? subject.nope ["paris"])', inlet), false)
+  assert.equal(allows('(!= subject.nope subject.also-nope)', inlet), false)
+  assert.equal(allows('(not (= subject.nope "x"))', inlet), true, 'only the comparison is false: not of it is true, as written')
+  assert.equal(allows('nope', inlet), false)
+  assert.equal(allows('(= subject.site subject.nope)', inlet), false)
+})

@@ -2,7 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { nodeCrypto as c } from '../../src/crypto/node-crypto.js'
-import { TransportDecryptor, TransportEncryptor, REKEY_INTERVAL } from '../../src/channel/transport-cipher.js'
+import { MAX_EPOCH_JUMP, TransportDecryptor, TransportEncryptor, REKEY_INTERVAL } from '../../src/channel/transport-cipher.js'
+import { decryptWithNonce, rekey, sealWithNonce } from '../../src/channel/noise/cipher-state.js'
 import { ReplayWindow } from '../../src/channel/replay-window.js'
 
 const key = () => c.randomBytes(32)
@@ -63,4 +64,52 @@ test('replay window', () => {
   w.accept(200n)
   assert.equal(w.check(100n), false)
   assert.equal(w.check(199n), true)
+})
+
+const EMPTY = new Uint8Array(0)
+/** A transport message sealed by hand: `nonce ‖ AES-GCM(k, n, m)`. */
+const sealedBy = (k: Uint8Array, n: bigint, m: Uint8Array): Uint8Array => {
+  const nonce = Buffer.alloc(8)
+  nonce.writeBigUInt64BE(n)
+  return Buffer.concat([nonce, Buffer.concat(sealWithNonce(c, k, n, EMPTY, m))])
+}
+
+test('rekey: message 32 is sealed with REKEY(k), never with k, on both sides', () => {
+  const k = key()
+  const enc = new TransportEncryptor(c, k)
+  const sealed = Array.from({ length: 33 }, (_, i) => enc.encrypt(Uint8Array.of(i)))
+  const m32 = sealed[32]!.subarray(8)
+  assert.throws(() => decryptWithNonce(c, k, 32n, EMPTY, m32), { name: 'AuthenticationError' })
+  assert.deepEqual([...decryptWithNonce(c, rekey(c, k), 32n, EMPTY, m32)], [32])
+  // A decryptor that did not rekey would take this one: the real one must not.
+  const dec = new TransportDecryptor(c, k)
+  assert.throws(() => dec.decrypt(sealedBy(k, 33n, Uint8Array.of(9))), { name: 'AuthenticationError' })
+  assert.deepEqual([...dec.decrypt(sealed[32]!)], [32])
+})
+
+test('a nonce more than MAX_EPOCH_JUMP epochs ahead is refused before any rekeying', () => {
+  const k = key()
+  const dec = new TransportDecryptor(c, k)
+  const far = (MAX_EPOCH_JUMP + 1n) * REKEY_INTERVAL
+  assert.throws(() => dec.decrypt(sealedBy(k, far, Uint8Array.of(1))), /too far ahead/)
+  // Exactly MAX_EPOCH_JUMP ahead is still read (with the key of that epoch).
+  let kAhead = k
+  for (let i = 0n; i < MAX_EPOCH_JUMP; i++) kAhead = rekey(c, kAhead)
+  assert.deepEqual([...dec.decrypt(sealedBy(kAhead, MAX_EPOCH_JUMP * REKEY_INTERVAL, Uint8Array.of(2)))], [2])
+})
+
+test('a forged message from a future epoch changes nothing; a retired epoch is refused', () => {
+  const k = key()
+  const enc = new TransportEncryptor(c, k)
+  const dec = new TransportDecryptor(c, k)
+  const m = Array.from({ length: 100 }, (_, i) => enc.encrypt(Uint8Array.of(i)))
+  assert.deepEqual([...dec.decrypt(m[1]!)], [1])
+  // Forged: a future epoch's nonce with a tag made under the wrong key.
+  assert.throws(() => dec.decrypt(sealedBy(k, 5n * REKEY_INTERVAL, Uint8Array.of(7))), { name: 'AuthenticationError' })
+  // Nothing moved: epoch 0 is still current.
+  assert.deepEqual([...dec.decrypt(m[2]!)], [2])
+  // Two epochs on, epoch 0 is retired (only the previous key is kept for late messages).
+  assert.deepEqual([...dec.decrypt(m[70]!)], [70])
+  assert.deepEqual([...dec.decrypt(m[40]!)], [40], 'the previous epoch still reads')
+  assert.throws(() => dec.decrypt(m[3]!), /retired key epoch|replayed or too old/)
 })
