@@ -1,0 +1,32 @@
+// Runs StrykerJS over each security-critical module (stryker.config.mjs lists them and the tests
+// that judge each) and prints every module's mutation score as a table and as JSON, with the
+// mutants that survived. `npm run test:mutation [module …]`; it is slow, so CI's default run skips it.
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+
+const ALL = ['transport-cipher', 'policy', 'credential-stripping', 'influxql-gate', 'api-gate', 'grant-scope', 'lease-manager', 'authority', 'secure-channel']
+
+interface Mutant { id: string; mutatorName: string; status: string; location: { start: { line: number } }; replacement?: string }
+interface Report { files: Record<string, { mutants: Mutant[] }> }
+
+const rows: Record<string, unknown>[] = []
+for (const name of process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL) {
+  const run = spawnSync('npx', ['stryker', 'run'], { env: { ...process.env, MUTATION_MODULE: name }, stdio: ['ignore', 'ignore', 'inherit'] })
+  if (run.status !== 0) {
+    rows.push({ module: name, error: `stryker exited ${String(run.status)}` })
+    continue
+  }
+  const report = JSON.parse(readFileSync(`reports/mutation/${name}.json`, 'utf8')) as Report
+  const mutants = Object.entries(report.files).flatMap(([file, f]) => f.mutants.map((m) => ({ file, ...m })))
+  const count = (...s: string[]): number => mutants.filter((m) => s.includes(m.status)).length
+  const killed = count('Killed', 'Timeout')
+  const valid = mutants.length - count('CompileError', 'Ignored', 'RuntimeError')
+  rows.push({
+    module: name, mutants: valid, killed, survived: count('Survived'), noCoverage: count('NoCoverage'),
+    score: valid === 0 ? 100 : Math.round((killed / valid) * 1000) / 10,
+    survivors: mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage').map((m) => `${m.file}:${m.location.start.line} ${m.mutatorName}${m.replacement !== undefined ? ` → ${m.replacement.slice(0, 60)}` : ''}`)
+  })
+}
+process.stdout.write(`${JSON.stringify(rows, null, 2)}\n\n`)
+process.stdout.write('module                 | mutants | killed | survived | score %\n')
+for (const r of rows) process.stdout.write(`${String(r.module).padEnd(22)} | ${String(r.mutants ?? '-').padStart(7)} | ${String(r.killed ?? '-').padStart(6)} | ${String(r.survived ?? r.error).padStart(8)} | ${String(r.score ?? '-')}\n`)
