@@ -9,7 +9,8 @@ const ALL = ['transport-cipher', 'policy', 'credential-stripping', 'influxql-gat
 interface Mutant { id: string; mutatorName: string; status: string; location: { start: { line: number } }; replacement?: string }
 interface Report { files: Record<string, { mutants: Mutant[] }> }
 
-const rows: Record<string, unknown>[] = []
+interface Row { module: string; mutants?: number; killed?: number; survived?: number; noCoverage?: number; score?: number; survivors?: string[]; error?: string }
+const rows: Row[] = []
 for (const name of process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL) {
   const run = spawnSync('npx', ['stryker', 'run'], { env: { ...process.env, MUTATION_MODULE: name }, stdio: ['ignore', 'ignore', 'inherit'] })
   if (run.status !== 0) {
@@ -29,4 +30,4 @@ for (const name of process.argv.slice(2).length > 0 ? process.argv.slice(2) : AL
 }
 process.stdout.write(`${JSON.stringify(rows, null, 2)}\n\n`)
 process.stdout.write('module                 | mutants | killed | survived | score %\n')
-for (const r of rows) process.stdout.write(`${String(r.module).padEnd(22)} | ${String(r.mutants ?? '-').padStart(7)} | ${String(r.killed ?? '-').padStart(6)} | ${String(r.survived ?? r.error).padStart(8)} | ${String(r.score ?? '-')}\n`)
+for (const r of rows) process.stdout.write(`${r.module.padEnd(22)} | ${String(r.mutants ?? '-').padStart(7)} | ${String(r.killed ?? '-').padStart(6)} | ${String(r.survived ?? r.error ?? '-').padStart(8)} | ${r.score ?? '-'}\n`)
