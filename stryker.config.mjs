@@ -23,7 +23,7 @@ export default {
   mutate: m.mutate,
   coverageAnalysis: 'off',
   concurrency: 2,
-  timeoutMS: 20_000,
+  timeoutMS: 5_000,
   reporters: ['json', 'clear-text', 'progress-append-only'],
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   clearTextReporter: { reportTests: false, reportMutants: true, reportScoreTable: true },

@@ -113,3 +113,40 @@ test('a forged message from a future epoch changes nothing; a retired epoch is r
   assert.deepEqual([...dec.decrypt(m[40]!)], [40], 'the previous epoch still reads')
   assert.throws(() => dec.decrypt(m[3]!), /retired key epoch|replayed or too old/)
 })
+
+test('replay window: a nonce seen stays seen as the window slides; exactly its size behind is too old', () => {
+  const w = new ReplayWindow()
+  w.accept(5n)
+  w.accept(6n)
+  w.accept(40n)
+  for (const seen of [5n, 6n, 40n]) assert.equal(w.check(seen), false, `nonce ${seen} accepted twice`)
+  assert.equal(w.check(7n), true)
+  const edge = new ReplayWindow()
+  edge.accept(64n)
+  assert.equal(edge.check(0n), false, 'exactly REPLAY_WINDOW_SIZE behind')
+  assert.equal(edge.check(1n), true)
+})
+
+test('the decryptor moves to a new epoch once it read one: the epoch before the previous is refused even inside the replay window', () => {
+  const k = key()
+  const enc = new TransportEncryptor(c, k)
+  const dec = new TransportDecryptor(c, k)
+  const m = Array.from({ length: 80 }, (_, i) => enc.encrypt(Uint8Array.of(i)))
+  assert.deepEqual([...dec.decrypt(m[1]!)], [1])
+  assert.deepEqual([...dec.decrypt(m[70]!)], [70])
+  assert.deepEqual([...dec.decrypt(m[40]!)], [40], 'the previous epoch still reads')
+  // 70 - 10 is inside the 64-message window, but epoch 0 is two epochs back: retired.
+  assert.throws(() => dec.decrypt(m[10]!), /retired key epoch/)
+  const fresh = new TransportDecryptor(c, k)
+  assert.throws(() => fresh.decrypt(new Uint8Array(7)), /shorter than its nonce/)
+  assert.throws(() => fresh.decrypt(new Uint8Array(8)), { name: 'AuthenticationError' })
+})
+
+test('the epoch jump is measured from the current epoch, not from zero', () => {
+  const k = key()
+  const dec = new TransportDecryptor(c, k)
+  const keyAt = (epoch: bigint): Uint8Array => { let x = k; for (let i = 0n; i < epoch; i++) x = rekey(c, x); return x }
+  const k1000 = keyAt(1000n)
+  assert.deepEqual([...dec.decrypt(sealedBy(k1000, 1000n * REKEY_INTERVAL, Uint8Array.of(1)))], [1])
+  assert.deepEqual([...dec.decrypt(sealedBy(rekey(c, k1000), 1001n * REKEY_INTERVAL, Uint8Array.of(2)))], [2])
+})
