@@ -73,6 +73,7 @@ export async function createSecureChannel(ctx: ChannelContext, route: Route, opt
   }
   ctx.router.register(decryptorAddress, {
     handleMessage: handle,
+    handleUnreachable: (address) => channel?.farEndGone(address),
     // Once the channel is up and settled, data may arrive in pieces (a frame that spanned reads).
     handleParts: (msg) => {
       if (channel !== undefined && settle === undefined) channel.receiveParts(msg)

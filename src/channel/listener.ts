@@ -73,6 +73,7 @@ export class SecureChannelListener {
     }
     ctx.router.register(decryptorAddress, {
       handleMessage: handle,
+      handleUnreachable: (address) => channel?.farEndGone(address),
       // Once the channel is up, data may arrive in pieces (a frame that spanned reads).
       handleParts: (m) => {
         if (channel !== undefined) channel.receiveParts(m)

@@ -124,6 +124,18 @@ export class SecureChannel {
     for (const h of this.closeHandlers) h(reason)
   }
 
+  /**
+   * A node on the way to the peer answered that `address` is not there. When it is a hop of the
+   * route to the peer (its decryptor, a relay's forwarder, a connection), the peer is gone or
+   * cannot be reached that way: the channel closes now, so whoever uses it builds a new one at
+   * once rather than after its requests time out.
+   */
+  farEndGone(address: string): void {
+    if (this.closed || !this.p.remoteRoute.some((a) => a.value === address)) return
+    this.p.log.warn({ channel: this.address, peer: this.peer.identifier, missing: address }, 'the far end of a secure channel is gone')
+    this.close(`the far end is gone: ${address} is not there`, false)
+  }
+
   /** Called by the decryptor worker with each transport message from the peer. */
   receive(msg: LocalMessage): { kind: Kind; reason?: string } | undefined {
     return this.receiveParts({ onward: msg.onward, return: msg.return, parts: [msg.payload], length: msg.payload.byteLength })

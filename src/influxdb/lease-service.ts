@@ -67,12 +67,19 @@ const View = z.object({
   id: z.string(), identifier: z.string(), backend: z.string(), createdAt: z.string(), expiresAt: z.string(), revokedAt: z.string().nullable(), permissions: z.unknown()
 })
 
+/** Where a lease manager is; `closed`, when given, aborts once the channel that route runs over closes. */
+export type LeaseRoute = Route | { route: Route; closed: AbortSignal }
+
 /** Calls a lease manager at `route` (which goes through a secure channel). */
 export class LeaseClient {
-  constructor(private readonly router: Router, private readonly route: () => Promise<Route>) {}
+  constructor(private readonly router: Router, private readonly route: () => Promise<LeaseRoute>) {}
 
   private async call(op: string, args: unknown, signal?: AbortSignal): Promise<unknown> {
-    return callRpc(this.router, await this.route(), op, args, signal !== undefined ? { signal } : {})
+    const r = await this.route()
+    const [route, closed] = 'route' in r ? [r.route, r.closed] : [r, undefined]
+    // A request whose channel closes (the outlet went away) fails at once, not at its time-out.
+    const s = closed === undefined ? signal : signal === undefined ? closed : AbortSignal.any([signal, closed])
+    return callRpc(this.router, route, op, args, s !== undefined ? { signal: s } : {})
   }
 
   async create(signal?: AbortSignal): Promise<LeaseGrant> {

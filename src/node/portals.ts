@@ -66,7 +66,22 @@ class OutletChannel {
 
   isOpen = (channel: string): boolean => this.node.channels.has(channel)
 
+  /** Aborts, with the reason, once `channel` closes. */
+  closedSignal(channel: string): AbortSignal {
+    const c = new AbortController()
+    const ch = this.node.channels.get(channel)
+    if (ch === undefined) c.abort(new PortalError('the secure channel to the outlet closed'))
+    else ch.onClose((reason) => c.abort(new PortalError(`the secure channel to the outlet closed: ${reason}`)))
+    return c.signal
+  }
+
   discard = (r: OutletRoute): void => this.node.closeChain(r.channel, 'the outlet stopped answering')
+
+  onChannelClose = (channel: string, fn: () => void): void => {
+    const ch = this.node.channels.get(channel)
+    if (ch === undefined) fn()
+    else ch.onClose(fn)
+  }
 }
 
 /** The node's TCP outlets, inlets and relay registrations, from config or the CLI. */
@@ -186,9 +201,13 @@ export class Portals {
         return { route: [...r.route, local(target.outlet)], channel: r.channel }
       },
       isOpen: channel.isOpen,
-      discard: channel.discard
+      discard: channel.discard,
+      onChannelClose: channel.onChannelClose
     })
-    const client = new LeaseClient(node.router, async () => leaseRoute((await channel.get()).route, target.outlet))
+    const client = new LeaseClient(node.router, async () => {
+      const r = await channel.get()
+      return { route: leaseRoute(r.route, target.outlet), closed: channel.closedSignal(r.channel) }
+    })
     // Shared by every request that waits for it, so it ends with the node, not with any one request.
     const keeper = new LeaseKeeper(() => client.create(this.o.signal), log)
     const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'] })
@@ -203,7 +222,7 @@ export class Portals {
     const channel = new OutletChannel(this.o.node, route, await this.outletTrust('tcp-inlet', c.from, c.allow))
     const inlet = new TcpInlet({
       router: this.o.node.router, log: this.o.log.child({ inlet: c.from }), from: c.from,
-      connect: (signal) => channel.get(signal), isOpen: channel.isOpen, discard: channel.discard
+      connect: (signal) => channel.get(signal), isOpen: channel.isOpen, discard: channel.discard, onChannelClose: channel.onChannelClose
     })
     const bound = await inlet.start()
     if (this.inlets.has(bound)) {

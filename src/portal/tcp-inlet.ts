@@ -33,6 +33,11 @@ export interface TcpInletOptions {
   isOpen: (channel: string) => boolean
   /** Closes a route that stopped answering, so the next attempt builds a new one. */
   discard: (route: OutletRoute) => void
+  /**
+   * Runs `fn` when `channel` closes: its portal connections close with it at once, so a client
+   * waiting for an answer that can no longer come learns it now, not at its own time-out.
+   */
+  onChannelClose?: (channel: string, fn: () => void) => void
 }
 
 export class TcpInlet {
@@ -186,6 +191,7 @@ export class TcpInlet {
           onClose: () => this.connections.delete(conn)
         })
         this.connections.add(conn)
+        this.o.onChannelClose?.(route.channel, () => conn.close('the secure channel to the outlet closed', false))
         conn.start()
         resolve({ kind: 'connected' })
       }

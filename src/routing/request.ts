@@ -16,7 +16,14 @@ export async function request(router: Router, onward: Route, payload: Uint8Array
   const address = `reply-${randomBytes(8).toString('hex')}`
   let resolve!: (m: LocalMessage) => void
   const reply = new Promise<LocalMessage>((r) => { resolve = r })
-  router.register(address, { handleMessage: (m) => resolve(m) })
+  let refuse!: (e: Error) => void
+  const refused = new Promise<never>((_r, rej) => { refuse = rej })
+  refused.catch(() => undefined)
+  router.register(address, {
+    handleMessage: (m) => resolve(m),
+    // The far node has no such service, or a hop on the way is gone: no answer will come.
+    handleUnreachable: (missing) => refuse(new UndeliverableError(`no answer can come: ${missing.slice(0, 80)} is not there`))
+  })
   const signals = [AbortSignal.timeout(options.timeoutMs), ...(options.signal !== undefined ? [options.signal] : [])]
   const signal = AbortSignal.any(signals)
   try {
@@ -27,7 +34,7 @@ export async function request(router: Router, onward: Route, payload: Uint8Array
         : new RequestTimeoutError(`no answer within ${options.timeoutMs} ms`))
       if (signal.aborted) onAbort()
       signal.addEventListener('abort', onAbort, { once: true })
-      reply.then(res, rej).finally(() => signal.removeEventListener('abort', onAbort))
+      Promise.race([reply, refused]).then(res, rej).finally(() => signal.removeEventListener('abort', onAbort))
     })
   } finally {
     router.unregister(address)

@@ -2,6 +2,8 @@ import type { Logger } from 'pino'
 import { LOCAL, routeToString, type Address } from './address.js'
 import { joinedMessage, type LocalMessage, type PartsMessage } from './message.js'
 import { Mailbox, DEFAULT_MAILBOX_CAPACITY } from './mailbox.js'
+import { decodeUnreachable, encodeUnreachable, MAX_NOTICE_LENGTH, MAX_NOTICED_ADDRESSES, UNREACHABLE_NOTICE_INTERVAL_MS } from './unreachable.js'
+import { setNewest } from '../services/recency-map.js'
 
 /**
  * Decides whether a message may reach a worker. Deny quietly: the sender learns nothing. It judges
@@ -26,6 +28,12 @@ export interface Worker {
    * never join a portal chunk.
    */
   handleParts?(msg: PartsMessage): void
+  /**
+   * Optional: a node on this worker's route answered that `address` is not there (the far end of a
+   * secure channel went away, a service is missing); `notice` is that answer, to pass on along its
+   * route. Workers without it never see such notices.
+   */
+  handleUnreachable?(address: string, notice: LocalMessage): void
 }
 
 /** Carries messages whose first onward address is not local (a TCP peer, say). */
@@ -54,6 +62,8 @@ export interface RouterStats {
   /** Of those delivered, how many were handed over in pieces (never joined). */
   deliveredInParts: number
   dropped: { noRoute: number; denied: number; mailboxFull: number }
+  /** Notices sent back for messages to workers this node does not have. */
+  unreachableSent: number
 }
 
 /**
@@ -63,7 +73,8 @@ export interface RouterStats {
 export class Router {
   private readonly workers = new Map<string, Entry>()
   private readonly transports = new Map<number, TransportRouter>()
-  readonly stats: RouterStats = { delivered: 0, deliveredInParts: 0, dropped: { noRoute: 0, denied: 0, mailboxFull: 0 } }
+  readonly stats: RouterStats = { delivered: 0, deliveredInParts: 0, dropped: { noRoute: 0, denied: 0, mailboxFull: 0 }, unreachableSent: 0 }
+  private readonly noticed = new Map<string, number>()
 
   constructor(private readonly log: Logger) {}
 
@@ -100,7 +111,17 @@ export class Router {
       return transport.send(msg)
     }
     const entry = this.workers.get(next.value)
-    if (entry === undefined) return this.drop('noRoute', msg, 'no such worker')
+    const missing = msg.payload[0] === 0xff ? decodeUnreachable(msg.payload) : undefined
+    if (entry === undefined) {
+      if (missing === undefined) this.noticeUnreachable(next.value, msg.return)
+      return this.drop('noRoute', msg, 'no such worker')
+    }
+    if (missing !== undefined && msg.onward.length === 1) {
+      // At its destination a notice goes only to a worker that acts on it, never into another
+      // worker's message stream; on the way (a connection, a channel, a relay) it travels as any message.
+      entry.worker.handleUnreachable?.(missing, msg)
+      return true
+    }
     if (!entry.incoming(msg)) return this.drop('denied', msg, 'denied by access control')
     if (!entry.mailbox.push(msg)) return this.drop('mailboxFull', msg, 'mailbox full')
     this.stats.delivered++
@@ -117,7 +138,7 @@ export class Router {
     if (next?.type === LOCAL) {
       const entry = this.workers.get(next.value)
       const worker = entry?.worker
-      if (entry !== undefined && worker?.handleParts !== undefined && entry.mailbox.idle) {
+      if (entry !== undefined && worker?.handleParts !== undefined && entry.mailbox.idle && (msg.length > MAX_NOTICE_LENGTH || msg.parts[0]?.[0] !== 0xff)) {
         if (entry.incoming !== allowAll && !entry.incoming(probe(msg))) {
           return this.drop('denied', msg, 'denied by access control')
         }
@@ -127,6 +148,17 @@ export class Router {
       }
     }
     return this.send(joinedMessage(msg))
+  }
+
+  /** Tells the sender, along `returnRoute`, that `address` is not here; at most once a second per address. */
+  private noticeUnreachable(address: string, returnRoute: LocalMessage['return']): void {
+    if (returnRoute.length === 0) return
+    const now = Date.now()
+    const last = this.noticed.get(address)
+    if (last !== undefined && now - last < UNREACHABLE_NOTICE_INTERVAL_MS) return
+    setNewest(this.noticed, address, now, MAX_NOTICED_ADDRESSES)
+    this.stats.unreachableSent++
+    this.send({ onward: returnRoute, return: [], payload: encodeUnreachable(address) })
   }
 
   private drop(reason: keyof RouterStats['dropped'], msg: { onward: LocalMessage['onward'] }, text: string): false {

@@ -21,6 +21,8 @@ export interface InfluxServer {
   process: ChildProcess
   query(q: string, options?: { db?: string; username?: string; password?: string; method?: 'GET' | 'POST' }): Promise<{ status: number; body: string }>
   stop(): Promise<void>
+  /** SIGKILL, as a crash: its data stays for `restart`. */
+  kill(): Promise<void>
   /** Starts it again on the same port and data (for recovery tests). */
   restart(): Promise<void>
 }
@@ -78,6 +80,12 @@ async function startOnce(options: InfluxOptions): Promise<InfluxServer> {
     async stop() {
       await stopProcess()
       rmSync(dir, { recursive: true, force: true })
+    },
+    async kill() {
+      if (!running()) return
+      const exited = once(server.process, 'exit')
+      server.process.kill('SIGKILL')
+      await exited
     },
     async restart() {
       await launch()
