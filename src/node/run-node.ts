@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { once } from 'node:events'
 import type { Logger } from 'pino'
 import { nodeCrypto } from '../crypto/node-crypto.js'
@@ -33,6 +33,8 @@ export async function runNode(home: Home, options: RunNodeOptions): Promise<void
     throw new HomeError(`node '${options.name}' is already running (pid ${existing.pid})`)
   }
   const config = options.config
+  // A node run in the foreground on a name that never ran (as a service manager starts it) has no folder yet.
+  mkdirSync(home.nodeDir(options.name), { recursive: true, mode: 0o700 })
   const identityName = config.identity ?? existing?.identity
   const identity = home.loadIdentity(nodeCrypto, identityName)
   const store = await openStore(config.store ?? process.env[STORE_ENV] ?? `sqlite:${home.storePath(options.name)}`)

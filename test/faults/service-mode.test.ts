@@ -1,0 +1,24 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { BIN, cli, ok } from '../support/cli.js'
+
+// How a service manager runs a node: in the foreground, on a name that never ran, stopped with
+// SIGTERM. It must start, and on SIGTERM stop by itself and exit 0.
+
+test('node create --foreground on a fresh name starts; SIGTERM stops it with exit 0', async () => {
+  const portico = cli('portico-service-')
+  await ok(portico, 'identity', 'create', 'svc')
+  const child = spawn(process.execPath, [BIN, 'node', 'create', 'fresh', '--identity', 'svc', '--foreground', '--tcp-listener-address', '127.0.0.1:0'], { env: portico.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { out += c.toString() })
+  for (let i = 0; i < 300 && !/"node ready"/.test(out) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50))
+  assert.match(out, /"msg":"node ready"/, out.slice(-500))
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  const [code] = await exited as [number | null]
+  assert.equal(code, 0)
+  assert.match(out, /"msg":"node stopped"/)
+})
