@@ -108,6 +108,16 @@ export class LeaseKeeper {
     return true
   }
 
+  /**
+   * Why `key` has no usable lease now (undefined when it has one): the last failure's reason, or
+   * that none was obtained yet.
+   */
+  unavailable(key: string): string | undefined {
+    const h = this.held.get(key)
+    if (h !== undefined && h.grant.expiresAt > this.now() + EXPIRY_MARGIN_MS) return undefined
+    return this.failed.get(key)?.error.message ?? (this.pending.has(key) ? 'a lease is being obtained' : 'no lease obtained yet')
+  }
+
   current(): { key: string; id: string; expiresAt: string }[] {
     return [...this.held.entries()].map(([key, h]) => ({ key, id: h.grant.id, expiresAt: new Date(h.grant.expiresAt).toISOString() }))
   }

@@ -26,6 +26,9 @@ import { V3Backend } from '../influxdb/v3-backend.js'
 import type { PorticoNode } from './portico-node.js'
 import type { ResourcePolicies } from './resource-policies.js'
 
+/** How often a shared-strategy influxdb inlet looks after its lease with no client asking (renewal, retry). */
+export const LEASE_TEND_MS = 5000
+export const LEASE_TEND_FIRST_MS = 1000
 /** How often an influxdb outlet whose database refused its credentials tries them again. */
 export const VERIFY_RETRY_MS = 5000
 
@@ -94,7 +97,7 @@ export class Portals {
   /** Influxdb outlets whose database has not yet taken their credentials, with the reason. */
   private readonly unverified = new Map<string, string>()
   readonly leaseManagers = new Map<string, LeaseManager>()
-  readonly influxdbInlets = new Map<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper; route: string }>()
+  readonly influxdbInlets = new Map<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper; route: string; strategy: 'shared' | 'per-client' }>()
 
   constructor(private readonly o: PortalsOptions) {}
 
@@ -183,6 +186,11 @@ export class Portals {
     for (const r of this.relays.values()) if (!r.registered) reasons.push(`relay ${r.summary().name as string} not registered`)
     for (const [name, b] of this.waitingOutlets) if (b.waiting !== undefined) reasons.push(`influxdb outlet ${name}: ${b.waiting}`)
     for (const [name, reason] of this.unverified) reasons.push(`influxdb outlet ${name}: ${reason}`)
+    // A shared-strategy inlet is ready when it holds a lease: then its outlet and database answered.
+    for (const [from, i] of this.influxdbInlets) {
+      const why = i.strategy === 'shared' ? i.keeper.unavailable('shared') : undefined
+      if (why !== undefined) reasons.push(`influxdb inlet ${from}: no lease: ${why}`)
+    }
     return reasons
   }
 
@@ -213,7 +221,19 @@ export class Portals {
     const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'] })
     const bound = await inlet.start()
     this.inlets.set(`internal:${bound}`, { inlet: portal, route: base })
-    this.influxdbInlets.set(bound, { inlet, keeper, route: base })
+    this.influxdbInlets.set(bound, { inlet, keeper, route: base, strategy: c['leased-token-strategy'] })
+    // The shared lease is looked after with no client asking: obtained soon after start (so
+    // readiness can say whether the outlet and its database answer), renewed when due, asked again
+    // after a failure (with its backoff). The first look waits a moment for the node's credential.
+    if (c['leased-token-strategy'] === 'shared') {
+      let tend: NodeJS.Timeout | undefined
+      const look = (): void => {
+        keeper.get('shared').catch(() => undefined)
+        tend = setTimeout(look, LEASE_TEND_MS).unref()
+      }
+      tend = setTimeout(look, LEASE_TEND_FIRST_MS).unref()
+      this.o.signal.addEventListener('abort', () => clearTimeout(tend), { once: true })
+    }
     return { from: bound, route: base, strategy: c['leased-token-strategy'] }
   }
 
