@@ -1,4 +1,25 @@
 import { request } from 'node:http'
+import { connect } from 'node:net'
+
+/** How long a liveness probe of a node's control socket waits. */
+export const PROBE_TIMEOUT_MS = 1000
+
+/**
+ * Whether a node process answers on its control socket. Only a live process holds the socket
+ * open, so this, not a PID (which a dying or reused process can hold), says whether a node runs.
+ */
+export function nodeAnswers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ path: socketPath })
+    const done = (alive: boolean): void => {
+      s.destroy()
+      resolve(alive)
+    }
+    s.setTimeout(PROBE_TIMEOUT_MS, () => done(false))
+    s.once('connect', () => done(true))
+    s.once('error', () => done(false))
+  })
+}
 
 export class ControlClientError extends Error {
   override name = 'ControlClientError'

@@ -167,14 +167,3 @@ export class Home {
     return join(this.root, 'identities', `${name}.json`)
   }
 }
-
-export function isRunning(pid: number): boolean {
-  // kill(-1) would signal every process we own: only real pids are probed.
-  if (!Number.isInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}

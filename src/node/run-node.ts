@@ -5,7 +5,8 @@ import { nodeCrypto } from '../crypto/node-crypto.js'
 import { openStore, STORE_ENV } from '../store/open-store.js'
 import type { NodeConfig } from './config.js'
 import type { Home } from './home.js'
-import { isRunning, HomeError } from './home.js'
+import { HomeError } from './home.js'
+import { nodeAnswers } from './control-client.js'
 import { startControlServer } from './control-server.js'
 import { NodeRuntime, type AuthorityMode } from './node-runtime.js'
 
@@ -29,9 +30,11 @@ export function nodeResolver(home: Home): (name: string) => string {
 /** Runs a node in this process until `signal` aborts or the control API is told to stop. */
 export async function runNode(home: Home, options: RunNodeOptions): Promise<void> {
   const existing = home.nodeRecord(options.name)
-  if (existing !== undefined && existing.pid !== process.pid && isRunning(existing.pid)) {
+  if (existing !== undefined && existing.pid !== process.pid && await nodeAnswers(home.apiSocket(options.name))) {
     throw new HomeError(`node '${options.name}' is already running (pid ${existing.pid})`)
   }
+  // A socket left by a process that died without a word (SIGKILL) holds nothing: clear it.
+  rmSync(home.apiSocket(options.name), { force: true })
   const config = options.config
   // A node run in the foreground on a name that never ran (as a service manager starts it) has no folder yet.
   mkdirSync(home.nodeDir(options.name), { recursive: true, mode: 0o700 })

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { BIN, cli, ok } from '../support/cli.js'
+import { killNode } from '../support/node-processes.js'
 
 // How a service manager runs a node: in the foreground, on a name that never ran, stopped with
 // SIGTERM. It must start, and on SIGTERM stop by itself and exit 0.
@@ -21,4 +22,22 @@ test('node create --foreground on a fresh name starts; SIGTERM stops it with exi
   const [code] = await exited as [number | null]
   assert.equal(code, 0)
   assert.match(out, /"msg":"node stopped"/)
+})
+
+test('after SIGKILL a node is stopped by its socket, not its PID: list says so, stop says it is not running, create starts it again; logs print', async () => {
+  const portico = cli('portico-service-kill-')
+  await ok(portico, 'identity', 'create', 'svc')
+  await ok(portico, 'node', 'create', 'k', '--identity', 'svc')
+  await killNode(portico, 'k')
+  const listed = JSON.parse(await ok(portico, 'node', 'list', '--output', 'json')) as { name: string; status: string }[]
+  assert.equal(listed.find((n) => n.name === 'k')?.status, 'stopped')
+  const stop = await portico('node', 'stop', 'k')
+  assert.notEqual(stop.code, 0)
+  assert.match(stop.stderr, /not running/)
+  await ok(portico, 'node', 'create', 'k', '--identity', 'svc')
+  assert.match(await ok(portico, 'node', 'logs', 'k'), /"msg":"node ready"/)
+  await ok(portico, 'node', 'delete', 'k')
+  const missing = await portico('node', 'delete', 'nosuch')
+  assert.notEqual(missing.code, 0)
+  assert.match(missing.stderr, /no node named 'nosuch'/)
 })

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Option, type Command } from 'commander'
 import { readNodeConfig, type NodeConfig } from '../../node/config.js'
-import { Home, isRunning } from '../../node/home.js'
-import { callNode } from '../../node/control-client.js'
+import { createReadStream, existsSync, statSync, watch } from 'node:fs'
+import { Home } from '../../node/home.js'
+import { callNode, nodeAnswers } from '../../node/control-client.js'
 import { parseOutput, print, table } from '../output.js'
 import { readLaunchSecrets, runForeground, startBackground, START_TIMEOUT_MS, TICKET_ENV } from '../node-process.js'
 
@@ -28,14 +29,36 @@ function effectiveConfig(o: CreateOptions): NodeConfig {
   }
 }
 
+/** Asks a running node to stop and waits until its control socket no longer answers. */
 export async function stopNode(home: Home, name: string): Promise<void> {
-  const pid = home.nodeRecord(name)?.pid ?? -1
-  await callNode(home.apiSocket(name), 'POST', '/stop').catch((err: unknown) => {
-    if (pid > 0 && isRunning(pid)) process.kill(pid, 'SIGTERM')
-    else throw err
-  })
+  const socket = home.apiSocket(name)
+  if (!await nodeAnswers(socket)) throw new Error(`node '${name}' is not running`)
+  await callNode(socket, 'POST', '/stop')
   const deadline = Date.now() + START_TIMEOUT_MS
-  while (pid > 0 && isRunning(pid) && Date.now() < deadline) await sleep(50)
+  while (await nodeAnswers(socket)) {
+    if (Date.now() > deadline) throw new Error(`node '${name}' did not stop within ${START_TIMEOUT_MS / 1000} s`)
+    await sleep(50)
+  }
+}
+
+/** Prints a node's log; with `follow`, goes on printing what it adds until interrupted. */
+async function printLog(file: string, follow: boolean): Promise<void> {
+  if (!existsSync(file)) throw new Error(`no log at ${file}`)
+  let at = 0
+  const more = async (): Promise<void> => {
+    const size = statSync(file).size
+    if (size < at) at = 0
+    if (size === at) return
+    const stream = createReadStream(file, { start: at, end: size - 1 })
+    stream.pipe(process.stdout, { end: false })
+    await new Promise<void>((r) => stream.on('end', () => r()))
+    at = size
+  }
+  await more()
+  if (!follow) return
+  let busy = Promise.resolve()
+  watch(file, () => { busy = busy.then(more) })
+  await new Promise(() => undefined)
 }
 
 export function nodeCommands(program: Command): void {
@@ -83,12 +106,12 @@ export function nodeCommands(program: Command): void {
 
   node.command('list').description('List nodes in $PORTICO_HOME')
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
-    .action((o: { output: 'plain' | 'json' }) => {
+    .action(async (o: { output: 'plain' | 'json' }) => {
       const home = new Home()
-      const rows = home.listNodes().map((n) => {
+      const rows = await Promise.all(home.listNodes().map(async (n) => {
         const r = home.nodeRecord(n)
-        return { name: n, status: r !== undefined && r.pid > 0 && isRunning(r.pid) ? 'running' : 'stopped', pid: r?.pid, tcp: r?.tcpListenerAddress, http: r?.httpServerAddress, project: r?.project, identifier: r?.identifier }
-      })
+        return { name: n, status: await nodeAnswers(home.apiSocket(n)) ? 'running' : 'stopped', pid: r?.pid, tcp: r?.tcpListenerAddress, http: r?.httpServerAddress, project: r?.project, identifier: r?.identifier }
+      }))
       print(o.output, rows, () => table(rows, ['name', 'status', 'pid', 'tcp', 'http', 'project', 'identifier']))
     })
 
@@ -105,11 +128,17 @@ export function nodeCommands(program: Command): void {
       console.log(`node ${name} stopped`)
     })
 
+  node.command('logs').argument('[name]', 'node name', 'default').description('Print a node\'s log (JSON lines); --follow goes on printing as it grows')
+    .option('--follow', 'keep printing what the node logs, until interrupted')
+    .action(async (name: string, o: { follow?: boolean }) => {
+      await printLog(new Home().logFile(name), o.follow === true)
+    })
+
   node.command('delete').argument('<name>', 'node name').description('Stop a node if running and delete its state')
     .action(async (name: string) => {
       const home = new Home()
-      const r = home.nodeRecord(name)
-      if (r !== undefined && r.pid > 0 && isRunning(r.pid)) await stopNode(home, name)
+      if (!home.listNodes().includes(name)) throw new Error(`no node named '${name}'`)
+      if (await nodeAnswers(home.apiSocket(name))) await stopNode(home, name)
       home.deleteNode(name)
       console.log(`node ${name} deleted`)
     })
