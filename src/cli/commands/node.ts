@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Option, type Command } from 'commander'
 import { readNodeConfig, type NodeConfig } from '../../node/config.js'
-import { createReadStream, existsSync, statSync, watch } from 'node:fs'
+import { createReadStream, existsSync, mkdirSync, statSync, watch } from 'node:fs'
+import { resolve } from 'node:path'
+import { loadLaunch, saveLaunch } from '../launch-record.js'
 import { Home } from '../../node/home.js'
 import { callNode, nodeAnswers } from '../../node/control-client.js'
 import { parseOutput, print, table } from '../output.js'
@@ -61,6 +63,48 @@ async function printLog(file: string, follow: boolean): Promise<void> {
   await new Promise(() => undefined)
 }
 
+/** `node create`, and `node start` with what was recorded at create. */
+async function createNode(nameArg: string | undefined, o: CreateOptions): Promise<void> {
+  const home = new Home()
+  if (o.secretsStdin === true) {
+    const s = await readLaunchSecrets()
+    o = { ...o, ...(s.configuration !== undefined ? { configuration: s.configuration } : {}), ...(s.ticket !== undefined ? { enrollmentTicket: s.ticket } : {}), ...(s.store !== undefined ? { store: s.store } : {}) }
+  }
+  const config = effectiveConfig(o)
+  const name = nameArg ?? config.name ?? 'default'
+  // What `node start` needs to bring the node back as it was (not from the background child,
+  // which was started from a record or a create already).
+  if (o.secretsStdin !== true) recordLaunch(home, name, o)
+  if (o.foreground === true) {
+    await runForeground(home, { name, config })
+    return
+  }
+  // Nothing that may be secret goes on the command line: the configuration text, the ticket
+  // and the store URL go through a pipe.
+  const args = ['node', 'create', name,
+    ...(o.config !== undefined ? ['--config', o.config] : []),
+    ...(o.tcpListenerAddress !== undefined ? ['--tcp-listener-address', o.tcpListenerAddress] : []),
+    ...(o.httpServerPort !== undefined ? ['--http-server-port', o.httpServerPort] : []),
+    ...(o.identity !== undefined ? ['--identity', o.identity] : []),
+    ...(o.project !== undefined ? ['--project', o.project] : [])]
+  const r = await startBackground(home, name, args, {
+    ...(o.configuration !== undefined ? { configuration: o.configuration } : {}), ...(config.ticket !== undefined ? { ticket: config.ticket } : {}),
+    ...(o.store !== undefined ? { store: o.store } : {})
+  })
+  print(o.output, r, () => `node ${name} started (pid ${r?.pid ?? '?'}${r?.tcpListenerAddress !== undefined ? `, tcp ${r.tcpListenerAddress}` : ''}${r?.httpServerAddress !== undefined ? `, http ${r.httpServerAddress}` : ''})`)
+}
+
+/** Writes the node's launch record; says on stderr which variables `node start` will need. */
+function recordLaunch(home: Home, name: string, o: CreateOptions): void {
+  mkdirSync(home.nodeDir(name), { recursive: true, mode: 0o700 })
+  const needed = saveLaunch(home, name, {
+    ...(o.config !== undefined ? { config: resolve(o.config) } : {}), ...(o.configuration !== undefined ? { configuration: o.configuration } : {}),
+    ...(o.tcpListenerAddress !== undefined ? { tcpListenerAddress: o.tcpListenerAddress } : {}), ...(o.httpServerPort !== undefined ? { httpServerPort: o.httpServerPort } : {}),
+    ...(o.identity !== undefined ? { identity: o.identity } : {}), ...(o.project !== undefined ? { project: o.project } : {}), ...(o.store !== undefined ? { store: o.store } : {})
+  })
+  if (needed.length > 0) process.stderr.write(`note: secrets given inline are not recorded; \`node start ${name}\` will read them from ${needed.map((v) => `$${v}`).join(', ')}\n`)
+}
+
 export function nodeCommands(program: Command): void {
   const node = program.command('node').description('Run and manage Portico nodes')
 
@@ -77,31 +121,15 @@ export function nodeCommands(program: Command): void {
     .option('--foreground', 'run in this process, logging to stdout, until interrupted')
     .addOption(new Option('--secrets-stdin', 'read the inline configuration, ticket and store from standard input (used by background starts)').hideHelp())
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
-    .action(async (nameArg: string | undefined, o: CreateOptions) => {
-      const home = new Home()
-      if (o.secretsStdin === true) {
-        const s = await readLaunchSecrets()
-        o = { ...o, ...(s.configuration !== undefined ? { configuration: s.configuration } : {}), ...(s.ticket !== undefined ? { enrollmentTicket: s.ticket } : {}), ...(s.store !== undefined ? { store: s.store } : {}) }
-      }
-      const config = effectiveConfig(o)
-      const name = nameArg ?? config.name ?? 'default'
-      if (o.foreground === true) {
-        await runForeground(home, { name, config })
-        return
-      }
-      // Nothing that may be secret goes on the command line: the configuration text, the ticket
-      // and the store URL go through a pipe.
-      const args = ['node', 'create', name,
-        ...(o.config !== undefined ? ['--config', o.config] : []),
-        ...(o.tcpListenerAddress !== undefined ? ['--tcp-listener-address', o.tcpListenerAddress] : []),
-        ...(o.httpServerPort !== undefined ? ['--http-server-port', o.httpServerPort] : []),
-        ...(o.identity !== undefined ? ['--identity', o.identity] : []),
-        ...(o.project !== undefined ? ['--project', o.project] : [])]
-      const r = await startBackground(home, name, args, {
-        ...(o.configuration !== undefined ? { configuration: o.configuration } : {}), ...(config.ticket !== undefined ? { ticket: config.ticket } : {}),
-        ...(o.store !== undefined ? { store: o.store } : {})
-      })
-      print(o.output, r, () => `node ${name} started (pid ${r?.pid ?? '?'}${r?.tcpListenerAddress !== undefined ? `, tcp ${r.tcpListenerAddress}` : ''}${r?.httpServerAddress !== undefined ? `, http ${r.httpServerAddress}` : ''})`)
+    .action(createNode)
+
+  node.command('start').argument('[name]', 'node name', 'default')
+    .description('Start a stopped or crashed node as it was created (its recorded configuration; secrets from the environment)')
+    .option('--foreground', 'run in this process, logging to stdout, until interrupted (for service managers)')
+    .option('--output <format>', 'plain or json', parseOutput, 'plain')
+    .action(async (name: string, o: { foreground?: boolean; output: 'plain' | 'json' }) => {
+      const recorded = Object.fromEntries(Object.entries(loadLaunch(new Home(), name)).filter(([, v]) => v !== undefined)) as Partial<CreateOptions>
+      await createNode(name, { ...recorded, ...(o.foreground === true ? { foreground: true } : {}), output: o.output })
     })
 
   node.command('list').description('List nodes in $PORTICO_HOME')
