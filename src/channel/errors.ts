@@ -22,3 +22,8 @@ export class HandshakeTimeoutError extends SecureChannelError {
 export class ChannelClosedError extends SecureChannelError {
   override name = 'ChannelClosedError'
 }
+
+/** A node on the way to the listener said a hop of the route is not there: no handshake can complete. */
+export class UnreachableError extends SecureChannelError {
+  override name = 'UnreachableError'
+}

@@ -5,7 +5,7 @@ import { encodeIdentityPayload, verifyIdentityPayload } from './peer.js'
 import { HandshakeXX } from './noise/handshake-xx.js'
 import { SecureChannel } from './secure-channel.js'
 import { Kind } from './channel-message.js'
-import { ChannelClosedError, HandshakeTimeoutError, SecureChannelError } from './errors.js'
+import { ChannelClosedError, HandshakeTimeoutError, SecureChannelError, UnreachableError } from './errors.js'
 import { describeError, HANDSHAKE_TIMEOUT_MS, randomAddress, verifyContext, type ChannelContext } from './context.js'
 import type { TrustPolicy } from './trust-policy.js'
 
@@ -73,7 +73,12 @@ export async function createSecureChannel(ctx: ChannelContext, route: Route, opt
   }
   ctx.router.register(decryptorAddress, {
     handleMessage: handle,
-    handleUnreachable: (address) => channel?.farEndGone(address),
+    // Before the handshake is done, a node on the way that has no `address` (a relay not
+    // registered, a listener not there) means no answer will come: fail now, not at the time-out.
+    handleUnreachable: (address) => {
+      if (channel !== undefined) channel.farEndGone(address)
+      else if (route.some((a) => a.value === address)) fail(new UnreachableError(`no route to the listener: ${address.slice(0, 80)} is not there`))
+    },
     // Once the channel is up and settled, data may arrive in pieces (a frame that spanned reads).
     handleParts: (msg) => {
       if (channel !== undefined && settle === undefined) channel.receiveParts(msg)

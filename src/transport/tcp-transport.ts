@@ -6,6 +6,7 @@ import type { LocalMessage } from '../routing/message.js'
 import type { Router, TransportRouter } from '../routing/router.js'
 import { TcpConnection, type ConnectionInfo } from './tcp-connection.js'
 import { formatHostPort, parseHostPort, type HostPort } from './host-port.js'
+import { encodeUnreachable } from '../routing/unreachable.js'
 
 export const CONNECT_TIMEOUT_MS = 10_000
 /** Messages held for a peer while its connection is being set up. */
@@ -125,6 +126,8 @@ export class TcpTransport implements TransportRouter {
       (err: unknown) => {
         this.pending.delete(peer)
         this.log.warn({ peer, err: (err as Error).message, dropped: queue.length }, 'could not reach tcp peer')
+        // Each sender learns at once that the peer is not there (a handshake fails now, not at its time-out).
+        for (const m of queue) if (m.return.length > 0) this.router.send({ onward: m.return, return: [], payload: encodeUnreachable(peer) })
       }
     )
     return true

@@ -4,6 +4,7 @@ import { Router } from '../../src/routing/router.js'
 import { local } from '../../src/routing/address.js'
 import { step } from '../../src/routing/message.js'
 import { silentLogger } from '../../src/log/logger.js'
+import { decodeUnreachable, encodeUnreachable } from '../../src/routing/unreachable.js'
 
 test('a full mailbox refuses instead of buffering, and counts the drop', async () => {
   const r = new Router(silentLogger)
@@ -46,4 +47,24 @@ test('step pops the onward route and pushes the hop onto the return route', () =
   const m = step({ onward: [local('a'), local('b')], return: [local('x')], payload: new Uint8Array(0) }, local('a'))
   assert.deepEqual(m.onward.map((a) => a.value), ['b'])
   assert.deepEqual(m.return.map((a) => a.value), ['a', 'x'])
+})
+
+test('a message for a worker this node does not have is answered along its return route with a notice, at most once a second per address', async () => {
+  const r = new Router(silentLogger)
+  const notices: string[] = []
+  r.register('sender', { handleMessage: () => assert.fail('a notice went into the message stream'), handleUnreachable: (a) => { notices.push(a) } })
+  const passOn: string[] = []
+  r.register('plain', { handleMessage: () => { passOn.push('message') } })
+  assert.equal(r.send({ onward: [local('gone')], return: [local('sender')], payload: Uint8Array.of(1) }), false)
+  assert.equal(r.send({ onward: [local('gone')], return: [local('sender')], payload: Uint8Array.of(2) }), false)
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.deepEqual(notices, ['gone'])
+  assert.equal(r.stats.unreachableSent, 1)
+  // A notice for a missing worker is never answered with another; a worker that does not act on notices never sees one.
+  assert.equal(r.send({ onward: [local('also-gone')], return: [local('sender')], payload: encodeUnreachable('x') }), false)
+  assert.equal(r.send({ onward: [local('plain')], return: [], payload: encodeUnreachable('y') }), true)
+  assert.deepEqual(passOn, [])
+  assert.equal(r.stats.unreachableSent, 1)
+  assert.equal(decodeUnreachable(encodeUnreachable('sc-in-1234')), 'sc-in-1234')
+  assert.equal(decodeUnreachable(Uint8Array.of(0xff, 1, 2)), undefined)
 })
