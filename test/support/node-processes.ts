@@ -1,11 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Cli } from './cli.js'
-
-/** The pid of node `name` in home `c`, as its node record says. */
-export function nodePid(c: Cli, name: string): number {
-  return (JSON.parse(readFileSync(join(c.home, 'nodes', name, 'node.json'), 'utf8')) as { pid: number }).pid
-}
+import { nodePid } from './processes.js'
 
 function alive(pid: number): boolean {
   try {
@@ -18,7 +12,7 @@ function alive(pid: number): boolean {
 
 /** SIGKILL: no close message, no clean-up, as a crash or a power loss. Waits until the process is gone. */
 export async function killNode(c: Cli, name: string): Promise<void> {
-  const pid = nodePid(c, name)
+  const pid = nodePid(c.home, name)
   process.kill(pid, 'SIGKILL')
   for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 25))
   if (alive(pid)) throw new Error(`node ${name} (pid ${pid}) survived SIGKILL`)
