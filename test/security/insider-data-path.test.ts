@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { once } from 'node:events'
 import { startDeployment, type Deployment } from '../support/insider-deployment.js'
+import { ok } from '../support/cli.js'
 
 // The data path under attack by a device of the fleet: everything goes through its own inlet,
 // against a real InfluxDB 1.6.7, and nothing it is not allowed reaches the database.
@@ -70,6 +71,49 @@ test('only the InfluxDB API is forwarded: /debug answers 403, targets are rewrit
   assert.match(await d.adminQuery('SELECT count(v) FROM abs', 'device-1'), /"count"/)
   assert.match(await raw('GET /t19\r\n\r\n'), /^HTTP\/1\.1 400 /)
   assert.match(await raw('POST /write?db=device-1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'), /^HTTP\/1\.1 400 /)
+})
+
+/** One raw exchange with the inlet: the bytes it answers before it closes or 2 s pass. */
+async function raw(text: string | Buffer): Promise<string> {
+  const s = connect({ host: '127.0.0.1', port })
+  let out = ''
+  s.on('data', (c: Buffer) => { out += c.toString('latin1') })
+  s.on('error', () => undefined)
+  s.write(text)
+  await Promise.race([once(s, 'close'), new Promise((r) => setTimeout(r, 2000))])
+  s.destroy()
+  return out
+}
+
+test('what held keeps holding: smuggling shapes, CONNECT, odd Expect, huge heads, upgrades and trailers', async () => {
+  const write = 'POST /write?db=device-1 HTTP/1.1\r\nHost: x\r\n'
+  for (const [request, status] of [
+    [`${write}Content-Length: 5\r\nContent-Length: 6\r\n\r\nh v=1`, 400],
+    [`${write}Transfer-Encoding: xchunked\r\n\r\n`, 400],
+    [`${write}Content-Length : 5\r\n\r\nh v=1`, 400],
+    [`${write}X-A: 1\r\n folded\r\nContent-Length: 5\r\n\r\nh v=1`, 400],
+    ['post /write?db=device-1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nh v=1', 400],
+    ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400],
+    ['CONNECT db:8086 HTTP/1.1\r\nHost: db:8086\r\n\r\n', 405],
+    [`${write}Expect: 200-ok\r\nContent-Length: 5\r\n\r\nh v=1`, 417],
+    [`GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`, 431]
+  ] as const) {
+    assert.match(await raw(request), new RegExp(`^HTTP/1\\.1 ${status} `), request.slice(0, 60))
+  }
+  // An upgrade request is served as plain HTTP; trailers of a chunked body never reach the database.
+  assert.match(await raw('GET /ping HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n'), /^HTTP\/1\.1 204 /)
+  assert.match(await raw(`${write}Transfer-Encoding: chunked\r\nTrailer: X-T\r\nConnection: close\r\n\r\n8\r\ntr v=1i\n\r\n0\r\nX-T: smuggled\r\n\r\n`), /^HTTP\/1\.1 204 /)
+})
+
+test('the inlet and the outlet listen on loopback only; /show and /metrics hold no secret', async () => {
+  const show = JSON.parse(await ok(d.devices['device-1'].portico, 'node', 'show', 'device-1', '--output', 'json')) as { influxdbInlets: { from: string }[] }
+  assert.match(show.influxdbInlets[0]?.from ?? '', /^127\.0\.0\.1:/)
+  const status = await fetch(`http://127.0.0.1:${d.outletHttp}/show`).then((r) => r.text())
+  const metrics = await fetch(`http://127.0.0.1:${d.outletHttp}/metrics`).then((r) => r.text())
+  for (const secret of d.secrets) {
+    assert.ok(!status.includes(secret), 'a secret in /show')
+    assert.ok(!metrics.includes(secret), 'a secret in /metrics')
+  }
 })
 
 test('a device cannot write elsewhere, and every client credential is stripped, in every form tried', async () => {
