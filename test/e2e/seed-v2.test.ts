@@ -91,9 +91,11 @@ test('with the seed configuration as given, a device writes over TLS through its
   assert.equal(leases.length, 1)
   const lease = leases[0]
   assert.ok(lease !== undefined)
+  // The bucket named in the seed's permissions, as InfluxDB reads a permission: by its id, in the org.
+  const fleet = [...v2.buckets.values()].find((b) => b.name === 'fleet')
   assert.deepEqual(lease.permissions, [
-    { action: 'write', resource: { type: 'buckets', name: 'fleet', orgID: v2.orgId } },
-    { action: 'read', resource: { type: 'buckets', name: 'fleet', orgID: v2.orgId } }
+    { action: 'write', resource: { type: 'buckets', id: fleet?.id, orgID: v2.orgId } },
+    { action: 'read', resource: { type: 'buckets', id: fleet?.id, orgID: v2.orgId } }
   ])
   // "300" is seconds: the description carries the lease's end.
   const expires = Date.parse(/expires=(\S+)/.exec(lease.description)?.[1] ?? '')
