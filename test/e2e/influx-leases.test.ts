@@ -169,7 +169,8 @@ test('an identity without the attribute gets no lease and a clear error', async 
 })
 
 test('malformed HTTP gets a 400 and a closed connection; nothing is forwarded', async () => {
-  const before = await leaseUsers()
+  const issued = (): number => (readFileSync(join(portico.home, 'nodes', 'outlet', 'node.log'), 'utf8').match(/"msg":"lease issued"/g) ?? []).length
+  const before = issued()
   const s = connect({ host: '127.0.0.1', port: ports.dev1 ?? 0 })
   await once(s, 'connect')
   let answer = ''
@@ -177,19 +178,22 @@ test('malformed HTTP gets a 400 and a closed connection; nothing is forwarded', 
   s.write('GARBAGE / HTTP/9.9\r\n\x00\x01\r\n\r\n')
   await once(s, 'close')
   assert.match(answer, /^HTTP\/1.1 400 Bad Request/)
-  assert.deepEqual(await leaseUsers(), before)
+  // No lease was asked for because of it (a renewal of a 10 s lease may fall in this moment: at most one).
+  assert.ok(issued() - before <= 1)
 })
 
 test('deleting a member revokes its leases within 15 s, long before they would expire', async () => {
   const id = (JSON.parse(await ok(portico, 'node', 'show', 'dev2', '--output', 'json')) as { identifier: string }).identifier
   assert.equal((await write(ports.dev2 ?? 0, 'dev2', 'last v=1')).status, 204)
-  const before = await leaseUsers()
   await ok(portico, 'member', 'delete', id)
   const started = Date.now()
+  // Its lease users, by the lease ids the outlet logged for it: other devices renew theirs meanwhile.
+  const itsUsers = (log: string): string[] => [...log.matchAll(new RegExp(`"lease":"([0-9a-f]+)","identifier":"${id}"[^\\n]*"msg":"lease issued"`, 'g'))].map((m) => `portico_lease_${m[1] ?? ''}`)
   let revoked = false
   while (!revoked && Date.now() - started < 15_000) {
     const log = readFileSync(join(portico.home, 'nodes', 'outlet', 'node.log'), 'utf8')
-    revoked = new RegExp(`"identifier":"${id}","leases":[1-9]\\d*,"msg":"identity revoked: revoking its leases"`).test(log) && (await leaseUsers()).length < before.length
+    const live = await leaseUsers()
+    revoked = new RegExp(`"identifier":"${id}","leases":[1-9]\\d*,"msg":"identity revoked: revoking its leases"`).test(log) && itsUsers(log).length > 0 && !itsUsers(log).some((u) => live.includes(u))
     if (!revoked) await new Promise((r) => setTimeout(r, 250))
   }
   assert.ok(revoked, 'the deleted member still has a live lease user after 15 s')
