@@ -17,9 +17,14 @@ export class ClientConnection implements MessageHandler {
   private parsing: InletRequest | undefined
   /** When the head being read began (ms since the epoch), for the headers timeout. */
   private headSince: number | undefined
-  /** When the body being read began, and when its last byte came (ms since the epoch), for the body timeouts. */
+  /**
+   * When the body being read began, and when the timeout check last saw it grow (ms since the
+   * epoch): body pieces only count bytes, so the hot path reads no clock.
+   */
   private bodySince: number | undefined
   private lastBodyAt = 0
+  private bodyBytes = 0
+  private bodyBytesSeen = 0
   private idleSince = Date.now()
   /** A new connection has as long as a request head to begin its first request; then it is kept alive as answers say. */
   private idleLimit = HEADERS_TIMEOUT_MS
@@ -86,7 +91,8 @@ export class ClientConnection implements MessageHandler {
       this.refuse(408, 'request timeout', `the request head was not complete within ${HEADERS_TIMEOUT_MS / 1000} s`)
     } else if (this.parsing !== undefined && this.bodySince !== undefined) {
       // A body the inlet stopped reading (the database is slow) is not the client's delay.
-      if (this.socket.isPaused()) this.lastBodyAt = now
+      if (this.socket.isPaused() || this.bodyBytes !== this.bodyBytesSeen) this.lastBodyAt = now
+      this.bodyBytesSeen = this.bodyBytes
       if (now - this.lastBodyAt > BODY_IDLE_TIMEOUT_MS) {
         this.ctx.log.warn('a request body stalled; its connection is closed')
         this.refuse(408, 'request timeout', `no byte of the request body came for ${BODY_IDLE_TIMEOUT_MS / 1000} s`)
@@ -122,7 +128,7 @@ export class ClientConnection implements MessageHandler {
   }
 
   body(chunk: Buffer): void {
-    this.lastBodyAt = Date.now()
+    this.bodyBytes += chunk.length
     this.parsing?.bodyPiece(chunk)
   }
 
