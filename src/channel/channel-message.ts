@@ -7,8 +7,9 @@ import { decodeMessage, encodeMessageParts, type Message } from '../routing/mess
  *   1 refresh  body = CBOR list of credentials replacing the ones presented in the handshake
  *   2 close    body = UTF-8 reason
  *   3 ready    body = empty; the responder accepted the initiator (sent once, after message C)
+ *   4 ping     body = empty; a keep-alive, sent by a side that has sent nothing for a while
  */
-export const Kind = { Payload: 0, Refresh: 1, Close: 2, Ready: 3 } as const
+export const Kind = { Payload: 0, Refresh: 1, Close: 2, Ready: 3, Ping: 4 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 
 export const MAX_CLOSE_REASON = 512
@@ -31,6 +32,7 @@ export type ChannelMessage =
   | { kind: typeof Kind.Refresh; credentials: Uint8Array }
   | { kind: typeof Kind.Close; reason: string }
   | { kind: typeof Kind.Ready }
+  | { kind: typeof Kind.Ping }
 
 export function decodeChannelMessage(plaintext: Uint8Array): ChannelMessage {
   const body = plaintext.subarray(1)
@@ -39,6 +41,7 @@ export function decodeChannelMessage(plaintext: Uint8Array): ChannelMessage {
     case Kind.Refresh: return { kind: Kind.Refresh, credentials: body }
     case Kind.Close: return { kind: Kind.Close, reason: Buffer.from(body.subarray(0, MAX_CLOSE_REASON)).toString('utf8') }
     case Kind.Ready: return { kind: Kind.Ready }
+    case Kind.Ping: return { kind: Kind.Ping }
     default: throw new DecodeError('unknown secure channel message kind')
   }
 }

@@ -22,6 +22,8 @@ export interface ChannelContext {
   authorities: () => readonly Identity[]
   credentials: () => readonly CredentialAndPurposeKey[]
   now: () => number
+  /** The keep-alive tick of established channels (CHANNEL_TICK_MS unless a test shortens it). */
+  keepAliveTickMs?: number
   /** Told of every channel that opens, so a node can list, refresh and revoke them. */
   onChannel?: (channel: SecureChannel) => void
 }

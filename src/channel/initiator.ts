@@ -47,7 +47,8 @@ export async function createSecureChannel(ctx: ChannelContext, route: Route, opt
     channel = new SecureChannel({
       role: 'initiator', router: ctx.router, log: ctx.log, verify, trustPolicy: options.trustPolicy,
       keys: { sendKey, receiveKey }, peer, remoteRoute: msg.return, decryptorAddress, encryptorAddress,
-      ...(options.outgoing !== undefined ? { outgoing: options.outgoing } : {})
+      ...(options.outgoing !== undefined ? { outgoing: options.outgoing } : {}),
+      ...(ctx.keepAliveTickMs !== undefined ? { keepAliveTickMs: ctx.keepAliveTickMs } : {})
     })
   }
 

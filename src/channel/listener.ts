@@ -95,7 +95,8 @@ export class SecureChannelListener {
       const channel = new SecureChannel({
         role: 'responder', router: ctx.router, log: ctx.log, verify, trustPolicy: this.options.trustPolicy,
         keys, peer, remoteRoute: msg.return, decryptorAddress, encryptorAddress: randomAddress('sc'),
-        ...(this.options.outgoing !== undefined ? { outgoing: this.options.outgoing } : {})
+        ...(this.options.outgoing !== undefined ? { outgoing: this.options.outgoing } : {}),
+        ...(ctx.keepAliveTickMs !== undefined ? { keepAliveTickMs: ctx.keepAliveTickMs } : {})
       })
       channel.sendReady()
       ctx.log.info({ channel: channel.address, peer: peer.identifier }, 'secure channel accepted')

@@ -12,6 +12,15 @@ import type { Role } from './noise/handshake-xx.js'
 
 /** Closing a channel a moment after its peer's credential expires avoids racing a refresh in flight. */
 export const EXPIRY_GRACE_MS = 1000
+/**
+ * Keep-alives. Every tick, a side that has sent nothing since the previous tick sends a ping, so
+ * a live peer is heard from at least every two ticks (5 s). A channel that has heard nothing for
+ * CHANNEL_SILENT_TICKS ticks (12.5 to 15 s) closes: its peer died without a word, or every path to
+ * it went silent, and whoever uses the channel builds a new one. This holds end to end, across
+ * relays that cannot tell a dead peer from an idle one.
+ */
+export const CHANNEL_TICK_MS = 2500
+export const CHANNEL_SILENT_TICKS = 6
 
 export interface ChannelKeys {
   sendKey: Uint8Array
@@ -33,6 +42,8 @@ export interface SecureChannelParams {
   encryptorAddress: string
   /** Who may send through this channel from our side; default: anyone local. */
   outgoing?: AccessControl
+  /** CHANNEL_TICK_MS unless a test shortens it. */
+  keepAliveTickMs?: number
 }
 
 export interface ChannelSummary {
@@ -54,6 +65,10 @@ export class SecureChannel {
   private readonly encryptor: TransportEncryptor
   private readonly decryptor: TransportDecryptor
   private expiryTimer: NodeJS.Timeout | undefined
+  private readonly keepAliveTimer: NodeJS.Timeout
+  // Flags and a counter, not clock readings: the hot path only sets them, the tick reads them.
+  private sentSinceTick = true
+  private silentTicks = 0
   private closed = false
   private readonly closeHandlers: ((reason: string) => void)[] = []
   private readonly openedAt = new Date()
@@ -71,6 +86,8 @@ export class SecureChannel {
     const outgoing = p.outgoing
     p.router.register(this.address, { handleMessage: (m) => this.sendOut(m), handleParts: (m) => this.sendOutParts(m) }, outgoing === undefined ? {} : { incoming: outgoing })
     this.armExpiry()
+    this.keepAliveTimer = setInterval(() => this.keepAlive(), p.keepAliveTickMs ?? CHANNEL_TICK_MS)
+    this.keepAliveTimer.unref()
   }
 
   /** Where the peer's decryptor is: its first hop is the connection or channel this one runs over. */
@@ -118,6 +135,7 @@ export class SecureChannel {
     if (notifyPeer) this.sendControl(encodeClose(reason))
     this.closed = true
     clearTimeout(this.expiryTimer)
+    clearInterval(this.keepAliveTimer)
     this.p.router.unregister(this.address)
     this.p.router.unregister(this.p.decryptorAddress)
     this.p.log.info({ channel: this.address, peer: this.peer.identifier, reason }, 'secure channel closed')
@@ -150,6 +168,7 @@ export class SecureChannel {
     let decoded
     try {
       const plaintext = this.decryptor.decryptParts(msg.parts, msg.length)
+      this.silentTicks = 0
       if (plaintext.length > 1 && this.sendOnInParts(plaintext)) return { kind: Kind.Payload }
       decoded = decodeChannelMessage(joinParts(plaintext))
     } catch (err) {
@@ -177,6 +196,8 @@ export class SecureChannel {
         return { kind: Kind.Close, reason: decoded.reason }
       case Kind.Ready:
         return { kind: Kind.Ready }
+      case Kind.Ping:
+        return { kind: Kind.Ping }
     }
   }
 
@@ -213,6 +234,7 @@ export class SecureChannel {
   private sendEncrypted(plaintext: Uint8Array | readonly Uint8Array[]): void {
     if (this.closed) return
     const parts = this.encryptor.encryptParts(plaintext)
+    this.sentSinceTick = true
     this.p.router.sendParts({ onward: this.p.remoteRoute, return: this.returnRoute, parts, length: partsLength(parts) })
   }
 
@@ -234,6 +256,18 @@ export class SecureChannel {
   /** What every delivered message says about its sender: built once per peer state, not per message. */
   private describePeer(): SecureChannelInfo {
     return { identifier: this.peer.identifier, attributes: this.peer.attributes, hasCredential: this.peer.credentials.length > 0, channel: this.address }
+  }
+
+  private keepAlive(): void {
+    if (this.closed) return
+    if (++this.silentTicks >= CHANNEL_SILENT_TICKS) {
+      const tickMs = this.p.keepAliveTickMs ?? CHANNEL_TICK_MS
+      this.p.log.warn({ channel: this.address, peer: this.peer.identifier }, 'the peer of a secure channel went silent')
+      this.close(`the peer was silent for ${(CHANNEL_SILENT_TICKS - 1) * tickMs} ms or more`)
+      return
+    }
+    if (!this.sentSinceTick) this.sendControl(encodeControl(Kind.Ping))
+    this.sentSinceTick = false
   }
 
   /** A channel lives no longer than the credentials that admitted its peer, unless refreshed. */

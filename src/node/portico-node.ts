@@ -43,6 +43,8 @@ export interface NodeOptions {
   project?: Project
   /** Who may use the `echo` service (default: anyone). */
   echoAccess?: AccessControl
+  /** The secure channels' keep-alive tick (CHANNEL_TICK_MS unless a test shortens it). */
+  keepAliveTickMs?: number
   signal?: AbortSignal
 }
 
@@ -84,6 +86,7 @@ export class PorticoNode {
       authorities: options.authorities ?? (() => []),
       credentials: options.credentials ?? (() => []),
       now: nowSeconds,
+      ...(options.keepAliveTickMs !== undefined ? { keepAliveTickMs: options.keepAliveTickMs } : {}),
       onChannel: (c) => this.registry.track(c)
     }
     // A channel cannot outlive what carries it: closing at once lets relays and inlets rebuild at once.

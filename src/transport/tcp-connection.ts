@@ -9,9 +9,16 @@ import { joinParts, partsLength, sliceParts } from '../encoding/parts.js'
 import { TurnCork } from './turn-cork.js'
 import { FrameDecoder, FRAME_HEADER_LENGTH, frameHeader, MAX_FRAME_SIZE, PROTOCOL_VERSION } from './frame-decoder.js'
 
-export const HEARTBEAT_INTERVAL_MS = 5_000
-/** Three missed heartbeats and the peer is gone, even if TCP has not noticed. */
-export const IDLE_TIMEOUT_MS = 3 * HEARTBEAT_INTERVAL_MS
+/**
+ * Every tick, a side that has written nothing since the previous tick writes a heartbeat, so a
+ * live peer is heard from at least every two ticks (5 s). A connection that has read nothing for
+ * SILENT_TICKS ticks is cut off (after 10 to 12.5 s of silence), even if TCP has not noticed: a
+ * half-open path, a peer frozen or gone without a FIN.
+ */
+export const HEARTBEAT_TICK_MS = 2_500
+export const SILENT_TICKS = 5
+/** The longest a silent connection stays open. */
+export const IDLE_TIMEOUT_MS = SILENT_TICKS * HEARTBEAT_TICK_MS
 export const TCP_KEEPALIVE_MS = 10_000
 /** A peer that lets this much pile up unread in our send buffer is cut off rather than buffered for. */
 export const MAX_WRITE_BUFFER = 32 * 1024 * 1024
@@ -34,8 +41,9 @@ export interface ConnectionInfo {
 export class TcpConnection implements Worker {
   readonly address = `tcp-${randomBytes(8).toString('hex')}`
   private readonly decoder = new FrameDecoder()
-  private lastReceived = Date.now()
-  private lastSent = Date.now()
+  // Flags and a counter, not clock readings: the hot path only sets them, the tick reads them.
+  private silentTicks = 0
+  private sentSinceTick = true
   private readonly timer: NodeJS.Timeout
   private closed = false
   private readonly cork: TurnCork
@@ -60,7 +68,7 @@ export class TcpConnection implements Worker {
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (err) => this.close(`socket error: ${err.message}`))
     socket.on('close', () => this.close('connection closed by peer'))
-    this.timer = setInterval(() => this.tick(), HEARTBEAT_INTERVAL_MS)
+    this.timer = setInterval(() => this.tick(), HEARTBEAT_TICK_MS)
     this.timer.unref()
   }
 
@@ -106,7 +114,7 @@ export class TcpConnection implements Worker {
     this.socket.write(frameHeader(length))
     this.socket.write(head)
     for (const p of parts) this.socket.write(p)
-    this.lastSent = Date.now()
+    this.sentSinceTick = true
     return true
   }
 
@@ -121,7 +129,7 @@ export class TcpConnection implements Worker {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastReceived = Date.now()
+    this.silentTicks = 0
     let frames: Buffer[][]
     try {
       frames = this.decoder.pushParts(chunk)
@@ -159,15 +167,12 @@ export class TcpConnection implements Worker {
   }
 
   private tick(): void {
-    const now = Date.now()
-    if (now - this.lastReceived > IDLE_TIMEOUT_MS) {
-      this.close('peer silent for longer than the idle timeout')
+    if (++this.silentTicks >= SILENT_TICKS) {
+      this.close(`peer silent for ${(SILENT_TICKS - 1) * HEARTBEAT_TICK_MS} ms or more`)
       return
     }
-    if (now - this.lastSent >= HEARTBEAT_INTERVAL_MS) {
-      this.socket.write(HEARTBEAT)
-      this.lastSent = now
-    }
+    if (!this.sentSinceTick) this.socket.write(HEARTBEAT)
+    this.sentSinceTick = false
   }
 }
 
