@@ -15,6 +15,8 @@ export interface InfluxdbInletOptions {
   upstream: () => Duplex
   leases: LeaseKeeper
   strategy: 'shared' | 'per-client'
+  /** Why the outlet cannot be reached now (its last attempt failed), or undefined: requests are answered 503 at once meanwhile. */
+  outletDown?: () => string | undefined
 }
 
 /**
@@ -31,7 +33,10 @@ export class InfluxdbInlet {
   private timeouts: NodeJS.Timeout | undefined
 
   constructor(private readonly o: InfluxdbInletOptions) {
-    this.context = { log: o.log, leases: o.leases, pool: new UpstreamPool(o.upstream, UPSTREAM_SOCKETS, UPSTREAM_SOCKETS_PER_ADDRESS), counters: this.counters }
+    this.context = {
+      log: o.log, leases: o.leases, pool: new UpstreamPool(o.upstream, UPSTREAM_SOCKETS, UPSTREAM_SOCKETS_PER_ADDRESS), counters: this.counters,
+      ...(o.outletDown !== undefined ? { outletDown: o.outletDown } : {})
+    }
   }
 
   get requests(): number { return this.counters.requests }

@@ -19,6 +19,8 @@ export const MAX_CONNECTIONS_PER_ADDRESS = 1000
 export const UPSTREAM_SOCKETS_PER_ADDRESS = 64
 /** A request body with no byte for this long (while the inlet is reading) gets 408 and its connection closed. */
 export const BODY_IDLE_TIMEOUT_MS = 10_000
+/** The Retry-After of a 503 answered while the outlet cannot be reached (the inlet tries it again within seconds). */
+export const UNAVAILABLE_RETRY_AFTER_S = 2
 /** A request body not complete this long after its head gets 408 and its connection closed, however it trickles. */
 export const REQUEST_BODY_TIME_LIMIT_MS = 300_000
 /**
@@ -54,4 +56,5 @@ export interface InletContext {
   leases: LeaseKeeper
   pool: UpstreamPool
   counters: InletCounters
+  outletDown?: () => string | undefined
 }

@@ -1,6 +1,7 @@
 import type { MessageHead } from './http-parser.js'
 import { clientAnswer, ownAnswer, upstreamHead, upstreamRequest, type AnswerFraming, type UpstreamRequest } from './forwarding.js'
-import { CLIENT_BUFFER_BYTES, KEEP_ALIVE_TIMEOUT_MS } from './inlet-limits.js'
+import { CLIENT_BUFFER_BYTES, KEEP_ALIVE_TIMEOUT_MS, UNAVAILABLE_RETRY_AFTER_S } from './inlet-limits.js'
+import { PortalUnavailableError } from '../portal/portal-errors.js'
 import type { AnswerHandler, Upstream } from './upstream-pool.js'
 import { LAST_CHUNK, writeBodyPiece } from './body-framing.js'
 import type { ClientConnection } from './client-connection.js'
@@ -138,6 +139,12 @@ export class InletRequest implements AnswerHandler {
     this.dropHeld()
   }
 
+  /** The path to the database is down (the reason names the hop): the client is told to come back. */
+  private unavailable(reason: string): void {
+    this.conn.ctx.counters.upstreamErrors++
+    this.own(503, 'unavailable', reason, false, `Retry-After: ${UNAVAILABLE_RETRY_AFTER_S}\r\n`)
+  }
+
   /** The request could not be sent at all, for a reason of the inlet's own. */
   failed(err: unknown): void {
     if (this.abandoned) return
@@ -159,6 +166,11 @@ export class InletRequest implements AnswerHandler {
       return
     }
     if (this.abandoned) return
+    const down = this.conn.ctx.outletDown?.()
+    if (down !== undefined) {
+      this.unavailable(down)
+      return
+    }
     this.grant = grant
     if (!this.cleared) {
       const verdict = gateRequest(this.req, grant)
@@ -350,6 +362,11 @@ export class InletRequest implements AnswerHandler {
     if (this.onReused && !this.answerBegun && !this.resent && this.whole && this.held.whole !== undefined) {
       this.resent = true
       this.send().catch((e: unknown) => this.failed(e))
+      return
+    }
+    if (err instanceof PortalUnavailableError) {
+      log.warn({ err: err.message }, 'request through the portal failed: the portal could not be opened')
+      this.unavailable(err.message)
       return
     }
     counters.upstreamErrors++

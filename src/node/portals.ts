@@ -5,8 +5,7 @@ import type { Project } from '../authority/project.js'
 import { inletRoute, PortalError, splitOutletRoute } from './inlet-route.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { policyTrust } from '../policy/trust.js'
-import type { TrustPolicy } from '../channel/trust-policy.js'
-import { TcpInlet, type OutletRoute } from '../portal/tcp-inlet.js'
+import { TcpInlet } from '../portal/tcp-inlet.js'
 import { TcpOutlet } from '../portal/tcp-outlet.js'
 import { RelayRegistration } from '../relay/relay-registration.js'
 import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutletConfig } from './config.js'
@@ -24,6 +23,8 @@ import { V1Backend } from '../influxdb/v1-backend.js'
 import { V2Backend } from '../influxdb/v2-backend.js'
 import { V3Backend } from '../influxdb/v3-backend.js'
 import type { PorticoNode } from './portico-node.js'
+import type { TrustPolicy } from '../channel/trust-policy.js'
+import { OutletChannel } from './outlet-channel.js'
 import type { ResourcePolicies } from './resource-policies.js'
 
 /** How often a shared-strategy influxdb inlet looks after its lease with no client asking (renewal, retry). */
@@ -31,9 +32,6 @@ export const LEASE_TEND_MS = 5000
 export const LEASE_TEND_FIRST_MS = 1000
 /** How often an influxdb outlet whose database refused its credentials tries them again. */
 export const VERIFY_RETRY_MS = 5000
-
-/** A relay whose node is away drops handshakes silently: give up quickly and try again. */
-export const PORTAL_HANDSHAKE_TIMEOUT_MS = 3000
 
 export interface PortalsOptions {
   node: PorticoNode
@@ -44,71 +42,29 @@ export interface PortalsOptions {
   leases: LeaseRepository
 }
 
-/**
- * One secure route to an outlet node, shared by everything an inlet sends there: opened on demand,
- * reused while its channel is open, and when replaced, closed with every channel built for it.
- */
-class OutletChannel {
-  private current: Promise<OutletRoute> | undefined
-
-  constructor(private readonly node: PorticoNode, private readonly route: string, private readonly trustPolicy: TrustPolicy) {}
-
-  async get(signal?: AbortSignal): Promise<OutletRoute> {
-    const have = await this.current?.catch(() => undefined)
-    if (have !== undefined && this.node.channels.has(have.channel)) return have
-    if (have !== undefined) this.node.closeChain(have.channel, 'route to the outlet replaced')
-    const next = this.node.resolve(this.route, { trustPolicy: this.trustPolicy, timeoutMs: PORTAL_HANDSHAKE_TIMEOUT_MS, ...(signal !== undefined ? { signal } : {}) })
-      .then((r) => {
-        const channel = r[0]?.value
-        if (channel === undefined || !this.node.channels.has(channel)) throw new PortalError(`route ${this.route} does not start with a secure channel`)
-        return { route: r, channel }
-      })
-    this.current = next
-    return next
-  }
-
-  isOpen = (channel: string): boolean => this.node.channels.has(channel)
-
-  /** Aborts, with the reason, once `channel` closes. */
-  closedSignal(channel: string): AbortSignal {
-    const c = new AbortController()
-    const ch = this.node.channels.get(channel)
-    if (ch === undefined) c.abort(new PortalError('the secure channel to the outlet closed'))
-    else ch.onClose((reason) => c.abort(new PortalError(`the secure channel to the outlet closed: ${reason}`)))
-    return c.signal
-  }
-
-  discard = (r: OutletRoute): void => this.node.closeChain(r.channel, 'the outlet stopped answering')
-
-  onChannelClose = (channel: string, fn: () => void): void => {
-    const ch = this.node.channels.get(channel)
-    if (ch === undefined) fn()
-    else ch.onClose(fn)
-  }
-}
-
 /** The node's TCP outlets, inlets and relay registrations, from config or the CLI. */
 export class Portals {
   readonly outlets = new Map<string, TcpOutlet>()
-  readonly inlets = new Map<string, { inlet: TcpInlet; route: string }>()
+  readonly inlets = new Map<string, { inlet: TcpInlet; route: string; channel?: OutletChannel }>()
   readonly relays = new Map<string, RelayRegistration>()
   /** influxdb outlets with `api: auto` whose database had not answered when they started. */
   private readonly waitingOutlets = new Map<string, DetectingBackend>()
   /** Influxdb outlets whose database has not yet taken their credentials, with the reason. */
   private readonly unverified = new Map<string, string>()
   readonly leaseManagers = new Map<string, LeaseManager>()
-  readonly influxdbInlets = new Map<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper; route: string; strategy: 'shared' | 'per-client' }>()
+  readonly influxdbInlets = new Map<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper; route: string; strategy: 'shared' | 'per-client'; channel: OutletChannel }>()
 
   constructor(private readonly o: PortalsOptions) {}
 
-  async addOutlet(c: TcpOutletConfig): Promise<Record<string, unknown>> {
+  async addOutlet(c: TcpOutletConfig, targetName?: string): Promise<Record<string, unknown>> {
     if (this.outlets.has(c.from)) throw new PortalError(`an outlet named '${c.from}' already exists`)
     if (c.allow !== undefined) await this.o.policies.set(c.from, c.allow, nowSeconds())
     const ca = readCa(c['tls-ca-file'])
     const outlet = new TcpOutlet({
       router: this.o.node.router, log: this.o.log.child({ outlet: c.from }), address: c.from, to: c.to,
       ...(c.tls ? { tls: { ...(ca !== undefined ? { ca } : {}), ...(c['tls-server-name'] !== undefined ? { servername: c['tls-server-name'] } : {}) } } : {}),
-      decide: (msg) => this.o.policies.decide(c.from, 'tcp-outlet', msg)
+      decide: (msg) => this.o.policies.decide(c.from, 'tcp-outlet', msg),
+      ...(targetName !== undefined ? { targetName } : {})
     })
     outlet.start()
     this.outlets.set(c.from, outlet)
@@ -128,7 +84,7 @@ export class Portals {
       ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases'], host: databaseHost(endpoint)
     })
     await this.addOutlet({ to: c.to, from: c.from, tls: c.tls, ...(c.allow !== undefined ? { allow: c.allow } : {}),
-      ...(c['tls-ca-file'] !== undefined ? { 'tls-ca-file': c['tls-ca-file'] } : {}), ...(c['tls-server-name'] !== undefined ? { 'tls-server-name': c['tls-server-name'] } : {}) })
+      ...(c['tls-ca-file'] !== undefined ? { 'tls-ca-file': c['tls-ca-file'] } : {}), ...(c['tls-server-name'] !== undefined ? { 'tls-server-name': c['tls-server-name'] } : {}) }, 'the database')
     serveLeases(this.o.node.router, leaseServiceAddress(c.from), manager, (msg) => this.o.policies.decide(c.from, 'influxdb-outlet', msg), log)
     this.leaseManagers.set(c.from, manager)
     this.o.node.onRevoke((id) => {
@@ -186,10 +142,17 @@ export class Portals {
     for (const r of this.relays.values()) if (!r.registered) reasons.push(`relay ${r.summary().name as string} not registered`)
     for (const [name, b] of this.waitingOutlets) if (b.waiting !== undefined) reasons.push(`influxdb outlet ${name}: ${b.waiting}`)
     for (const [name, reason] of this.unverified) reasons.push(`influxdb outlet ${name}: ${reason}`)
-    // A shared-strategy inlet is ready when it holds a lease: then its outlet and database answered.
+    // An inlet is ready while the route to its outlet is open; a shared-strategy influxdb inlet,
+    // while it also holds a lease (then its outlet and database answered).
     for (const [from, i] of this.influxdbInlets) {
+      const down = i.channel.notOpen()
+      if (down !== undefined) reasons.push(`influxdb inlet ${from}: ${down}`)
       const why = i.strategy === 'shared' ? i.keeper.unavailable('shared') : undefined
       if (why !== undefined) reasons.push(`influxdb inlet ${from}: no lease: ${why}`)
+    }
+    for (const [from, i] of this.inlets) {
+      const down = from.startsWith('internal:') ? undefined : i.channel?.notOpen()
+      if (down !== undefined) reasons.push(`tcp inlet ${from}: ${down}`)
     }
     return reasons
   }
@@ -199,8 +162,8 @@ export class Portals {
     const base = inletRoute({ from: c.from, outlet: c.outlet, ...(c.via !== undefined ? { via: c.via } : {}), ...(c.to !== undefined ? { to: c.to } : {}) }, this.o.project)
     const target = splitOutletRoute(base)
     // One secure channel to the outlet node carries both the portal and the lease requests.
-    const channel = new OutletChannel(node, target.channel, await this.outletTrust('influxdb-inlet', c.from, c.allow))
     const log = this.o.log.child({ inlet: c.from })
+    const channel = new OutletChannel(node, target.channel, await this.outletTrust('influxdb-inlet', c.from, c.allow), log)
     // Never started: the HTTP side opens its upstream connections in-process (no loopback hop).
     const portal = new TcpInlet({
       router: node.router, log, from: 'in-process',
@@ -218,10 +181,11 @@ export class Portals {
     })
     // Shared by every request that waits for it, so it ends with the node, not with any one request.
     const keeper = new LeaseKeeper(() => client.create(this.o.signal), log)
-    const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'] })
+    const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'], outletDown: () => channel.failure })
     const bound = await inlet.start()
     this.inlets.set(`internal:${bound}`, { inlet: portal, route: base })
-    this.influxdbInlets.set(bound, { inlet, keeper, route: base, strategy: c['leased-token-strategy'] })
+    this.influxdbInlets.set(bound, { inlet, keeper, route: base, strategy: c['leased-token-strategy'], channel })
+    void channel.keepOpen(this.o.signal)
     // The shared lease is looked after with no client asking: obtained soon after start (so
     // readiness can say whether the outlet and its database answer), renewed when due, asked again
     // after a failure (with its backoff). The first look waits a moment for the node's credential.
@@ -239,17 +203,20 @@ export class Portals {
 
   async addInlet(c: TcpInletConfig): Promise<Record<string, unknown>> {
     const route = inletRoute(c, this.o.project)
-    const channel = new OutletChannel(this.o.node, route, await this.outletTrust('tcp-inlet', c.from, c.allow))
+    const log = this.o.log.child({ inlet: c.from })
+    const channel = new OutletChannel(this.o.node, route, await this.outletTrust('tcp-inlet', c.from, c.allow), log)
     const inlet = new TcpInlet({
-      router: this.o.node.router, log: this.o.log.child({ inlet: c.from }), from: c.from,
-      connect: (signal) => channel.get(signal), isOpen: channel.isOpen, discard: channel.discard, onChannelClose: channel.onChannelClose
+      router: this.o.node.router, log, from: c.from,
+      connect: (signal) => channel.get(signal), isOpen: channel.isOpen, discard: channel.discard, onChannelClose: channel.onChannelClose,
+      down: () => channel.failure
     })
     const bound = await inlet.start()
     if (this.inlets.has(bound)) {
       await inlet.stop()
       throw new PortalError(`an inlet already listens on ${bound}`)
     }
-    this.inlets.set(bound, { inlet, route })
+    this.inlets.set(bound, { inlet, route, channel })
+    void channel.keepOpen(this.o.signal)
     return { ...inlet.summary(), route }
   }
 

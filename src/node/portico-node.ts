@@ -53,7 +53,12 @@ export interface ChannelOptions {
   trustPolicy?: TrustPolicy
   signal?: AbortSignal
   timeoutMs?: number
+  /** Told of each secure channel `resolve` starts to open, so a failure can be put down to its hop. */
+  onStep?: (step: RouteStep) => void
 }
+
+/** A secure channel `resolve` opens: to the project node, or to listener `value` along the route so far. */
+export type RouteStep = { kind: 'project'; value: string } | { kind: 'secure'; value: string; afterProject: boolean }
 
 /** A Portico process: router, TCP transport, secure channel listener, services. */
 export class PorticoNode {
@@ -169,6 +174,7 @@ export class PorticoNode {
           break
         }
         case 'secure': {
+          options.onStep?.({ kind: 'secure', value: s.value, afterProject: projectChannel !== undefined })
           const plain = projectChannel === undefined ? undefined : plainRelayRoute(route, projectChannel, this.registry.connectionHop(projectChannel))
           const channel = await this.createSecureChannel([...(plain ?? route), local(s.value)], options)
           if (plain !== undefined && projectChannel !== undefined) this.registry.anchor(channel, projectChannel)
@@ -178,6 +184,7 @@ export class PorticoNode {
         }
         case 'project': {
           const project = this.options.project
+          options.onStep?.({ kind: 'project', value: s.value })
           if (project === undefined || (s.value !== project.name && s.value !== 'default')) {
             throw new Error(`this node is not in project '${s.value}' (enroll with a ticket first)`)
           }

@@ -9,6 +9,7 @@ import type { Router } from '../routing/router.js'
 import { duplexPair } from '../transport/duplex-pair.js'
 import { formatHostPort, parseHostPort } from '../transport/host-port.js'
 import { PortalConnection } from './portal-connection.js'
+import { PortalUnavailableError } from './portal-errors.js'
 import { decodePortalMessage, encodePortalMessage, PORTAL_WINDOW_BYTES } from './portal-message.js'
 
 /** How long one attempt waits for the outlet's answer before the route is presumed dead and rebuilt. */
@@ -38,6 +39,8 @@ export interface TcpInletOptions {
    * waiting for an answer that can no longer come learns it now, not at its own time-out.
    */
   onChannelClose?: (channel: string, fn: () => void) => void
+  /** Why the outlet cannot be reached now (its last attempt failed): a client is then closed at once, not after its attempts. */
+  down?: () => string | undefined
 }
 
 export class TcpInlet {
@@ -110,7 +113,7 @@ export class TcpInlet {
       portalEnd.destroy()
       return client
     }
-    void this.connectClient(portalEnd)
+    void this.connectClient(portalEnd, (reason) => client.destroy(new PortalUnavailableError(reason)))
     return client
   }
 
@@ -125,14 +128,23 @@ export class TcpInlet {
     void this.connectClient(socket)
   }
 
-  private async connectClient(socket: Duplex): Promise<void> {
+  /** Joins a client to the outlet, or closes it (telling `refused` why, for an in-process client). */
+  private async connectClient(socket: Duplex, refused?: (reason: string) => void): Promise<void> {
     let lastError = 'no attempt made'
+    const down = this.o.down?.()
+    if (down !== undefined) {
+      this.failed++
+      this.lastError = down
+      refused?.(down)
+      socket.destroy()
+      return
+    }
     for (let attempt = 1; attempt <= PORTAL_CONNECT_ATTEMPTS && !socket.destroyed && !this.lifetime.signal.aborted; attempt++) {
       let route: OutletRoute
       try {
         route = await this.route()
       } catch (err) {
-        lastError = `cannot reach the outlet: ${(err as Error).message}`
+        lastError = (err as Error).message
         this.o.log.warn({ attempt, err: (err as Error).message }, 'cannot reach the outlet; retrying')
         this.current = undefined
         await new Promise((r) => setTimeout(r, 250 * attempt))
@@ -140,7 +152,7 @@ export class TcpInlet {
       }
       const answer = await this.ask(route, socket)
       if (answer === 'timeout') {
-        lastError = 'the outlet did not answer'
+        lastError = `the outlet did not answer a new connection within ${PORTAL_CONNECT_TIMEOUT_MS} ms`
         this.o.log.warn({ attempt, channel: route.channel }, 'the outlet did not answer in time: rebuilding the route')
         this.o.discard(route)
         continue
@@ -155,6 +167,7 @@ export class TcpInlet {
     this.failed++
     this.lastError = lastError
     this.o.log.warn({ reason: lastError }, 'client connection refused: the portal could not be opened')
+    refused?.(lastError)
     socket.destroy()
   }
 

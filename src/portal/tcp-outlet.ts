@@ -24,6 +24,8 @@ export interface TcpOutletOptions {
   tls?: { ca?: Buffer; servername?: string }
   /** Who may connect: the outlet's policy, decided on the inlet identity; a refusal is answered with its reason. */
   decide: (msg: LocalMessage) => { allowed: boolean; reason: string }
+  /** What the target is, in the reasons given to inlets ('the database'); 'its target' if not given. */
+  targetName?: string
 }
 
 /** The database side of a portal: for each `connect` that passes the policy, one TCP connection to the target. */
@@ -95,7 +97,7 @@ export class TcpOutlet {
       await once(socket, this.o.tls !== undefined ? 'secureConnect' : 'connect', { signal: AbortSignal.timeout(TARGET_CONNECT_TIMEOUT_MS) })
     } catch (err) {
       this.refused++
-      const reason = `cannot connect to ${this.o.to}: ${(err as Error).message}`
+      const reason = `the outlet cannot connect to ${this.o.targetName ?? 'its target'} at ${this.o.to}: ${(err as Error).message}`
       this.o.log.warn({ to: this.o.to, err: (err as Error).message }, 'target unreachable')
       this.reply(msg, address, encodePortalMessage({ kind: 'close', reason }))
       return

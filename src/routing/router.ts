@@ -150,13 +150,19 @@ export class Router {
     return this.send(joinedMessage(msg))
   }
 
-  /** Tells the sender, along `returnRoute`, that `address` is not here; at most once a second per address. */
+  /**
+   * Tells the sender, along `returnRoute`, that `address` is not here; at most once a second per
+   * address and reply address (the route's last hop, its sender's own worker), so a flood to a
+   * dead address is not echoed back, yet every new handshake or request learns at once.
+   */
   private noticeUnreachable(address: string, returnRoute: LocalMessage['return']): void {
-    if (returnRoute.length === 0) return
+    const replyTo = returnRoute[returnRoute.length - 1]
+    if (replyTo === undefined) return
     const now = Date.now()
-    const last = this.noticed.get(address)
+    const key = `${address} ${replyTo.value}`
+    const last = this.noticed.get(key)
     if (last !== undefined && now - last < UNREACHABLE_NOTICE_INTERVAL_MS) return
-    setNewest(this.noticed, address, now, MAX_NOTICED_ADDRESSES)
+    setNewest(this.noticed, key, now, MAX_NOTICED_ADDRESSES)
     this.stats.unreachableSent++
     this.send({ onward: returnRoute, return: [], payload: encodeUnreachable(address) })
   }

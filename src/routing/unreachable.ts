@@ -7,9 +7,9 @@ import { MAX_ADDRESS_LENGTH } from './address.js'
 // bytes are a nonce below 2^63), a tag, then the missing address.
 
 const MARK = Buffer.from('ffffffffffffffff' + Buffer.from('UNREACH').toString('hex'), 'hex')
-/** Notices about one missing address are sent at most this often: a flood to a dead address is not echoed back. */
+/** Notices about one missing address to one sender are sent at most this often: a flood to a dead address is not echoed back. */
 export const UNREACHABLE_NOTICE_INTERVAL_MS = 1000
-/** Missing addresses remembered for that rate limit. */
+/** Missing address and sender pairs remembered for that rate limit. */
 export const MAX_NOTICED_ADDRESSES = 4096
 
 export function encodeUnreachable(address: string): Uint8Array {

@@ -18,7 +18,7 @@ after(async () => {
   assert.deepEqual([...v2.violations, ...late?.violations ?? []], [], 'an exchange broke the OpenAPI contract')
 })
 
-test('backend down: 502 with a message for the client; failed revocations are retried and counted', async () => {
+test('backend down: 503 naming the database, with Retry-After; failed revocations are retried and counted', async () => {
   const outlet = await project.member('outlet', { relay: 'influxdb', 'influxdb-outlet': 'true' }, {
     'tcp-listener-address': undefined, relay: ['influxdb'],
     'influxdb-outlet': [{
@@ -35,8 +35,9 @@ test('backend down: 502 with a message for the client; failed revocations are re
 
   await v2.close()
   const r = await fetch(url, { method: 'POST', body: 'm v=2' })
-  assert.equal(r.status, 502)
-  assert.match(await r.text(), /could not be reached through the portal/)
+  assert.equal(r.status, 503)
+  assert.ok(Number(r.headers.get('retry-after')) >= 1)
+  assert.match(await r.text(), /the outlet cannot connect to the database at /)
 
   // The lease expires while the database is down: its revocation fails, is counted, and is retried.
   const manager = outlet.portals.leaseManagers.get('influxdb-outlet')

@@ -49,7 +49,7 @@ test('step pops the onward route and pushes the hop onto the return route', () =
   assert.deepEqual(m.return.map((a) => a.value), ['a', 'x'])
 })
 
-test('a message for a worker this node does not have is answered along its return route with a notice, at most once a second per address', async () => {
+test('a message for a worker this node does not have is answered along its return route with a notice, at most once a second per address and sender', async () => {
   const r = new Router(silentLogger)
   const notices: string[] = []
   r.register('sender', { handleMessage: () => assert.fail('a notice went into the message stream'), handleUnreachable: (a) => { notices.push(a) } })
@@ -60,11 +60,18 @@ test('a message for a worker this node does not have is answered along its retur
   await new Promise((resolve) => setImmediate(resolve))
   assert.deepEqual(notices, ['gone'])
   assert.equal(r.stats.unreachableSent, 1)
+  // Another sender (a new handshake, say) learns at once, though the address is the same.
+  const others: string[] = []
+  r.register('sender-2', { handleMessage: () => assert.fail('a notice went into the message stream'), handleUnreachable: (a) => { others.push(a) } })
+  assert.equal(r.send({ onward: [local('gone')], return: [local('sender-2')], payload: Uint8Array.of(3) }), false)
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.deepEqual(others, ['gone'])
+  assert.equal(r.stats.unreachableSent, 2)
   // A notice for a missing worker is never answered with another; a worker that does not act on notices never sees one.
   assert.equal(r.send({ onward: [local('also-gone')], return: [local('sender')], payload: encodeUnreachable('x') }), false)
   assert.equal(r.send({ onward: [local('plain')], return: [], payload: encodeUnreachable('y') }), true)
   assert.deepEqual(passOn, [])
-  assert.equal(r.stats.unreachableSent, 1)
+  assert.equal(r.stats.unreachableSent, 2)
   assert.equal(decodeUnreachable(encodeUnreachable('sc-in-1234')), 'sc-in-1234')
   assert.equal(decodeUnreachable(Uint8Array.of(0xff, 1, 2)), undefined)
 })

@@ -1,0 +1,119 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Logger } from 'pino'
+import type { TrustPolicy } from '../channel/trust-policy.js'
+import { HandshakeTimeoutError, UnreachableError } from '../channel/errors.js'
+import type { OutletRoute } from '../portal/tcp-inlet.js'
+import { PortalError } from './inlet-route.js'
+import type { PorticoNode, RouteStep } from './portico-node.js'
+
+/** A relay whose node is away drops handshakes silently: give up quickly and try again. */
+export const PORTAL_HANDSHAKE_TIMEOUT_MS = 3000
+/** After a failed attempt, an inlet tries its outlet again after about 1 s, doubling up to this (so it is back within this of its outlet). */
+export const OUTLET_RETRY_MAX_MS = 4000
+
+/** The outlet of an inlet cannot be reached; the message names the hop that failed (the relay, the outlet). */
+export class OutletUnreachableError extends PortalError {
+  override name = 'OutletUnreachableError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/**
+ * One secure route to an outlet node, shared by everything an inlet sends there: kept open (and
+ * rebuilt as soon as it closes, so a channel lost to a crash or a silent path is replaced without
+ * waiting for a client), reused while its channel is open, and when replaced, closed with every
+ * channel built for it. Why it is not open is kept for readiness and for the clients' answers.
+ */
+export class OutletChannel {
+  private current: Promise<OutletRoute> | undefined
+  /** Why the last attempt failed; undefined once one succeeds. */
+  failure: string | undefined
+  /** The channel of the last route opened. */
+  private opened: string | undefined
+
+  constructor(private readonly node: PorticoNode, private readonly route: string, private readonly trustPolicy: TrustPolicy, private readonly log: Logger) {}
+
+  async get(signal?: AbortSignal): Promise<OutletRoute> {
+    const have = await this.current?.catch(() => undefined)
+    if (have !== undefined && this.node.channels.has(have.channel)) return have
+    if (have !== undefined) this.node.closeChain(have.channel, 'route to the outlet replaced')
+    let step: RouteStep | undefined
+    const next = this.node.resolve(this.route, {
+      trustPolicy: this.trustPolicy, timeoutMs: PORTAL_HANDSHAKE_TIMEOUT_MS, onStep: (s) => { step = s }, ...(signal !== undefined ? { signal } : {})
+    }).then((r) => {
+      const channel = r[0]?.value
+      if (channel === undefined || !this.node.channels.has(channel)) throw new PortalError(`route ${this.route} does not start with a secure channel`)
+      this.failure = undefined
+      this.opened = channel
+      return { route: r, channel }
+    }, (err: unknown) => {
+      const e = new OutletUnreachableError(describeFailure(this.route, step, err), { cause: err })
+      this.failure = e.message
+      throw e
+    })
+    this.current = next
+    return next
+  }
+
+  /** Why the route is not open now, or undefined when it is. */
+  notOpen(): string | undefined {
+    if (this.failure !== undefined) return this.failure
+    if (this.opened !== undefined && this.node.channels.has(this.opened)) return undefined
+    return this.opened === undefined ? 'the secure channel to the outlet is not open yet' : 'the secure channel to the outlet closed; opening a new one'
+  }
+
+  /** Opens the route and opens it again whenever it closes, until `signal` aborts. */
+  async keepOpen(signal: AbortSignal): Promise<void> {
+    for (let delay = 1000; !signal.aborted;) {
+      try {
+        const r = await this.get(signal)
+        delay = 1000
+        await new Promise<void>((resolve) => {
+          this.onChannelClose(r.channel, resolve)
+          signal.addEventListener('abort', () => resolve(), { once: true })
+        })
+      } catch (err) {
+        if (signal.aborted) return
+        this.log.debug({ err: (err as Error).message, retryInMs: delay }, 'the outlet cannot be reached; trying again')
+        // Jittered, so a fleet that lost its relay together does not come back in step.
+        await sleep(delay * (0.75 + Math.random() / 4), undefined, { signal }).catch(() => undefined)
+        delay = Math.min(delay * 2, OUTLET_RETRY_MAX_MS)
+      }
+    }
+  }
+
+  isOpen = (channel: string): boolean => this.node.channels.has(channel)
+
+  /** Aborts, with the reason, once `channel` closes. */
+  closedSignal(channel: string): AbortSignal {
+    const c = new AbortController()
+    const ch = this.node.channels.get(channel)
+    if (ch === undefined) c.abort(new PortalError('the secure channel to the outlet closed'))
+    else ch.onClose((reason) => c.abort(new PortalError(`the secure channel to the outlet closed: ${reason}`)))
+    return c.signal
+  }
+
+  discard = (r: OutletRoute): void => this.node.closeChain(r.channel, 'the outlet stopped answering')
+
+  onChannelClose = (channel: string, fn: () => void): void => {
+    const ch = this.node.channels.get(channel)
+    if (ch === undefined) fn()
+    else ch.onClose(fn)
+  }
+
+}
+
+/** Puts a failure down to the hop it happened at, in words an operator can act on. */
+export function describeFailure(route: string, step: RouteStep | undefined, err: unknown): string {
+  const cause = err instanceof Error ? err.message : String(err)
+  const relay = /\/service\/forward_to_([^/]+)\//.exec(route)?.[1]
+  if (step === undefined) return `the route to the outlet is not valid: ${cause}`
+  if (step.kind === 'project') return `the relay cannot be reached (the project node did not answer): ${cause}`
+  if (relay !== undefined && step.afterProject) {
+    if (err instanceof UnreachableError && cause.includes(`forward_to_${relay}`)) return `the outlet is not connected to relay '${relay}' (the relay has no registration for it)`
+    if (err instanceof HandshakeTimeoutError) return `the outlet did not answer through relay '${relay}': ${cause}`
+    return `the outlet cannot be reached through relay '${relay}': ${cause}`
+  }
+  return `the outlet cannot be reached: ${cause}`
+}

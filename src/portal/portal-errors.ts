@@ -1,0 +1,10 @@
+/**
+ * A client connection could not be joined to the outlet (the route to it is down, or the outlet
+ * refused): the message says why, naming the hop that failed where it is known.
+ */
+export class PortalUnavailableError extends Error {
+  override name = 'PortalUnavailableError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
