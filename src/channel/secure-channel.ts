@@ -70,7 +70,7 @@ export class SecureChannel {
   private sentSinceTick = true
   private silentTicks = 0
   private closed = false
-  private readonly closeHandlers: ((reason: string) => void)[] = []
+  private readonly closeHandlers = new Set<(reason: string) => void>()
   private readonly openedAt = new Date()
   peer: PeerInfo
   private info: SecureChannelInfo
@@ -115,9 +115,16 @@ export class SecureChannel {
     }
   }
 
-  onClose(handler: (reason: string) => void): void {
-    if (this.closed) handler('already closed')
-    else this.closeHandlers.push(handler)
+  /** Runs `handler` once the channel closes; returns what stops it (for a user that goes first, so none piles up). */
+  onClose(handler: (reason: string) => void): () => void {
+    if (this.closed) {
+      handler('already closed')
+      return () => undefined
+    }
+    // Each subscription is a wrapper of its own, so the same function given twice is run twice.
+    const once = (reason: string): void => handler(reason)
+    this.closeHandlers.add(once)
+    return () => this.closeHandlers.delete(once)
   }
 
   /** Sends our current credentials so the peer can extend the channel past their expiry. */
@@ -139,7 +146,9 @@ export class SecureChannel {
     this.p.router.unregister(this.address)
     this.p.router.unregister(this.p.decryptorAddress)
     this.p.log.info({ channel: this.address, peer: this.peer.identifier, reason }, 'secure channel closed')
-    for (const h of this.closeHandlers) h(reason)
+    const handlers = [...this.closeHandlers]
+    this.closeHandlers.clear()
+    for (const h of handlers) h(reason)
   }
 
   /**

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Backoff } from '../services/backoff.js'
 import type { Logger } from 'pino'
 import type { TrustPolicy } from '../channel/trust-policy.js'
 import { HandshakeTimeoutError, UnreachableError } from '../channel/errors.js'
@@ -8,7 +9,8 @@ import type { PorticoNode, RouteStep } from './portico-node.js'
 
 /** A relay whose node is away drops handshakes silently: give up quickly and try again. */
 export const PORTAL_HANDSHAKE_TIMEOUT_MS = 3000
-/** After a failed attempt, an inlet tries its outlet again after about 1 s, doubling up to this (so it is back within this of its outlet). */
+/** After a failed attempt, an inlet tries its outlet again (jittered backoff), at most this long after, so it is back within that of its outlet. */
+export const OUTLET_RETRY_MIN_MS = 500
 export const OUTLET_RETRY_MAX_MS = 4000
 
 /** The outlet of an inlet cannot be reached; the message names the hop that failed (the relay, the outlet). */
@@ -31,6 +33,10 @@ export class OutletChannel {
   failure: string | undefined
   /** The channel of the last route opened. */
   private opened: string | undefined
+  private failedAt = 0
+  private closedFor: { channel: string; signal: AbortSignal } | undefined
+  /** Ends keepOpen's wait before its next attempt. */
+  private wake: (() => void) | undefined
 
   constructor(private readonly node: PorticoNode, private readonly route: string, private readonly trustPolicy: TrustPolicy, private readonly log: Logger) {}
 
@@ -50,10 +56,21 @@ export class OutletChannel {
     }, (err: unknown) => {
       const e = new OutletUnreachableError(describeFailure(this.route, step, err), { cause: err })
       this.failure = e.message
+      this.failedAt = Date.now()
       throw e
     })
     this.current = next
     return next
+  }
+
+  /**
+   * Why the outlet cannot be reached, when the last attempt failed: a client is answered at once
+   * meanwhile, and its coming brings the next attempt forward (at most every OUTLET_RETRY_MIN_MS),
+   * so clients find the outlet back as soon as it is, not at the end of a backoff.
+   */
+  down(): string | undefined {
+    if (this.failure !== undefined && Date.now() - this.failedAt >= OUTLET_RETRY_MIN_MS) this.wake?.()
+    return this.failure
   }
 
   /** Why the route is not open now, or undefined when it is. */
@@ -65,41 +82,46 @@ export class OutletChannel {
 
   /** Opens the route and opens it again whenever it closes, until `signal` aborts. */
   async keepOpen(signal: AbortSignal): Promise<void> {
-    for (let delay = 1000; !signal.aborted;) {
+    const backoff = new Backoff(OUTLET_RETRY_MIN_MS, OUTLET_RETRY_MAX_MS)
+    while (!signal.aborted) {
       try {
         const r = await this.get(signal)
-        delay = 1000
+        backoff.reset()
         await new Promise<void>((resolve) => {
           this.onChannelClose(r.channel, resolve)
           signal.addEventListener('abort', () => resolve(), { once: true })
         })
       } catch (err) {
         if (signal.aborted) return
-        this.log.debug({ err: (err as Error).message, retryInMs: delay }, 'the outlet cannot be reached; trying again')
-        // Jittered, so a fleet that lost its relay together does not come back in step.
-        await sleep(delay * (0.75 + Math.random() / 4), undefined, { signal }).catch(() => undefined)
-        delay = Math.min(delay * 2, OUTLET_RETRY_MAX_MS)
+        this.log.debug({ err: (err as Error).message }, 'the outlet cannot be reached; trying again')
+        const woken = new AbortController()
+        this.wake = () => woken.abort()
+        await sleep(backoff.nextDelayMs(), undefined, { signal: AbortSignal.any([signal, woken.signal]) }).catch(() => undefined)
+        this.wake = undefined
       }
     }
   }
 
   isOpen = (channel: string): boolean => this.node.channels.has(channel)
 
-  /** Aborts, with the reason, once `channel` closes. */
+  /** Aborts, with the reason, once `channel` closes: one signal per channel, shared by all its requests. */
   closedSignal(channel: string): AbortSignal {
+    if (this.closedFor?.channel === channel) return this.closedFor.signal
     const c = new AbortController()
     const ch = this.node.channels.get(channel)
     if (ch === undefined) c.abort(new PortalError('the secure channel to the outlet closed'))
     else ch.onClose((reason) => c.abort(new PortalError(`the secure channel to the outlet closed: ${reason}`)))
+    this.closedFor = { channel, signal: c.signal }
     return c.signal
   }
 
   discard = (r: OutletRoute): void => this.node.closeChain(r.channel, 'the outlet stopped answering')
 
-  onChannelClose = (channel: string, fn: () => void): void => {
+  onChannelClose = (channel: string, fn: () => void): (() => void) => {
     const ch = this.node.channels.get(channel)
-    if (ch === undefined) fn()
-    else ch.onClose(fn)
+    if (ch !== undefined) return ch.onClose(fn)
+    fn()
+    return () => undefined
   }
 
 }

@@ -181,7 +181,7 @@ export class Portals {
     })
     // Shared by every request that waits for it, so it ends with the node, not with any one request.
     const keeper = new LeaseKeeper(() => client.create(this.o.signal), log)
-    const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'], outletDown: () => channel.failure })
+    const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'], outletDown: () => channel.down() })
     const bound = await inlet.start()
     this.inlets.set(`internal:${bound}`, { inlet: portal, route: base })
     this.influxdbInlets.set(bound, { inlet, keeper, route: base, strategy: c['leased-token-strategy'], channel })
@@ -208,7 +208,7 @@ export class Portals {
     const inlet = new TcpInlet({
       router: this.o.node.router, log, from: c.from,
       connect: (signal) => channel.get(signal), isOpen: channel.isOpen, discard: channel.discard, onChannelClose: channel.onChannelClose,
-      down: () => channel.failure
+      down: () => channel.down()
     })
     const bound = await inlet.start()
     if (this.inlets.has(bound)) {

@@ -38,7 +38,7 @@ export interface TcpInletOptions {
    * Runs `fn` when `channel` closes: its portal connections close with it at once, so a client
    * waiting for an answer that can no longer come learns it now, not at its own time-out.
    */
-  onChannelClose?: (channel: string, fn: () => void) => void
+  onChannelClose?: (channel: string, fn: () => void) => () => void
   /** Why the outlet cannot be reached now (its last attempt failed): a client is then closed at once, not after its attempts. */
   down?: () => string | undefined
 }
@@ -176,11 +176,18 @@ export class TcpInlet {
     const { router } = this.o
     const address = randomAddress('inlet-conn')
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      let stopWatching = (): void => undefined
+      const giveUp = (): void => {
+        stopWatching()
+        clearTimeout(timer)
         router.unregister(address)
         resolve('timeout')
-      }, PORTAL_CONNECT_TIMEOUT_MS)
+      }
+      const timer = setTimeout(giveUp, PORTAL_CONNECT_TIMEOUT_MS)
+      // A channel that closes meanwhile (its far end gone) will bring no answer: rebuild now.
+      stopWatching = this.o.onChannelClose?.(route.channel, giveUp) ?? stopWatching
       const handleMessage = (msg: LocalMessage): void => {
+        stopWatching()
         clearTimeout(timer)
         router.unregister(address)
         let m
@@ -199,22 +206,22 @@ export class TcpInlet {
           resolve({ kind: 'close', reason: 'client went away' })
           return
         }
+        let forget = (): void => undefined
         const conn = new PortalConnection({
           router, log: this.o.log, socket, address, peerRoute: msg.return, channel: route.channel, initialCredit: m.credit,
-          onClose: () => this.connections.delete(conn)
+          onClose: () => {
+            this.connections.delete(conn)
+            forget()
+          }
         })
         this.connections.add(conn)
-        this.o.onChannelClose?.(route.channel, () => conn.close('the secure channel to the outlet closed', false))
+        forget = this.o.onChannelClose?.(route.channel, () => conn.close('the secure channel to the outlet closed', false)) ?? forget
         conn.start()
         resolve({ kind: 'connected' })
       }
       router.register(address, { handleMessage }, { incoming: (msg) => msg.secureChannel?.channel === route.channel })
       const sent = router.send({ onward: route.route, return: [local(address)], payload: encodePortalMessage({ kind: 'connect', credit: PORTAL_WINDOW_BYTES }) })
-      if (!sent) {
-        clearTimeout(timer)
-        router.unregister(address)
-        resolve('timeout')
-      }
+      if (!sent) giveUp()
     })
   }
 }

@@ -56,16 +56,18 @@ export class PostgresDb implements SqlDb {
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect()
+    // A connection whose ROLLBACK failed (the server went away) is broken: it is closed, not pooled.
+    let broken = false
     try {
       await client.query('BEGIN')
       const result = await fn(executor(client))
       await client.query('COMMIT')
       return result
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined)
+      await client.query('ROLLBACK').catch(() => { broken = true })
       throw err
     } finally {
-      client.release()
+      client.release(broken)
     }
   }
 

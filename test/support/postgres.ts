@@ -10,6 +10,10 @@ import { startWithAttempts } from './start-attempts.js'
 export interface PostgresServer {
   /** A URL for a fresh, empty database of its own. */
   createDatabase(name: string): Promise<string>
+  /** SIGKILL of the postmaster, as a crash: its backends follow it; waits until all are gone. */
+  kill(): Promise<void>
+  /** Starts the server again on the same data and port (crash recovery runs first). */
+  restart(): Promise<void>
   stop(): void
 }
 
@@ -69,12 +73,13 @@ async function startOnce(): Promise<PostgresServer> {
       rmSync(dir, { recursive: true, force: true })
     }
   }
-  let port: number
+  let port = 0
+  const start = (): void => asPostgres('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start'])
   try {
     asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
     port = await freePort()
-    asPostgres('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start'])
+    start()
   } catch (err) {
     const reason = `${err instanceof Error ? err.message : String(err)}\nserver log: ${logTail(log)}`
     try { stop() } catch { /* the reason above is the one worth reporting */ }
@@ -93,6 +98,38 @@ async function startOnce(): Promise<PostgresServer> {
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`
     },
+    async kill() {
+      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
+      const all = [pid, ...children(pid)]
+      process.kill(pid, 'SIGKILL')
+      // The backends notice their postmaster's death and exit; a new postmaster may start only then.
+      for (let i = 0; i < 400 && all.some(alive); i++) await new Promise((r) => setTimeout(r, 25))
+    },
+    async restart() {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          start()
+          return
+        } catch (err) {
+          if (attempt >= 5) throw new Error(`PostgreSQL did not start again: ${(err as Error).message}\nserver log: ${logTail(log)}`, { cause: err })
+          await new Promise((r) => setTimeout(r, 500))
+        }
+      }
+    },
     stop
+  }
+}
+
+function children(pid: number): number[] {
+  const r = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+  return r.stdout.split('\n').filter((l) => l.trim() !== '').map(Number)
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
   }
 }
