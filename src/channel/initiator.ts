@@ -91,7 +91,10 @@ export async function createSecureChannel(ctx: ChannelContext, route: Route, opt
 
   const timeoutMs = options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS
   const timer = setTimeout(() => fail(new HandshakeTimeoutError(`no answer to the secure channel handshake within ${timeoutMs} ms`)), timeoutMs)
-  const onAbort = (): void => fail(new SecureChannelError('secure channel creation aborted', { cause: options.signal?.reason }))
+  const onAbort = (): void => {
+    const why: unknown = options.signal?.reason
+    fail(new SecureChannelError(`secure channel creation aborted${why instanceof Error ? `: ${why.message}` : ''}`, { cause: why }))
+  }
   options.signal?.addEventListener('abort', onAbort, { once: true })
   if (options.signal?.aborted === true) onAbort()
   try {

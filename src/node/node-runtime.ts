@@ -110,10 +110,14 @@ export class NodeRuntime {
           }
           home.markEnrolled(ticket.project, o.identity.identifier)
         }
-        // Credentials arrive in the background: /readyz says when; traffic that needs them waits for them.
-        void rt.membership.start(AbortSignal.any([o.signal, rt.lifetime.signal]))
       }
-      rt.portals = new Portals({ node: rt.node, policies: rt.policies, log: log.child({ scope: 'portal' }), project: rt.project, signal: AbortSignal.any([o.signal, rt.lifetime.signal]), leases: o.store.leases })
+      // Credentials arrive in the background: /readyz says when; traffic that needs them waits for them.
+      const credential = rt.membership?.start(AbortSignal.any([o.signal, rt.lifetime.signal]))
+      credential?.catch(() => undefined)
+      rt.portals = new Portals({
+        node: rt.node, policies: rt.policies, log: log.child({ scope: 'portal' }), project: rt.project, signal: AbortSignal.any([o.signal, rt.lifetime.signal]), leases: o.store.leases,
+        ...(credential !== undefined ? { credential } : {})
+      })
       rt.metrics.leaseManagers = rt.portals.leaseManagers
       rt.metrics.influxdbInlets = rt.portals.influxdbInlets
       for (const name of config.relay ?? []) rt.portals.addRelay(name)

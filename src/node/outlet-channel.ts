@@ -38,9 +38,20 @@ export class OutletChannel {
   /** Ends keepOpen's wait before its next attempt. */
   private wake: (() => void) | undefined
 
-  constructor(private readonly node: PorticoNode, private readonly route: string, private readonly trustPolicy: TrustPolicy, private readonly log: Logger) {}
+  /** Set once the node's first credential is in hand (or never will be). */
+  private credentialSettled: boolean
+
+  /** `credential` settles once the node holds its first project credential: a relay admits no one before. */
+  constructor(private readonly node: PorticoNode, private readonly route: string, private readonly trustPolicy: TrustPolicy, private readonly log: Logger,
+    private readonly credential?: Promise<unknown>) {
+    this.credentialSettled = credential === undefined
+    credential?.finally(() => { this.credentialSettled = true }).catch(() => undefined)
+  }
 
   async get(signal?: AbortSignal): Promise<OutletRoute> {
+    // A request that comes while the node starts waits (a little) for its credential rather than
+    // sending a handshake that the relay would drop.
+    if (!this.credentialSettled) await Promise.race([this.credential?.catch(() => undefined), sleep(PORTAL_HANDSHAKE_TIMEOUT_MS, undefined, { ref: false })])
     const have = await this.current?.catch(() => undefined)
     if (have !== undefined && this.node.channels.has(have.channel)) return have
     if (have !== undefined) this.node.closeChain(have.channel, 'route to the outlet replaced')
@@ -80,8 +91,9 @@ export class OutletChannel {
     return this.opened === undefined ? 'the secure channel to the outlet is not open yet' : 'the secure channel to the outlet closed; opening a new one'
   }
 
-  /** Opens the route and opens it again whenever it closes, until `signal` aborts. */
+  /** Opens the route (once the node holds its credential) and opens it again whenever it closes, until `signal` aborts. */
   async keepOpen(signal: AbortSignal): Promise<void> {
+    await this.credential?.catch(() => undefined)
     const backoff = new Backoff(OUTLET_RETRY_MIN_MS, OUTLET_RETRY_MAX_MS)
     while (!signal.aborted) {
       try {

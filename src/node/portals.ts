@@ -40,6 +40,8 @@ export interface PortalsOptions {
   project: Project | undefined
   signal: AbortSignal
   leases: LeaseRepository
+  /** Settles once the node holds its first project credential: inlets open their routes after it (a relay admits no one before). */
+  credential?: Promise<void>
 }
 
 /** The node's TCP outlets, inlets and relay registrations, from config or the CLI. */
@@ -163,7 +165,7 @@ export class Portals {
     const target = splitOutletRoute(base)
     // One secure channel to the outlet node carries both the portal and the lease requests.
     const log = this.o.log.child({ inlet: c.from })
-    const channel = new OutletChannel(node, target.channel, await this.outletTrust('influxdb-inlet', c.from, c.allow), log)
+    const channel = new OutletChannel(node, target.channel, await this.outletTrust('influxdb-inlet', c.from, c.allow), log, this.o.credential)
     // Never started: the HTTP side opens its upstream connections in-process (no loopback hop).
     const portal = new TcpInlet({
       router: node.router, log, from: 'in-process',
@@ -204,7 +206,7 @@ export class Portals {
   async addInlet(c: TcpInletConfig): Promise<Record<string, unknown>> {
     const route = inletRoute(c, this.o.project)
     const log = this.o.log.child({ inlet: c.from })
-    const channel = new OutletChannel(this.o.node, route, await this.outletTrust('tcp-inlet', c.from, c.allow), log)
+    const channel = new OutletChannel(this.o.node, route, await this.outletTrust('tcp-inlet', c.from, c.allow), log, this.o.credential)
     const inlet = new TcpInlet({
       router: this.o.node.router, log, from: c.from,
       connect: (signal) => channel.get(signal), isOpen: channel.isOpen, discard: channel.discard, onChannelClose: channel.onChannelClose,

@@ -65,6 +65,7 @@ export class PorticoNode {
   readonly router: Router
   readonly tcp: TcpTransport
   private readonly registry: ChannelRegistry
+  private readonly handshakes = new Set<{ hop: Address | undefined; lost: AbortController }>()
   readonly context: ChannelContext
   private listener: SecureChannelListener | undefined
   private listening: HostPort | undefined
@@ -92,12 +93,18 @@ export class PorticoNode {
       credentials: options.credentials ?? (() => []),
       now: nowSeconds,
       ...(options.keepAliveTickMs !== undefined ? { keepAliveTickMs: options.keepAliveTickMs } : {}),
-      onChannel: (c) => this.registry.track(c)
+      onChannel: (c) => {
+        this.registry.track(c)
+        c.onClose((reason) => this.failHandshakesVia(local(c.address), `the channel it ran over closed (${reason})`))
+      }
     }
     // A channel cannot outlive what carries it: closing at once lets relays and inlets rebuild at once.
     this.tcp.onConnectionClosed((info, reason) => {
       // Channels we opened name the peer (`tcp`); channels opened to us name the connection worker.
-      if (info.direction === 'out') this.registry.closeVia(tcp(info.peer), `connection lost (${reason})`)
+      if (info.direction === 'out') {
+        this.registry.closeVia(tcp(info.peer), `connection lost (${reason})`)
+        this.failHandshakesVia(tcp(info.peer), `connection to ${info.peer} lost (${reason})`)
+      }
       this.registry.closeVia(local(info.address), `connection lost (${reason})`)
     })
     // Plain messages may go on to another peer only from a connection that carries a channel with
@@ -148,11 +155,26 @@ export class PorticoNode {
 
   async createSecureChannel(route: Route, options: ChannelOptions = {}): Promise<SecureChannel> {
     const trustPolicy = options.trustPolicy ?? (options.authorized !== undefined ? trustIdentifier(options.authorized) : trustEveryone)
-    return createSecureChannel(this.context, route, {
-      trustPolicy: trustAll(this.notRevoked, trustPolicy),
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {})
-    })
+    // A handshake whose first hop (a connection, a channel) goes away fails at once, not at its time-out.
+    const lost = new AbortController()
+    const pending = { hop: route[0], lost }
+    this.handshakes.add(pending)
+    try {
+      return await createSecureChannel(this.context, route, {
+        trustPolicy: trustAll(this.notRevoked, trustPolicy),
+        signal: options.signal === undefined ? lost.signal : AbortSignal.any([options.signal, lost.signal]),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {})
+      })
+    } finally {
+      this.handshakes.delete(pending)
+    }
+  }
+
+  /** Fails the handshakes in progress whose first hop is `hop`. */
+  private failHandshakesVia(hop: Address, reason: string): void {
+    for (const h of this.handshakes) {
+      if (h.hop?.type === hop.type && h.hop.value === hop.value) h.lost.abort(new Error(reason))
+    }
   }
 
   /**
