@@ -35,12 +35,37 @@ export async function readLaunchSecrets(): Promise<LaunchSecrets> {
   return LaunchSecrets.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')))
 }
 
-/** Runs a node in this process, logging to stdout, until SIGINT or SIGTERM. */
+/** After SIGTERM or SIGINT, a node that has not finished stopping by then exits anyway (with 0: it was asked to stop). */
+export const STOP_DRAIN_MS = 10_000
+/** After a node stopped, what still holds the event loop (a socket being torn down) gets this long. */
+export const EXIT_GRACE_MS = 1000
+
+/**
+ * Runs a node in this process, logging to stdout, until SIGINT or SIGTERM (or `node stop`). It
+ * drains, then exits 0 within STOP_DRAIN_MS whatever state it is in: starting, waiting for its
+ * authority, with clients in flight to an outlet that does not answer.
+ */
 export async function runForeground(home: Home, options: Omit<RunNodeOptions, 'log' | 'signal'>): Promise<void> {
   const controller = new AbortController()
-  process.once('SIGINT', () => controller.abort())
-  process.once('SIGTERM', () => controller.abort())
-  await runNode(home, { ...options, log: createLogger({ name: options.name }), signal: controller.signal })
+  const log = createLogger({ name: options.name })
+  const stop = (signal: string): void => {
+    log.info({ signal, drainMs: STOP_DRAIN_MS }, 'stopping')
+    controller.abort()
+    setTimeout(() => {
+      log.warn({ drainMs: STOP_DRAIN_MS }, 'the node did not finish stopping in time: exiting anyway')
+      process.exit(0)
+    }, STOP_DRAIN_MS).unref()
+  }
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
+  try {
+    await runNode(home, { ...options, log, signal: controller.signal })
+  } catch (err) {
+    // Asked to stop while starting: a stop, not a failure.
+    if (!controller.signal.aborted) throw err
+    log.info({ err: (err as Error).message }, 'stopped while starting')
+  }
+  setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref()
 }
 
 /** The last error the node logged, to say why it did not start. */
