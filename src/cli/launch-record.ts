@@ -15,7 +15,9 @@ export const LaunchRecord = z.object({
   httpServerPort: z.string().optional(),
   identity: z.string().optional(),
   project: z.string().optional(),
-  store: z.string().optional()
+  store: z.string().optional(),
+  /** A project node (`authority create`): what it was created with beyond the above. */
+  authority: z.object({ credentialTtl: z.string(), publicRoute: z.string().optional() }).strict().optional()
 }).strict()
 export type LaunchRecord = z.infer<typeof LaunchRecord>
 

@@ -10,7 +10,7 @@ import { echoServer, roundTrip, type Target } from './tcp-servers.js'
 // The InfluxDB path as real processes, for the fault suite and bench:faults: a real InfluxDB 1.6.7
 // (auth, JWT shared secret), a project node on a fixed port, an outlet node (relay + influxdb
 // outlet) and a device node with an influxdb inlet. Each crash kills one of them with SIGKILL and
-// starts it again with the command that first started it. The device and the outlet reach the
+// starts it again with `node start NAME`, from the launch record its create command left. The device and the outlet reach the
 // project node (their relay) through a fault proxy each, whose path a network fault breaks: it
 // goes silent (blackhole), is reset, or is slow, and then is well again.
 
@@ -153,7 +153,8 @@ export async function startFaultDeployment(prefix = 'portico-faults-'): Promise<
         return { ...figures, leaseMs }
       } else {
         await killNode(portico, nodeOf[fault])
-        await start[fault]()
+        // Started again as a service manager would: `node start`, from what `create` recorded.
+        await ok(portico, 'node', 'start', nodeOf[fault])
       }
       return recovery(Date.now())
     },

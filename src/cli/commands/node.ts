@@ -4,6 +4,7 @@ import { readNodeConfig, type NodeConfig } from '../../node/config.js'
 import { createReadStream, existsSync, mkdirSync, statSync, watch } from 'node:fs'
 import { resolve } from 'node:path'
 import { loadLaunch, saveLaunch } from '../launch-record.js'
+import { createAuthority } from './project.js'
 import { Home } from '../../node/home.js'
 import { callNode, nodeAnswers } from '../../node/control-client.js'
 import { parseOutput, print, table } from '../output.js'
@@ -128,7 +129,19 @@ export function nodeCommands(program: Command): void {
     .option('--foreground', 'run in this process, logging to stdout, until interrupted (for service managers)')
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
     .action(async (name: string, o: { foreground?: boolean; output: 'plain' | 'json' }) => {
-      const recorded = Object.fromEntries(Object.entries(loadLaunch(new Home(), name)).filter(([, v]) => v !== undefined)) as Partial<CreateOptions>
+      const launch = loadLaunch(new Home(), name)
+      if (launch.authority !== undefined && launch.tcpListenerAddress !== undefined) {
+        // A project node: started as `authority create` started it, the store URL from $PORTICO_STORE when it held a password.
+        const { authority, tcpListenerAddress, project, identity, store, httpServerPort } = launch
+        await createAuthority(name, {
+          tcpListenerAddress, project: project ?? 'default', credentialTtl: authority.credentialTtl, output: o.output,
+          ...(authority.publicRoute !== undefined ? { publicRoute: authority.publicRoute } : {}), ...(identity !== undefined ? { identity } : {}),
+          ...(store !== undefined ? { store } : {}), ...(httpServerPort !== undefined ? { httpServerPort } : {}), ...(o.foreground === true ? { foreground: true } : {})
+        })
+        return
+      }
+      const { authority: _unused, ...nodeLaunch } = launch
+      const recorded = Object.fromEntries(Object.entries(nodeLaunch).filter(([, v]) => v !== undefined)) as Partial<CreateOptions>
       await createNode(name, { ...recorded, ...(o.foreground === true ? { foreground: true } : {}), output: o.output })
     })
 

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Option, type Command } from 'commander'
 import { nodeCrypto } from '../../crypto/node-crypto.js'
 import { projectFromFile, projectToFile } from '../../authority/project.js'
@@ -9,6 +9,7 @@ import { Home } from '../../node/home.js'
 import { parseOutput, print, table, type OutputFormat } from '../output.js'
 import { withAuthority } from '../project-client.js'
 import { readLaunchSecrets, runForeground, startBackground } from '../node-process.js'
+import { saveLaunch } from '../launch-record.js'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -24,7 +25,39 @@ function parseAttributes(pairs: string[]): Record<string, string> {
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString()
 
-interface AuthorityOptions { secretsStdin?: boolean; tcpListenerAddress: string; store?: string; project: string; identity?: string; publicRoute?: string; credentialTtl: string; httpServerPort?: string; foreground?: boolean; output: OutputFormat }
+export interface AuthorityOptions { secretsStdin?: boolean; tcpListenerAddress: string; store?: string; project: string; identity?: string; publicRoute?: string; credentialTtl: string; httpServerPort?: string; foreground?: boolean; output: OutputFormat }
+
+/** `authority create`, and `node start` of a project node: starts it, and records how (no secret) for `node start`. */
+export async function createAuthority(name: string, o: AuthorityOptions): Promise<void> {
+  const home = new Home()
+  if (o.secretsStdin === true) {
+    const s = await readLaunchSecrets()
+    if (s.store !== undefined) o = { ...o, store: s.store }
+  }
+  const admin = home.loadIdentity(nodeCrypto, o.identity).identifier
+  if (!home.listIdentities().some((i) => i.name === name)) home.createIdentity(nodeCrypto, name)
+  const config = {
+    identity: name, 'tcp-listener-address': o.tcpListenerAddress,
+    ...(o.store !== undefined ? { store: o.store } : {}), ...(o.httpServerPort !== undefined ? { 'http-server-port': Number(o.httpServerPort) } : {})
+  }
+  const authority = { projectName: o.project, admin, credentialTtlSeconds: parseDuration(o.credentialTtl), ...(o.publicRoute !== undefined ? { publicRoute: o.publicRoute } : {}) }
+  if (o.secretsStdin !== true) {
+    mkdirSync(home.nodeDir(name), { recursive: true, mode: 0o700 })
+    saveLaunch(home, name, {
+      tcpListenerAddress: o.tcpListenerAddress, project: o.project, authority: { credentialTtl: o.credentialTtl, ...(o.publicRoute !== undefined ? { publicRoute: o.publicRoute } : {}) },
+      ...(o.identity !== undefined ? { identity: o.identity } : {}), ...(o.store !== undefined ? { store: o.store } : {}), ...(o.httpServerPort !== undefined ? { httpServerPort: o.httpServerPort } : {})
+    })
+  }
+  if (o.foreground === true) {
+    await runForeground(home, { name, config, authority })
+    return
+  }
+  const args = ['authority', 'create', name, '--tcp-listener-address', o.tcpListenerAddress, '--project', o.project, '--credential-ttl', o.credentialTtl,
+    ...(o.identity !== undefined ? ['--identity', o.identity] : []),
+    ...(o.publicRoute !== undefined ? ['--public-route', o.publicRoute] : []), ...(o.httpServerPort !== undefined ? ['--http-server-port', o.httpServerPort] : [])]
+  const r = await startBackground(home, name, args, o.store !== undefined ? { store: o.store } : {})
+  print(o.output, { ...r, admin }, () => `project ${o.project}: authority ${r?.identifier ?? '?'} at ${r?.tcpListenerAddress ?? '?'}, first admin ${admin}`)
+}
 
 export function projectCommands(program: Command): void {
   program.command('authority').description('Run the project node: the authority, tickets and members')
@@ -40,29 +73,7 @@ export function projectCommands(program: Command): void {
     .option('--foreground', 'run in this process until interrupted')
     .addOption(new Option('--secrets-stdin', 'read the store URL from standard input (used by background starts)').hideHelp())
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
-    .action(async (name: string, o: AuthorityOptions) => {
-      const home = new Home()
-      if (o.secretsStdin === true) {
-        const s = await readLaunchSecrets()
-        if (s.store !== undefined) o = { ...o, store: s.store }
-      }
-      const admin = home.loadIdentity(nodeCrypto, o.identity).identifier
-      if (!home.listIdentities().some((i) => i.name === name)) home.createIdentity(nodeCrypto, name)
-      const config = {
-        identity: name, 'tcp-listener-address': o.tcpListenerAddress,
-        ...(o.store !== undefined ? { store: o.store } : {}), ...(o.httpServerPort !== undefined ? { 'http-server-port': Number(o.httpServerPort) } : {})
-      }
-      const authority = { projectName: o.project, admin, credentialTtlSeconds: parseDuration(o.credentialTtl), ...(o.publicRoute !== undefined ? { publicRoute: o.publicRoute } : {}) }
-      if (o.foreground === true) {
-        await runForeground(home, { name, config, authority })
-        return
-      }
-      const args = ['authority', 'create', name, '--tcp-listener-address', o.tcpListenerAddress, '--project', o.project, '--credential-ttl', o.credentialTtl,
-        ...(o.identity !== undefined ? ['--identity', o.identity] : []),
-        ...(o.publicRoute !== undefined ? ['--public-route', o.publicRoute] : []), ...(o.httpServerPort !== undefined ? ['--http-server-port', o.httpServerPort] : [])]
-      const r = await startBackground(home, name, args, o.store !== undefined ? { store: o.store } : {})
-      print(o.output, { ...r, admin }, () => `project ${o.project}: authority ${r?.identifier ?? '?'} at ${r?.tcpListenerAddress ?? '?'}, first admin ${admin}`)
-    })
+    .action((name: string, o: AuthorityOptions) => createAuthority(name, o))
 
   const project = program.command('project').description('Project files: the authority identity and route that nodes trust')
   project.command('export').description('Write the project file (no secrets in it)')
