@@ -1,7 +1,8 @@
 import type { Cli } from './cli.js'
 import { nodePid } from './processes.js'
 
-function alive(pid: number): boolean {
+/** Whether a process runs with this PID. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

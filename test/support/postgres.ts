@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { startWithAttempts } from './start-attempts.js'
+import { alive } from './node-processes.js'
 
 /** A real PostgreSQL server started for a test run, in a throw-away folder. */
 export interface PostgresServer {
@@ -125,11 +126,3 @@ function children(pid: number): number[] {
   return r.stdout.split('\n').filter((l) => l.trim() !== '').map(Number)
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
