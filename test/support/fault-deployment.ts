@@ -32,6 +32,8 @@ export interface NetworkFaultFigures {
   recoveredMs: number
   /** The same until a byte echoed through the tcp portal again. */
   tcpRecoveredMs: number
+  /** The same through the tcp portal whose channel runs inside another channel. */
+  nestedRecoveredMs: number
 }
 
 /**
@@ -41,6 +43,8 @@ export interface NetworkFaultFigures {
 export interface CrashFigures {
   influxMs: number
   tcpMs: number
+  /** Through a tcp-inlet whose secure channel to the outlet runs inside another one to the outlet, across the relay. */
+  nestedMs: number
   leaseMs?: number
 }
 
@@ -62,7 +66,9 @@ export async function startFaultDeployment(prefix = 'portico-faults-'): Promise<
   const portico = cli(prefix)
   const influx: InfluxServer = await startInflux({ sharedSecret: SECRET })
   await influx.query('CREATE DATABASE "device"', { username: influx.admin.username, password: influx.admin.password })
-  const [projectPort, inletPort, tcpPort, deviceHttp, outletHttp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()])
+  const [projectPort, inletPort, tcpPort, nestedPort, deviceHttp, outletHttp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()])
+  // A channel inside a channel: the route opens one to the outlet's listener across the relay, then a second one through it.
+  const nestedRoute = '/project/device-path/service/forward_to_influxdb/secure/api/secure/api/service/tcp-echo'
   const echo: Target = await echoServer()
   // The outlet keeps its leases in PostgreSQL, so a crash of the database of record is one of the faults.
   const postgres: PostgresServer = await startPostgres()
@@ -71,7 +77,7 @@ export async function startFaultDeployment(prefix = 'portico-faults-'): Promise<
     'project node': () => ok(portico, 'authority', 'create', '--tcp-listener-address', `127.0.0.1:${projectPort}`),
     outlet: () => ok(portico, 'node', 'create', 'outlet', '--identity', 'outlet', '--project', 'outlet-path', '--http-server-port', String(outletHttp), '--store', store, '--config', join(portico.home, 'outlet.json')),
     device: () => ok(portico, 'node', 'create', 'device', '--identity', 'device', '--project', 'device-path', '--http-server-port', String(deviceHttp),
-      '--configuration', `{influxdb-inlet: {from: ${inletPort}, via: influxdb, allow: influxdb-outlet}, tcp-inlet: {from: ${tcpPort}, via: influxdb, outlet: tcp-echo, allow: influxdb-outlet}}`)
+      '--configuration', `{influxdb-inlet: {from: ${inletPort}, via: influxdb, allow: influxdb-outlet}, tcp-inlet: [{from: ${tcpPort}, via: influxdb, outlet: tcp-echo, allow: influxdb-outlet}, {from: ${nestedPort}, to: '${nestedRoute}', allow: influxdb-outlet}]}`)
   }
   await ok(portico, 'identity', 'create', 'admin')
   await start['project node']()
@@ -100,9 +106,10 @@ export async function startFaultDeployment(prefix = 'portico-faults-'): Promise<
   await start.device()
   await writesAgain(inletPort, 'device', Date.now())
   await echoesAgain(tcpPort, Date.now())
+  await echoesAgain(nestedPort, Date.now())
   const recovery = async (since: number): Promise<CrashFigures> => {
-    const [influxMs, tcpMs] = await Promise.all([writesAgain(inletPort, 'device', since), echoesAgain(tcpPort, since)])
-    return { influxMs, tcpMs }
+    const [influxMs, tcpMs, nestedMs] = await Promise.all([writesAgain(inletPort, 'device', since), echoesAgain(tcpPort, since), echoesAgain(nestedPort, since)])
+    return { influxMs, tcpMs, nestedMs }
   }
   const nodeOf: Record<Exclude<Fault, 'influxdb' | 'postgresql'>, string> = { outlet: 'outlet', 'project node': 'authority', device: 'device' }
   const readiness = async (node: 'device' | 'outlet'): Promise<{ status: number; reasons: string[] }> => {
@@ -134,7 +141,7 @@ export async function startFaultDeployment(prefix = 'portico-faults-'): Promise<
       const healed = Date.now()
       proxies[path].set({ kind: 'pass' })
       const r = await recovery(healed)
-      return { ...figures, recoveredMs: r.influxMs, tcpRecoveredMs: r.tcpMs }
+      return { ...figures, recoveredMs: r.influxMs, tcpRecoveredMs: r.tcpMs, nestedRecoveredMs: r.nestedMs }
     },
     async crash(fault) {
       if (fault === 'influxdb') {
