@@ -1,5 +1,5 @@
 import type { Crypto } from '../crypto/crypto.js'
-import { setNewest } from '../services/recency-map.js'
+import { setNewest } from '../util/recency-map.js'
 
 /** Verified signatures remembered; enough for every peer of a busy node to reconnect without re-verifying. */
 export const SIGNATURE_CACHE_SIZE = 8192

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { HttpMessageParser, HttpParseError, type MessageHandler, type MessageHead } from './http-parser.js'
 import { ownAnswer } from './forwarding.js'
+import type { RequestOwner } from './request-owner.js'
 import { BODY_IDLE_TIMEOUT_MS, CLIENT_BUFFER_BYTES, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_BYTES, REQUEST_BODY_TIME_LIMIT_MS, type InletContext } from './inlet-limits.js'
 import { InletRequest } from './inlet-request.js'
 
@@ -9,7 +10,7 @@ import { InletRequest } from './inlet-request.js'
  * time in the order they came (pipelined ones wait, so the database takes them in that order and
  * one client holds at most one upstream connection), each answered before the next is sent.
  */
-export class ClientConnection implements MessageHandler {
+export class ClientConnection implements MessageHandler, RequestOwner {
   private readonly parser = new HttpMessageParser('request', MAX_HEADER_BYTES, this)
   /** Requests read and not yet answered; the first is being served. */
   private readonly queue: InletRequest[] = []

@@ -4,7 +4,7 @@ import { CLIENT_BUFFER_BYTES, KEEP_ALIVE_TIMEOUT_MS, UNAVAILABLE_RETRY_AFTER_S }
 import { PortalUnavailableError } from '../portal/portal-errors.js'
 import type { AnswerHandler, Upstream } from './upstream-pool.js'
 import { LAST_CHUNK, writeBodyPiece } from './body-framing.js'
-import type { ClientConnection } from './client-connection.js'
+import type { RequestOwner } from './request-owner.js'
 import { HeldBody } from './held-body.js'
 import { gateRequest, MAX_GATED_BODY_BYTES, type Refusal } from './gate/api-gate.js'
 import type { LeaseGrant } from './lease-manager.js'
@@ -54,12 +54,12 @@ export class InletRequest implements AnswerHandler {
   /** Cleared, with its lease, and waiting for its body before it takes an upstream connection. */
   private readyGrant: LeaseGrant | undefined
 
-  constructor(private readonly conn: ClientConnection, private readonly req: MessageHead) {
+  constructor(private readonly conn: RequestOwner, private readonly req: MessageHead) {
     this.forward = upstreamRequest(req.headers)
     this.target = req.url
   }
 
-  get client(): ClientConnection['socket'] {
+  get client(): RequestOwner['socket'] {
     return this.conn.socket
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { LeaseGrant } from './lease-manager.js'
-import { Backoff } from '../services/backoff.js'
-import { setNewest } from '../services/recency-map.js'
+import { Backoff } from '../util/backoff.js'
+import { setNewest } from '../util/recency-map.js'
 
 /** A lease is renewed once this fraction of its life has passed, so requests never carry an expired one. */
 export const RENEW_AT_FRACTION = 2 / 3

@@ -6,7 +6,7 @@ import type { LeaseRecord, LeaseRepository } from '../store/store.js'
 import type { LeaseBackend, Permission } from './backend.js'
 import { LeaseError, renderPermissions } from './permissions.js'
 import { CallLimit } from './call-limit.js'
-import { Backoff } from '../services/backoff.js'
+import { Backoff } from '../util/backoff.js'
 
 export const DEFAULT_LEASE_TTL_SECONDS = 3600
 export const DEFAULT_MAX_LEASES_PER_IDENTITY = 10

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { IssuedCredential } from '../authority/authority-client.js'
 import type { CredentialAndPurposeKey } from '../identity/credential.js'
-import { Backoff } from '../services/backoff.js'
+import { Backoff } from '../util/backoff.js'
 
 /**
  * Keeps this node's credential from the project authority fresh: fetched at start, refreshed at

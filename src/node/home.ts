@@ -121,6 +121,13 @@ export class Home {
 
   // Projects ------------------------------------------------------------------------------------
 
+  /** `/node/NAME`: the TCP listener of a node recorded in this home. */
+  nodeAddress(name: string): string {
+    const record = this.nodeRecord(name)
+    if (record?.tcpListenerAddress === undefined) throw new HomeError(`node '${name}' has no TCP listener on record`)
+    return record.tcpListenerAddress
+  }
+
   saveProject(project: Project, makeDefault = false): void {
     writeJson(join(this.root, 'projects', `${checkName('project', project.name)}.json`), projectToFile(project))
     if (makeDefault || this.defaultProjectName() === undefined) writeFileSync(join(this.root, 'default-project'), project.name + '\n', { mode: 0o600 })

@@ -16,7 +16,6 @@ import { Membership } from './membership.js'
 import { NodeMetrics } from './metrics.js'
 import { PorticoNode } from './portico-node.js'
 import { ResourcePolicies } from './resource-policies.js'
-import { nodeResolver } from './run-node.js'
 import { DEFAULT_STATUS_HOST, startStatusServer } from './status-server.js'
 import { Portals } from './portals.js'
 import { RelayService } from '../relay/relay-service.js'
@@ -93,7 +92,7 @@ export class NodeRuntime {
       ...(rt.membership !== undefined ? { credentials: rt.membership.credentials.credentials } : {}),
       ...(rt.project !== undefined ? { project: rt.project } : {}),
       ...(authorities.length > 0 ? { echoAccess: rt.policies.gate('echo', 'service') } : {}),
-      resolveNode: nodeResolver(home), signal: o.signal
+      resolveNode: (n) => home.nodeAddress(n), signal: o.signal
     })
     rt.metrics = new NodeMetrics(rt.node, rt.membership)
     rt.policies.onDenied = (resource) => rt.metrics.accessDenied.inc({ resource })

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Backoff } from '../services/backoff.js'
+import { Backoff } from '../util/backoff.js'
 import type { Logger } from 'pino'
 import type { TrustPolicy } from '../channel/trust-policy.js'
 import { HandshakeTimeoutError, UnreachableError } from '../channel/errors.js'

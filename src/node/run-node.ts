@@ -18,15 +18,6 @@ export interface RunNodeOptions {
   authority?: AuthorityMode
 }
 
-/** `/node/NAME`: the TCP listener of a node recorded in this home. */
-export function nodeResolver(home: Home): (name: string) => string {
-  return (name) => {
-    const record = home.nodeRecord(name)
-    if (record?.tcpListenerAddress === undefined) throw new HomeError(`node '${name}' has no TCP listener on record`)
-    return record.tcpListenerAddress
-  }
-}
-
 /** Runs a node in this process until `signal` aborts or the control API is told to stop. */
 export async function runNode(home: Home, options: RunNodeOptions): Promise<void> {
   const existing = home.nodeRecord(options.name)

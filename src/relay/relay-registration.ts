@@ -4,7 +4,7 @@ import type { Route } from '../routing/address.js'
 import { callRpc } from '../services/rpc.js'
 import type { Router } from '../routing/router.js'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Backoff } from '../services/backoff.js'
+import { Backoff } from '../util/backoff.js'
 import { RELAY_ADDRESS } from './relay-service.js'
 
 export const RELAY_RETRY_MIN_MS = 250

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { LocalMessage } from './message.js'
-import type { Worker } from './router.js'
+import type { Worker } from './worker.js'
 
 export const DEFAULT_MAILBOX_CAPACITY = 1024
 

@@ -2,8 +2,11 @@ import type { Logger } from 'pino'
 import { LOCAL, routeToString, type Address } from './address.js'
 import { joinedMessage, type LocalMessage, type PartsMessage } from './message.js'
 import { Mailbox, DEFAULT_MAILBOX_CAPACITY } from './mailbox.js'
+import type { Worker } from './worker.js'
+
+export type { Worker } from './worker.js'
 import { decodeUnreachable, encodeUnreachable, MAX_NOTICE_LENGTH, MAX_NOTICED_ADDRESSES, UNREACHABLE_NOTICE_INTERVAL_MS } from './unreachable.js'
-import { setNewest } from '../services/recency-map.js'
+import { setNewest } from '../util/recency-map.js'
 
 /**
  * Decides whether a message may reach a worker. Deny quietly: the sender learns nothing. It judges
@@ -18,22 +21,6 @@ const EMPTY = new Uint8Array(0)
 function probe(msg: PartsMessage): LocalMessage {
   const m = { onward: msg.onward, return: msg.return, payload: EMPTY }
   return msg.secureChannel === undefined ? m : { ...m, secureChannel: msg.secureChannel }
-}
-
-export interface Worker {
-  handleMessage(msg: LocalMessage): void | Promise<void>
-  /**
-   * Optional: takes, synchronously, a message whose payload is still in parts (Router.sendParts).
-   * Workers that pass bytes on (a secure channel encrypts them, a connection writes them) need
-   * never join a portal chunk.
-   */
-  handleParts?(msg: PartsMessage): void
-  /**
-   * Optional: a node on this worker's route answered that `address` is not there (the far end of a
-   * secure channel went away, a service is missing); `notice` is that answer, to pass on along its
-   * route. Workers without it never see such notices.
-   */
-  handleUnreachable?(address: string, notice: LocalMessage): void
 }
 
 /** Carries messages whose first onward address is not local (a TCP peer, say). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { Backoff } from '../../src/services/backoff.js'
+import { Backoff } from '../../src/util/backoff.js'
 
 test('property: every delay lies between the minimum and the cap of its attempt, which doubles up to the maximum', () => {
   fc.assert(fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 60 }), (minMs, factor, attempts) => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { setNewest } from '../../src/services/recency-map.js'
+import { setNewest } from '../../src/util/recency-map.js'
 
 test('a recency map keeps at most its capacity, drops the oldest first, and a key set again becomes the newest', () => {
   const m = new Map<string, number>()

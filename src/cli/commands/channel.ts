@@ -4,7 +4,6 @@ import { silentLogger } from '../../log/logger.js'
 import { Home } from '../../node/home.js'
 import { callNode } from '../../node/control-client.js'
 import { PorticoNode } from '../../node/portico-node.js'
-import { nodeResolver } from '../../node/run-node.js'
 import { parseOutput, print, table } from '../output.js'
 
 export function channelCommands(program: Command): void {
@@ -46,7 +45,7 @@ export function channelCommands(program: Command): void {
       if (o.from !== undefined) {
         reply = (await callNode<{ reply: string }>(home.apiSocket(o.from), 'POST', '/messages', { to: o.to, text, timeoutMs: o.timeout })).reply
       } else {
-        const node = await PorticoNode.start({ name: 'cli', identity: home.loadIdentity(nodeCrypto, o.identity), log: silentLogger, resolveNode: nodeResolver(home) })
+        const node = await PorticoNode.start({ name: 'cli', identity: home.loadIdentity(nodeCrypto, o.identity), log: silentLogger, resolveNode: (n) => home.nodeAddress(n) })
         try {
           const route = await node.resolve(o.to, { timeoutMs: o.timeout })
           reply = Buffer.from(await node.send(route, Buffer.from(text, 'utf8'), { timeoutMs: o.timeout })).toString('utf8')
