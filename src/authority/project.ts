@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { Crypto } from '../crypto/crypto.js'
 import { importIdentity, type Identity } from '../identity/identity.js'
 import { toHex, fromHex } from '../encoding/hex.js'
+import { NAME_PATTERN } from '../encoding/names.js'
 
 /** What a node needs to belong to a project: whom to trust as authority, and where it is. */
 export interface Project {
@@ -12,7 +13,7 @@ export interface Project {
 }
 
 export const ProjectFile = z.object({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
+  name: z.string().regex(NAME_PATTERN),
   authorityIdentifier: z.string(),
   authorityChangeHistory: z.string().regex(/^[0-9a-f]+$/),
   route: z.string().max(1024)

@@ -4,6 +4,8 @@ import { z } from 'zod'
 import { Policy } from '../policy/policy.js'
 import { parseDuration } from '../encoding/duration.js'
 import { describeIssues } from '../encoding/validation.js'
+import { nameSchema } from '../encoding/names.js'
+import { DEFAULT_LEASE_TTL_SECONDS, DEFAULT_MAX_LEASES, DEFAULT_MAX_LEASES_PER_IDENTITY } from '../influxdb/lease-manager.js'
 
 /** A config file larger than this is refused before parsing. */
 export const MAX_CONFIG_BYTES = 1024 * 1024
@@ -34,7 +36,7 @@ const policyText = z.string().min(1).max(4096).superRefine((text, ctx) => {
   }
 })
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
-const serviceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a service name is 1-64 letters, digits, . _ -')
+const serviceName = nameSchema('a service name')
 
 export const TcpOutletConfig = z.object({
   to: hostPort,
@@ -81,11 +83,11 @@ export const InfluxdbOutletConfig = z.object({
   'admin-username': z.string().max(256).optional(),
   'admin-password': z.string().max(1024).optional(),
   'shared-secret': z.string().max(1024).optional(),
-  'leased-token-expires-in': duration.default(3600),
+  'leased-token-expires-in': duration.default(DEFAULT_LEASE_TTL_SECONDS),
   'leased-token-permissions': z.union([z.string().max(64 * 1024), z.array(z.unknown())]),
   'allow-org-wide-permissions': bool.optional(),
-  'max-leases-per-identity': count.default(10),
-  'max-leases': count.default(100_000)
+  'max-leases-per-identity': count.default(DEFAULT_MAX_LEASES_PER_IDENTITY),
+  'max-leases': count.default(DEFAULT_MAX_LEASES)
 }).strict()
 export type InfluxdbOutletConfig = z.infer<typeof InfluxdbOutletConfig>
 
@@ -104,7 +106,7 @@ const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t)]).transf
 /** Every key a node config may hold; anything else is an error naming the key. */
 export const NodeConfigSchema = z.object({
   variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), scalar).optional(),
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a node name is 1-64 letters, digits, . _ -').optional(),
+  name: nameSchema('a node name').optional(),
   identity: z.string().optional(),
   ticket: z.string().min(1).optional(),
   project: z.string().optional(),
@@ -121,7 +123,7 @@ export const NodeConfigSchema = z.object({
 }).strict()
 
 function RelayNameSchema(): z.ZodString {
-  return z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a relay name is 1-64 letters, digits, . _ -')
+  return nameSchema('a relay name')
 }
 export type NodeConfig = z.infer<typeof NodeConfigSchema>
 

@@ -7,8 +7,9 @@ import { importIdentityHex } from '../identity/identity.js'
 import { LocalIdentity } from '../identity/local-identity.js'
 import { FileVault } from '../identity/vault.js'
 import { projectFromFile, projectToFile, type Project } from '../authority/project.js'
+import { NAME_PATTERN } from '../encoding/names.js'
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+const NAME_RE = NAME_PATTERN
 
 export class HomeError extends Error {
   override name = 'HomeError'

@@ -4,10 +4,11 @@ import { local, type Address } from '../routing/address.js'
 import type { LocalMessage } from '../routing/message.js'
 import type { AccessControl, Router } from '../routing/router.js'
 import { RpcError, serveRpc } from '../services/rpc.js'
+import { nameSchema } from '../encoding/names.js'
 
 export const RELAY_ADDRESS = 'relay'
 export const MAX_RELAYS = 100_000
-export const RelayName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a relay name is 1-64 letters, digits, . _ -')
+export const RelayName = nameSchema('a relay name')
 
 const FORWARDER_PREFIX = 'forward_to_'
 
