@@ -2,6 +2,7 @@ import type { Crypto } from '../crypto/crypto.js'
 import { aesGcmNonce, rekey, sealWithNonce } from './noise/cipher-state.js'
 import { joinParts, rangeOfParts, sliceParts } from '../encoding/parts.js'
 import { ReplayWindow } from './replay-window.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** Every this many messages both sides move to REKEY(k), so a captured key opens few messages. */
 export const REKEY_INTERVAL = 32n
@@ -9,7 +10,9 @@ export const NONCE_LENGTH = 8
 /** A nonce this far ahead would make us rekey many times for one message: refuse it. */
 export const MAX_EPOCH_JUMP = 1024n
 
-export class ReplayError extends Error {
+export class ReplayError extends PorticoError {
+  override readonly code: string = 'replay'
+  override readonly kind: ErrorKind = 'refused'
   override name = 'ReplayError'
 }
 

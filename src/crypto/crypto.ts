@@ -1,3 +1,4 @@
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 /**
  * The only cryptographic surface of Portico. Everything above this layer handles raw bytes, so a
  * test can swap the implementation (for fixed ephemeral keys, say) without touching the protocol.
@@ -47,10 +48,14 @@ export interface Crypto {
   aesGcmOpen(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: readonly Uint8Array[]): Uint8Array[]
 }
 
-export class AuthenticationError extends Error {
+export class AuthenticationError extends PorticoError {
+  override readonly code: string = 'authentication-failed'
+  override readonly kind: ErrorKind = 'refused'
   override name = 'AuthenticationError'
 }
 
-export class InvalidKeyError extends Error {
+export class InvalidKeyError extends PorticoError {
+  override readonly code: string = 'invalid-key'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'InvalidKeyError'
 }

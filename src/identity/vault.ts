@@ -2,6 +2,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rm
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import { fromHex, toHex } from '../encoding/hex.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 export type SecretType = 'ed25519' | 'x25519'
 
@@ -27,7 +28,9 @@ export class MemoryVault implements Vault {
 
 const FileSchema = z.record(z.string(), z.object({ type: z.enum(['ed25519', 'x25519']), secret: z.string() }))
 
-export class VaultError extends Error {
+export class VaultError extends PorticoError {
+  override readonly code: string = 'vault'
+  override readonly kind: ErrorKind = 'internal'
   override name = 'VaultError'
 }
 

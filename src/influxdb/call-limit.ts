@@ -1,4 +1,7 @@
-export class CallLimitError extends Error {
+import { PorticoError, type ErrorKind } from '../util/errors.js'
+export class CallLimitError extends PorticoError {
+  override readonly code: string = 'call-limit'
+  override readonly kind: ErrorKind = 'unavailable'
   override name = 'CallLimitError'
 }
 

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 // What of a client's request and of the database's answer crosses the InfluxDB inlet: never a
 // client credential, never a header that belongs to one hop; everything else byte for byte. Heads
@@ -14,7 +15,9 @@ const DROPPED_PARAMS = new Set(['u', 'p'])
 const VALID_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
 /** A header value that would break the head it goes into: never written. */
-export class InvalidHeaderValueError extends Error {
+export class InvalidHeaderValueError extends PorticoError {
+  override readonly code: string = 'invalid-header-value'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'InvalidHeaderValueError'
 }
 

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 // Node's own HTTP/1.1 parser (llhttp, the one behind node:http), driven directly. The inlet
 // parses each request and each answer once with it and writes the heads it sends itself, rather
@@ -46,9 +47,10 @@ export interface MessageHandler {
 }
 
 /** Bytes that are no valid HTTP/1.1 here, with llhttp's own code (`HPE_…`). */
-export class HttpParseError extends Error {
+export class HttpParseError extends PorticoError {
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'HttpParseError'
-  constructor(message: string, readonly code: string, options?: { cause?: unknown }) {
+  constructor(message: string, override readonly code: string, options?: { cause?: unknown }) {
     super(message, options)
   }
 }

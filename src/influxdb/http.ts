@@ -1,12 +1,15 @@
 import { request as httpRequest } from 'node:http'
 import { parseHostPort } from '../transport/host-port.js'
 import { request as httpsRequest } from 'node:https'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** Largest answer from an InfluxDB admin API that we read. */
 export const MAX_BACKEND_RESPONSE_BYTES = 4 * 1024 * 1024
 export const BACKEND_TIMEOUT_MS = 10_000
 
-export class BackendError extends Error {
+export class BackendError extends PorticoError {
+  override readonly code: string = 'backend'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'BackendError'
   constructor(message: string, readonly status?: number, options?: { cause?: unknown }) {
     super(message, options)
@@ -15,6 +18,8 @@ export class BackendError extends Error {
 
 /** No answer at all (refused, timed out, TLS failed) or a gateway's 5xx: worth asking again later. */
 export class DatabaseUnavailableError extends BackendError {
+  override readonly code: string = 'database-unavailable'
+  override readonly kind: ErrorKind = 'unavailable'
   override name = 'DatabaseUnavailableError'
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { LeaseGrant } from './lease-manager.js'
 import { Backoff } from '../util/backoff.js'
 import { setNewest } from '../util/recency-map.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** A lease is renewed once this fraction of its life has passed, so requests never carry an expired one. */
 export const RENEW_AT_FRACTION = 2 / 3
@@ -28,7 +29,9 @@ export const LEASE_RETRY_MAX_MS = 5000
 export const REPLACE_AFTER_401_MIN_MS = 60_000
 
 /** No lease for now: the last attempt failed, and the next is not due yet. */
-export class LeaseUnavailableError extends Error {
+export class LeaseUnavailableError extends PorticoError {
+  override readonly code: string = 'lease-unavailable'
+  override readonly kind: ErrorKind = 'unavailable'
   constructor(readonly retryAfterMs: number, options: { cause: Error }) {
     super(`${options.cause.message} (next attempt in ${Math.ceil(retryAfterMs)} ms)`, options)
     this.name = 'LeaseUnavailableError'

@@ -6,11 +6,14 @@ import { parseDuration } from '../encoding/duration.js'
 import { describeIssues } from '../encoding/validation.js'
 import { nameSchema } from '../encoding/names.js'
 import { DEFAULT_LEASE_TTL_SECONDS, DEFAULT_MAX_LEASES, DEFAULT_MAX_LEASES_PER_IDENTITY } from '../influxdb/lease-manager.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** A config file larger than this is refused before parsing. */
 export const MAX_CONFIG_BYTES = 1024 * 1024
 
-export class ConfigError extends Error {
+export class ConfigError extends PorticoError {
+  override readonly code: string = 'config'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'ConfigError'
 }
 

@@ -1,5 +1,6 @@
 import { request } from 'node:http'
 import { connect } from 'node:net'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** How long a liveness probe of a node's control socket waits. */
 export const PROBE_TIMEOUT_MS = 1000
@@ -21,7 +22,9 @@ export function nodeAnswers(socketPath: string): Promise<boolean> {
   })
 }
 
-export class ControlClientError extends Error {
+export class ControlClientError extends PorticoError {
+  override readonly code: string = 'control-client'
+  override readonly kind: ErrorKind = 'unavailable'
   override name = 'ControlClientError'
 }
 

@@ -8,6 +8,7 @@ import { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutletCon
 import { RelayName } from '../relay/relay-service.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { describeIssues } from '../encoding/validation.js'
+import { HTTP_STATUS, kindOf, PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** A control request body larger than this is refused before it is read further. */
 export const MAX_CONTROL_BODY = 64 * 1024
@@ -17,10 +18,14 @@ const RelayRequest = z.object({ name: RelayName, at: z.string().max(1024).option
 const PolicyRequest = z.object({ resource: z.string().min(1).max(128), expression: z.string().min(1).max(4096) }).strict()
 const MessageRequest = z.object({ to: z.string().max(1024), text: z.string().max(MAX_CONTROL_BODY), timeoutMs: z.number().int().positive().max(120_000).optional() }).strict()
 
-export class ControlError extends Error {
+/** A control request the server refuses itself, with the HTTP status to answer. */
+export class ControlError extends PorticoError {
   override name = 'ControlError'
+  override readonly code = 'control'
+  override readonly kind: ErrorKind
   constructor(readonly status: number, message: string) {
     super(message)
+    this.kind = status === 404 ? 'not-found' : status === 409 ? 'conflict' : status < 500 ? 'bad-input' : 'internal'
   }
 }
 
@@ -104,7 +109,7 @@ export async function startControlServer(runtime: NodeRuntime, socketPath: strin
     handle(req, res).then(
       (body) => send(res, 200, body),
       (err: unknown) => {
-        const status = err instanceof ControlError ? err.status : err instanceof z.ZodError || ['PolicySyntaxError', 'PortalError', 'LeaseError', 'BackendError'].includes((err as Error).name) ? 400 : 500
+        const status = err instanceof ControlError ? err.status : err instanceof z.ZodError ? 400 : HTTP_STATUS[kindOf(err)]
         const message = err instanceof z.ZodError ? `invalid request: ${describeIssues(err)}` : (err as Error).message
         log.warn({ url: req.url, status, err: message }, 'control request failed')
         send(res, status, { error: message, name: (err as Error).name })

@@ -8,10 +8,13 @@ import { LocalIdentity } from '../identity/local-identity.js'
 import { FileVault } from '../identity/vault.js'
 import { projectFromFile, projectToFile, type Project } from '../authority/project.js'
 import { NAME_PATTERN } from '../encoding/names.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 const NAME_RE = NAME_PATTERN
 
-export class HomeError extends Error {
+export class HomeError extends PorticoError {
+  override readonly code: string = 'home'
+  override readonly kind: ErrorKind = 'not-found'
   override name = 'HomeError'
 }
 

@@ -1,8 +1,11 @@
 import type { Project } from '../authority/project.js'
 import { forwarderAddress } from '../relay/relay-service.js'
 import type { TcpInletConfig } from './config.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
-export class PortalError extends Error {
+export class PortalError extends PorticoError {
+  override readonly code: string = 'portal'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'PortalError'
 }
 

@@ -20,6 +20,7 @@ import { DEFAULT_STATUS_HOST, startStatusServer } from './status-server.js'
 import { Portals } from './portals.js'
 import { RelayService } from '../relay/relay-service.js'
 import type { AccessControl } from '../routing/router.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 export interface AuthorityMode {
   projectName: string
@@ -42,7 +43,9 @@ export interface RuntimeOptions {
   authority?: AuthorityMode
 }
 
-export class EnrollmentError extends Error {
+export class EnrollmentError extends PorticoError {
+  override readonly code: string = 'enrollment-failed'
+  override readonly kind: ErrorKind = 'refused'
   override name = 'EnrollmentError'
 }
 

@@ -6,6 +6,7 @@ import { HandshakeTimeoutError, UnreachableError } from '../channel/errors.js'
 import type { OutletRoute } from '../portal/tcp-inlet.js'
 import { PortalError } from './inlet-route.js'
 import type { PorticoNode, RouteStep } from './portico-node.js'
+import type { ErrorKind } from '../util/errors.js'
 
 /** A relay whose node is away drops handshakes silently: give up quickly and try again. */
 export const PORTAL_HANDSHAKE_TIMEOUT_MS = 3000
@@ -15,6 +16,8 @@ export const OUTLET_RETRY_MAX_MS = 4000
 
 /** The outlet of an inlet cannot be reached; the message names the hop that failed (the relay, the outlet). */
 export class OutletUnreachableError extends PortalError {
+  override readonly code: string = 'outlet-unreachable'
+  override readonly kind: ErrorKind = 'unavailable'
   override name = 'OutletUnreachableError'
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)

@@ -1,3 +1,4 @@
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 /** Longest policy text accepted; checked before tokenizing. */
 export const MAX_POLICY_LENGTH = 4096
 /** Deepest nesting accepted, so a hostile policy cannot exhaust the stack. */
@@ -14,14 +15,18 @@ export type Expr =
   | { kind: 'list'; items: Expr[] }
   | { kind: 'call'; op: Operator; args: Expr[] }
 
-export class PolicySyntaxError extends Error {
+export class PolicySyntaxError extends PorticoError {
+  override readonly code: string = 'policy-syntax'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'PolicySyntaxError'
   constructor(message: string, readonly position: number) {
     super(`${message} at position ${position}`)
   }
 }
 
-export class PolicyEvalError extends Error {
+export class PolicyEvalError extends PorticoError {
+  override readonly code: string = 'policy-eval'
+  override readonly kind: ErrorKind = 'internal'
   override name = 'PolicyEvalError'
 }
 

@@ -1,5 +1,6 @@
 import { DecodeError } from '../encoding/errors.js'
 import { MAX_ROUTE_LENGTH } from './address.js'
+import type { ErrorKind } from '../util/errors.js'
 
 /** One step of a written route. `secure` means: open a secure channel to this listener, then go through it. */
 export type Segment =
@@ -11,6 +12,8 @@ const HOST_PROTOCOLS = new Set(['ip4', 'ip6', 'dnsaddr', 'dns', 'dns4', 'dns6'])
 const NAMED = new Set(['service', 'worker', 'secure', 'node', 'project'])
 
 export class MultiaddrError extends DecodeError {
+  override readonly code: string = 'multiaddr'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'MultiaddrError'
 }
 

@@ -2,12 +2,17 @@ import { local, type Route } from './address.js'
 import type { LocalMessage } from './message.js'
 import type { Router } from './router.js'
 import { randomBytes } from 'node:crypto'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
-export class RequestTimeoutError extends Error {
+export class RequestTimeoutError extends PorticoError {
+  override readonly code: string = 'request-timeout'
+  override readonly kind: ErrorKind = 'unavailable'
   override name = 'RequestTimeoutError'
 }
 
-export class UndeliverableError extends Error {
+export class UndeliverableError extends PorticoError {
+  override readonly code: string = 'undeliverable'
+  override readonly kind: ErrorKind = 'unavailable'
   override name = 'UndeliverableError'
 }
 

@@ -7,6 +7,7 @@ import type { Worker } from './worker.js'
 export type { Worker } from './worker.js'
 import { decodeUnreachable, encodeUnreachable, MAX_NOTICE_LENGTH, MAX_NOTICED_ADDRESSES, UNREACHABLE_NOTICE_INTERVAL_MS } from './unreachable.js'
 import { setNewest } from '../util/recency-map.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 /**
  * Decides whether a message may reach a worker. Deny quietly: the sender learns nothing. It judges
@@ -34,7 +35,9 @@ export interface RegisterOptions {
   mailboxCapacity?: number
 }
 
-export class AddressInUseError extends Error {
+export class AddressInUseError extends PorticoError {
+  override readonly code: string = 'address-in-use'
+  override readonly kind: ErrorKind = 'conflict'
   override name = 'AddressInUseError'
 }
 

@@ -6,31 +6,46 @@ import type { LocalMessage } from '../routing/message.js'
 import type { AccessControl, Router } from '../routing/router.js'
 import { request } from '../routing/request.js'
 import { describeIssues } from '../encoding/validation.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** Largest request or answer an RPC service accepts, checked before decoding. */
 export const MAX_RPC_BYTES = 256 * 1024
 export const DEFAULT_RPC_TIMEOUT_MS = 10_000
 
 /** An error meant for the caller: its message is sent back as is (so it must hold no secret). */
-export class RpcError extends Error {
+export class RpcError extends PorticoError {
   override name = 'RpcError'
-  constructor(message: string, readonly code = 'refused') {
+  override readonly kind: ErrorKind
+  constructor(message: string, override readonly code = 'refused') {
     super(message)
+    this.kind = rpcKind(code)
   }
 }
 
-/** What a remote service answered with instead of a result. */
-export class RemoteError extends Error {
+/** What a remote service answered with instead of a result: its code, and the kind that code means. */
+export class RemoteError extends PorticoError {
   override name = 'RemoteError'
-  constructor(readonly code: string, message: string) {
+  override readonly kind: ErrorKind
+  constructor(override readonly code: string, message: string) {
     super(message)
+    this.kind = rpcKind(code)
+  }
+}
+
+function rpcKind(code: string): ErrorKind {
+  switch (code) {
+    case 'bad-request': return 'bad-input'
+    case 'not-found': return 'not-found'
+    case 'unavailable': return 'unavailable'
+    case 'internal': return 'internal'
+    default: return 'refused'
   }
 }
 
 export type RpcHandler = (args: unknown, msg: LocalMessage) => Promise<unknown>
 
-/** Error classes whose messages are written for callers; anything else is answered "internal error". */
-const CALLER_FACING = new Set(['RpcError', 'TicketRejectedError', 'PolicySyntaxError', 'ZodError', 'DecodeError', 'LeaseError', 'BackendError'])
+/** Error codes whose messages are written for callers (besides RpcError's and zod's); anything else is answered "internal error". */
+const CALLER_FACING_CODES = new Set(['ticket-rejected', 'policy-syntax', 'decode', 'lease', 'backend'])
 
 /**
  * A request/answer service: `[op, args]` in, `[0, result]` or `[1, code, message]` out, CBOR.
@@ -53,7 +68,7 @@ export function serveRpc(router: Router, address: string, handlers: Record<strin
         reply(msg, [0, await handler(decoded[1], msg) ?? null])
       } catch (err) {
         const e = err as Error
-        const facing = CALLER_FACING.has(e.name)
+        const facing = err instanceof RpcError || err instanceof z.ZodError || (err instanceof PorticoError && CALLER_FACING_CODES.has(err.code))
         const message = e instanceof z.ZodError ? `invalid arguments: ${describeIssues(e)}` : e.message
         log.warn({ op, caller: msg.secureChannel?.identifier, err: facing ? message : e }, 'request refused')
         reply(msg, [1, err instanceof RpcError ? err.code : facing ? e.name : 'internal', facing ? message : 'internal error'])

@@ -1,4 +1,5 @@
 import type { Attributes } from '../identity/credential.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** What a member may do at the authority, beyond holding a credential for its attributes. */
 export type Role = 'member' | 'enroller' | 'admin'
@@ -77,11 +78,15 @@ export interface LeaseRepository {
   expireIdentity(outlet: string, identifier: string, now: number, reason: string): Promise<number>
 }
 
-export class StoreError extends Error {
+export class StoreError extends PorticoError {
+  override readonly code: string = 'store'
+  override readonly kind: ErrorKind = 'unavailable'
   override name = 'StoreError'
 }
 
-export class TicketRejectedError extends Error {
+export class TicketRejectedError extends PorticoError {
+  override readonly code: string = 'ticket-rejected'
+  override readonly kind: ErrorKind = 'refused'
   override name = 'TicketRejectedError'
 }
 

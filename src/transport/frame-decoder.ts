@@ -1,5 +1,6 @@
 import { DecodeError } from '../encoding/errors.js'
 import { joinParts, shiftParts } from '../encoding/parts.js'
+import type { ErrorKind } from '../util/errors.js'
 
 /** The routing protocol version; the first byte each side sends on a new connection. */
 export const PROTOCOL_VERSION = 1
@@ -8,10 +9,14 @@ export const MAX_FRAME_SIZE = 256 * 1024
 export const FRAME_HEADER_LENGTH = 4
 
 export class FrameTooLargeError extends DecodeError {
+  override readonly code: string = 'frame-too-large'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'FrameTooLargeError'
 }
 
 export class VersionError extends DecodeError {
+  override readonly code: string = 'version'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'VersionError'
 }
 

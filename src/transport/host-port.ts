@@ -1,10 +1,13 @@
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 /** `host:port`, `[v6]:port`; parsed strictly because it arrives from configs and routes. */
 export interface HostPort {
   host: string
   port: number
 }
 
-export class AddressError extends Error {
+export class AddressError extends PorticoError {
+  override readonly code: string = 'address'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'AddressError'
 }
 

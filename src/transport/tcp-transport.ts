@@ -7,12 +7,15 @@ import type { Router, TransportRouter } from '../routing/router.js'
 import { TcpConnection, type ConnectionInfo } from './tcp-connection.js'
 import { formatHostPort, parseHostPort, type HostPort } from './host-port.js'
 import { encodeUnreachable } from '../routing/unreachable.js'
+import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 export const CONNECT_TIMEOUT_MS = 10_000
 /** Messages held for a peer while its connection is being set up. */
 export const MAX_PENDING_PER_PEER = 256
 
-export class ConnectError extends Error {
+export class ConnectError extends PorticoError {
+  override readonly code: string = 'connect'
+  override readonly kind: ErrorKind = 'unavailable'
   override name = 'ConnectError'
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)

@@ -1,11 +1,14 @@
 import { X25519_KEY_LENGTH, AES_GCM_TAG_LENGTH, type Crypto, type KeyPair } from '../../crypto/crypto.js'
 import { SymmetricState } from './symmetric-state.js'
+import { PorticoError, type ErrorKind } from '../../util/errors.js'
 
 export const NOISE_XX_PROTOCOL = 'Noise_XX_25519_AESGCM_SHA256'
 /** Largest Noise message (spec section 3); every read checks this before doing any work. */
 export const NOISE_MAX_MESSAGE_LENGTH = 65535
 
-export class HandshakeError extends Error {
+export class HandshakeError extends PorticoError {
+  override readonly code: string = 'handshake'
+  override readonly kind: ErrorKind = 'refused'
   override name = 'HandshakeError'
 }
 

@@ -1,4 +1,5 @@
 import { InfluxQLScanner, InfluxQLSyntaxError, type Token } from './influxql-scanner.js'
+import { PorticoError, type ErrorKind } from '../../util/errors.js'
 
 /** A query longer than this is refused before it is read. */
 export const MAX_QUERY_CHARS = 256 * 1024
@@ -13,7 +14,9 @@ export interface ReadScope {
 }
 
 /** A statement the lease does not allow: it names the statement kind, never the query. */
-export class StatementRefusedError extends Error {
+export class StatementRefusedError extends PorticoError {
+  override readonly code: string = 'statement-refused'
+  override readonly kind: ErrorKind = 'refused'
   override name = 'StatementRefusedError'
   constructor(readonly statement: string, message: string) {
     super(message)

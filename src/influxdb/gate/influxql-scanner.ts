@@ -1,3 +1,4 @@
+import { PorticoError, type ErrorKind } from '../../util/errors.js'
 // InfluxQL's lexical rules as InfluxDB's own scanner applies them (influxdata/influxql scanner.go):
 // the statement gate must see exactly the tokens the server will, or a statement could hide in
 // what one side reads as a string, a comment or a regex and the other does not.
@@ -14,7 +15,9 @@ export interface Token {
 }
 
 /** The query is no valid InfluxQL: the server would refuse it, and so does the gate. */
-export class InfluxQLSyntaxError extends Error {
+export class InfluxQLSyntaxError extends PorticoError {
+  override readonly code: string = 'influxql-syntax'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'InfluxQLSyntaxError'
 }
 

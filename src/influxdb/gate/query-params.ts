@@ -1,8 +1,11 @@
+import { PorticoError, type ErrorKind } from '../../util/errors.js'
 /** Query-string or form parameters taken from one request; more are refused. */
 export const MAX_PARAMS = 256
 
 /** Parameters that could not be read as the server reads them: refused rather than guessed at. */
-export class ParamsError extends Error {
+export class ParamsError extends PorticoError {
+  override readonly code: string = 'params'
+  override readonly kind: ErrorKind = 'bad-input'
   override name = 'ParamsError'
 }
 
