@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { LocalMessage } from '../routing/message.js'
-import type { Router, TransportRouter } from '../routing/router.js'
+import type { Router } from '../routing/router.js'
+import type { Transport } from './transport.js'
 import { TcpConnection } from './tcp-connection.js'
 import { duplexPair } from './duplex-pair.js'
 import type { Duplex } from 'node:stream'
@@ -17,9 +18,11 @@ export class MemoryHub {
  * An in-process transport for tests: the same framing and connection workers as TCP, over an
  * in-memory stream pair instead of a socket, so tests run without ports.
  */
-export class MemoryTransport implements TransportRouter {
+export class MemoryTransport implements Transport {
   readonly type = MEMORY
   private readonly outgoing = new Map<string, TcpConnection>()
+  private readonly accepted = new Set<TcpConnection>()
+  private readonly listening = new Set<string>()
 
   constructor(private readonly router: Router, private readonly log: Logger, private readonly hub: MemoryHub) {
     router.registerTransport(this)
@@ -28,6 +31,7 @@ export class MemoryTransport implements TransportRouter {
   listen(name: string): void {
     if (this.hub.listeners.has(name)) throw new Error(`memory address ${name} is taken`)
     this.hub.listeners.set(name, this)
+    this.listening.add(name)
   }
 
   send(msg: LocalMessage): boolean {
@@ -49,7 +53,16 @@ export class MemoryTransport implements TransportRouter {
     this.outgoing.get(peer)?.close('closed locally')
   }
 
+  close(): Promise<void> {
+    for (const c of [...this.outgoing.values(), ...this.accepted]) c.close('transport stopped')
+    for (const name of this.listening) this.hub.listeners.delete(name)
+    this.listening.clear()
+    return Promise.resolve()
+  }
+
   private accept(stream: Duplex, peer: string): void {
-    new TcpConnection(stream, this.router, this.log, peer, 'in')
+    const conn = new TcpConnection(stream, this.router, this.log, peer, 'in')
+    this.accepted.add(conn)
+    conn.onClose(() => this.accepted.delete(conn))
   }
 }

@@ -3,7 +3,8 @@ import { once } from 'node:events'
 import type { Logger } from 'pino'
 import { LOCAL, TCP } from '../routing/address.js'
 import type { LocalMessage } from '../routing/message.js'
-import type { Router, TransportRouter } from '../routing/router.js'
+import type { Router } from '../routing/router.js'
+import type { Transport } from './transport.js'
 import { TcpConnection, type ConnectionInfo } from './tcp-connection.js'
 import { formatHostPort, parseHostPort, type HostPort } from './host-port.js'
 import { encodeUnreachable } from '../routing/unreachable.js'
@@ -26,7 +27,7 @@ export class ConnectError extends PorticoError {
  * Owns TCP listeners and connections. A TCP address in an onward route means "the connection
  * to this peer": made on first use, reused after, and made again if it drops.
  */
-export class TcpTransport implements TransportRouter {
+export class TcpTransport implements Transport {
   readonly type = TCP
   private readonly servers = new Set<Server>()
   /** Every open connection, by its worker address. */

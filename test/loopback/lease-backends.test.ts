@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test'
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import type { LeaseBackend } from '../../src/influxdb/backend.js'
+import { leaseBackendCompliance, type BackendUnderTest } from '../compliance/lease-backend.js'
 import { detectApi } from '../../src/influxdb/detect.js'
 import { V1Backend } from '../../src/influxdb/v1-backend.js'
 import { V2Backend } from '../../src/influxdb/v2-backend.js'
@@ -29,14 +29,7 @@ after(async () => {
   assert.deepEqual(v3.violations, [])
 })
 
-interface Kind {
-  name: string
-  backend: () => LeaseBackend
-  /** Tries the credential against the server: true if a write to `fleet` is accepted. */
-  works: (authorization: string) => Promise<boolean>
-}
-
-const kinds: Kind[] = [
+const kinds: BackendUnderTest[] = [
   {
     name: 'v1 (InfluxDB 1.6.7)',
     backend: () => new V1Backend({ endpoint: { to: influx.address, tls: false }, adminUsername: influx.admin.username, adminPassword: influx.admin.password, sharedSecret: 'backend-suite-secret' }),
@@ -60,37 +53,15 @@ const kinds: Kind[] = [
   }
 ]
 
-const kind = (prefix: string): Kind => {
+const kind = (prefix: string): BackendUnderTest => {
   const k = kinds.find((x) => x.name.startsWith(prefix))
   if (k === undefined) throw new Error(`no backend kind ${prefix}`)
   return k
 }
 
+for (const k of kinds) leaseBackendCompliance(k)
+
 const permissions = [{ action: 'write' as const, resource: { type: 'buckets', name: 'fleet' } }]
-
-for (const kind of kinds) {
-  describe(`lease backend compliance: ${kind.name}`, () => {
-    test('issue gives a working credential tagged as a lease; revoke makes it fail; revoke is idempotent', async () => {
-      const b = kind.backend()
-      const leaseId = randomBytes(8).toString('hex')
-      const t = await b.issue({ leaseId, identifier: 'I' + 'a'.repeat(64), expiresAt: Date.now() + 60_000, permissions })
-      assert.equal(await kind.works(t.authorization), true)
-      assert.ok((await b.listTagged()).some((x) => x.leaseId === leaseId && x.backendId === t.backendId))
-      await b.revoke(t.backendId)
-      assert.equal(await kind.works(t.authorization), false)
-      assert.ok(!(await b.listTagged()).some((x) => x.leaseId === leaseId))
-      await b.revoke(t.backendId)
-    })
-
-    test('two leases are two distinct credentials', async () => {
-      const b = kind.backend()
-      const [x, y] = await Promise.all([1, 2].map(() => b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'b'.repeat(64), expiresAt: Date.now() + 60_000, permissions })))
-      assert.notEqual(x?.token, y?.token)
-      assert.notEqual(x?.backendId, y?.backendId)
-      for (const t of [x, y]) if (t !== undefined) await b.revoke(t.backendId)
-    })
-  })
-}
 
 test('api auto reads X-Influxdb-Version from /ping (asking InfluxDB 3 Enterprise again with the token)', async () => {
   assert.equal(await detectApi({ to: influx.address, tls: false }), 'v1')

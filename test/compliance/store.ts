@@ -1,0 +1,138 @@
+// The store compliance suite: every Store implementation (SQLite, PostgreSQL) must pass it.
+// `freshUrl` gives the URL of a new, empty store each time it is called.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { openStore } from '../../src/store/open-store.js'
+import { MIGRATIONS } from '../../src/store/migrations.js'
+import { TicketRejectedError, type LeaseRecord, type Store, type TicketRecord } from '../../src/store/store.js'
+import type { TestSetup } from './setup.js'
+
+const NOW = 1_800_000_000
+
+function ticket(over: Partial<TicketRecord> = {}): TicketRecord {
+  return { codeHash: 'aa'.repeat(32), attributes: { site: 'a' }, role: 'member', usesLeft: 1, expiresAt: NOW + 600, createdAt: NOW, createdBy: 'Iadmin', ...over }
+}
+
+const role = (s: Store, id: string): Promise<string | undefined> => s.members.get(id).then((m) => m?.role)
+
+export function storeCompliance(name: string, freshUrl: TestSetup<string>): void {
+  describe(`store compliance: ${name}`, () => {
+    let store: Store
+    before(async () => { store = await openStore(await freshUrl()) })
+    after(async () => { await store.close() })
+
+    test('migrations are versioned and idempotent; a store an earlier release left is brought up to date, leases kept', async () => {
+      assert.equal(await store.schemaVersion(), MIGRATIONS.at(-1)?.version)
+      const url = await freshUrl()
+      const old = await openStore(url, MIGRATIONS.filter((m) => m.version <= 2))
+      assert.equal(await old.schemaVersion(), 2)
+      await old.leases.insert({ id: 'kept', identifier: 'Ia', outlet: 'influxdb', backend: 'v1', backendId: 'portico_lease_kept', permissions: '[]', createdAt: NOW, expiresAt: NOW + 5, revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null })
+      await old.close()
+      for (let i = 0; i < 2; i++) {
+        const current = await openStore(url)
+        assert.equal(await current.schemaVersion(), MIGRATIONS.at(-1)?.version)
+        assert.deepEqual((await current.leases.due('influxdb', NOW + 10, 10)).map((l) => l.id), ['kept'])
+        await current.close()
+      }
+    })
+
+    test('members: put, get, list in pages, count, delete records a revocation', async () => {
+      for (let i = 0; i < 5; i++) await store.members.put({ identifier: `I${i}`, attributes: { n: String(i) }, role: 'member', addedAt: NOW, addedBy: null })
+      assert.deepEqual((await store.members.get('I3'))?.attributes, { n: '3' })
+      assert.equal(await store.members.count(), 5)
+      const page = await store.members.list({ limit: 2, after: 'I1' })
+      assert.deepEqual(page.map((m) => m.identifier), ['I2', 'I3'])
+      assert.equal(await store.members.delete('I3', NOW + 5), true)
+      assert.equal(await store.members.delete('I3', NOW + 6), false)
+      assert.equal(await store.members.get('I3'), undefined)
+      assert.deepEqual(await store.revocations.list(), [{ identifier: 'I3', revokedAt: NOW + 5 }])
+      // Re-adding a revoked identity clears its revocation.
+      await store.members.put({ identifier: 'I3', attributes: {}, role: 'member', addedAt: NOW, addedBy: null })
+      assert.deepEqual(await store.revocations.list(), [])
+      assert.equal(await store.revocations.prune(NOW + 100), 0)
+    })
+
+    test('tickets: redeem makes a member, never lowers a role, and refuses reuse, expiry and unknown codes', async () => {
+      await store.tickets.create(ticket({ codeHash: '01'.repeat(32), attributes: { 'influxdb-inlet': 'true' } }))
+      const m = await store.tickets.redeem('01'.repeat(32), 'Idevice', NOW)
+      assert.deepEqual(m.attributes, { 'influxdb-inlet': 'true' })
+      await assert.rejects(store.tickets.redeem('01'.repeat(32), 'Iother', NOW), /already been used/)
+      await store.tickets.create(ticket({ codeHash: '02'.repeat(32), expiresAt: NOW }))
+      await assert.rejects(store.tickets.redeem('02'.repeat(32), 'Iother', NOW), /expired/)
+      await assert.rejects(store.tickets.redeem('03'.repeat(32), 'Iother', NOW), TicketRejectedError)
+      assert.equal(await store.members.get('Iother'), undefined)
+      await store.members.put({ identifier: 'Iboss', attributes: {}, role: 'admin', addedAt: NOW, addedBy: null })
+      await store.tickets.create(ticket({ codeHash: '04'.repeat(32) }))
+      await store.tickets.redeem('04'.repeat(32), 'Iboss', NOW)
+      assert.equal(await role(store, 'Iboss'), 'admin')
+      assert.equal(await store.tickets.prune(NOW + 1), 3)
+    })
+
+    test('an enroller ticket\'s scope becomes its redeemer\'s, and survives in the store', async () => {
+      await store.tickets.create(ticket({ codeHash: '07'.repeat(32), role: 'enroller', mayGrant: ['influxdb-inlet=true', 'bucket=*'] }))
+      const m = await store.tickets.redeem('07'.repeat(32), 'Iscoped', NOW)
+      assert.deepEqual(m.mayGrant, ['influxdb-inlet=true', 'bucket=*'])
+      assert.deepEqual((await store.members.get('Iscoped'))?.mayGrant, ['influxdb-inlet=true', 'bucket=*'])
+      await store.tickets.create(ticket({ codeHash: '08'.repeat(32) }))
+      await store.tickets.redeem('08'.repeat(32), 'Iscoped', NOW)
+      assert.deepEqual((await store.members.get('Iscoped'))?.mayGrant, ['influxdb-inlet=true', 'bucket=*'], 'a member ticket keeps the enroller\'s scope')
+      assert.equal((await store.members.get('Idevice'))?.mayGrant, undefined)
+    })
+
+    test('50 concurrent redemptions of a one-use ticket make exactly one member', async () => {
+      await store.tickets.create(ticket({ codeHash: '05'.repeat(32) }))
+      const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => store.tickets.redeem('05'.repeat(32), `Irace${String(i).padStart(2, '0')}`, NOW)))
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
+      const members = (await store.members.list()).filter((m) => m.identifier.startsWith('Irace'))
+      assert.equal(members.length, 1)
+    })
+
+    test('a three-use ticket admits exactly three of many', async () => {
+      await store.tickets.create(ticket({ codeHash: '06'.repeat(32), usesLeft: 3 }))
+      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.tickets.redeem('06'.repeat(32), `Ithree${i}`, NOW)))
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3)
+    })
+
+    test('policies: set replaces, list is ordered, delete', async () => {
+      await store.policies.set({ resource: 'tcp-outlet', expression: 'a', updatedAt: NOW })
+      await store.policies.set({ resource: 'echo', expression: 'b', updatedAt: NOW })
+      await store.policies.set({ resource: 'tcp-outlet', expression: 'c', updatedAt: NOW + 1 })
+      assert.deepEqual((await store.policies.list()).map((p) => [p.resource, p.expression]), [['echo', 'b'], ['tcp-outlet', 'c']])
+      assert.equal(await store.policies.delete('echo'), true)
+      assert.equal(await store.policies.get('echo'), undefined)
+    })
+
+    test('leases: active, due in expiry order, failures back off, revoked leave the active set, identity expiry; each outlet sees only its own', async () => {
+      const lease = (id: string, identifier: string, expiresAt: number, outlet = 'influxdb'): LeaseRecord => ({
+        id, identifier, outlet, backend: 'v2', backendId: `auth-${id}`, permissions: '[]', createdAt: NOW, expiresAt,
+        revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null
+      })
+      await store.leases.insert(lease('l1', 'Ia', NOW + 10))
+      await store.leases.insert(lease('l2', 'Ia', NOW + 5))
+      await store.leases.insert(lease('l3', 'Ib', NOW + 1000))
+      // Another outlet of the same node, with its own database: never counted, swept or expired with the first.
+      await store.leases.insert(lease('o1', 'Ia', NOW + 1, 'analysts'))
+      await store.leases.insert(lease('o2', 'Ib', NOW + 1000, 'analysts'))
+      assert.equal(await store.leases.countActive('influxdb'), 3)
+      assert.equal(await store.leases.countActive('influxdb', 'Ia'), 2)
+      assert.equal(await store.leases.countActive('analysts', 'Ia'), 1)
+      assert.deepEqual((await store.leases.due('influxdb', NOW + 20, 10)).map((l) => l.id), ['l2', 'l1'])
+      assert.deepEqual((await store.leases.due('analysts', NOW + 20, 10)).map((l) => l.id), ['o1'])
+      await store.leases.markFailed('l2', 'backend down', NOW + 30)
+      assert.deepEqual((await store.leases.due('influxdb', NOW + 20, 10)).map((l) => l.id), ['l1'])
+      assert.equal((await store.leases.get('l2'))?.revokeAttempts, 1)
+      await store.leases.markRevoked('l1', NOW + 21)
+      assert.deepEqual((await store.leases.active('influxdb', 'Ia')).map((l) => l.id), ['l2'])
+      assert.equal(await store.leases.expireIdentity('influxdb', 'Ib', NOW + 22, 'member deleted'), 1)
+      assert.deepEqual((await store.leases.due('influxdb', NOW + 22, 10)).map((l) => [l.id, l.revokeReason]), [['l3', 'member deleted']])
+      assert.equal((await store.leases.get('l2'))?.revokeReason, undefined)
+      assert.deepEqual((await store.leases.active('analysts', 'Ib')).map((l) => l.expiresAt), [NOW + 1000])
+    })
+
+    test('a failed transaction leaves the store unchanged', async () => {
+      const before = await store.members.count()
+      await assert.rejects(store.tickets.redeem('ff'.repeat(32), 'Inobody', NOW))
+      assert.equal(await store.members.count(), before)
+    })
+  })
+}
