@@ -1,6 +1,7 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { LeaseManager, SWEEP_BATCH } from '../../src/influxdb/lease-manager.js'
+import { LeaseManager, ownerMark, REVOKED_MEMBER, SWEEP_BATCH } from '../../src/influxdb/lease-manager.js'
+import type { LeaseBackend } from '../../src/influxdb/backend.js'
 import { V2Backend } from '../../src/influxdb/v2-backend.js'
 import { openStore } from '../../src/store/open-store.js'
 import type { LeaseRepository } from '../../src/store/store.js'
@@ -137,3 +138,118 @@ test('the sweeper goes on past a full batch without waiting: more than SWEEP_BAT
     await done
   }
 })
+
+/** A manager with the limits and host given, on its own outlet name. */
+function limited(outlet: string, o: { maxPerIdentity: number; maxTotal: number; host?: string; backend?: LeaseBackend }): LeaseManager {
+  return new LeaseManager({
+    outlet, owner: `test/${outlet}`, backend: o.backend ?? new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }),
+    leases: store.leases, log: silentLogger, orgId: v2.orgId, permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
+    ttlSeconds: 60, maxPerIdentity: o.maxPerIdentity, maxTotal: o.maxTotal, ...(o.host !== undefined ? { host: o.host } : {})
+  })
+}
+
+test('no lease while the outlet is unavailable, none past either limit; what was issued and what failed is counted; a grant carries the host and what the database granted', async () => {
+  const m = limited('limits-outlet', { maxPerIdentity: 2, maxTotal: 3, host: 'influxdb.internal:8086' })
+  assert.equal(m.kind, 'v2')
+  m.unavailable = 'the database refuses the outlet\'s token'
+  await assert.rejects(m.create({ identifier: 'I-x', attributes: { bucket: 'b20' } }), /cannot issue leases now: the database refuses/)
+  m.unavailable = undefined
+  const first = await m.create({ identifier: 'I-x', attributes: { bucket: 'b20' } })
+  assert.equal(first.host, 'influxdb.internal:8086')
+  // What the database granted: the bucket by id in the org, not the name the template had.
+  assert.deepEqual(first.permissions, [{ action: 'write', resource: { type: 'buckets', id: [...v2.buckets.values()].find((b) => b.name === 'b20')?.id, name: 'b20', orgID: v2.orgId } }])
+  await m.create({ identifier: 'I-x', attributes: { bucket: 'b20' } })
+  await assert.rejects(m.create({ identifier: 'I-x', attributes: { bucket: 'b20' } }), /I-x already holds 2 active leases/)
+  await m.create({ identifier: 'I-y', attributes: { bucket: 'b21' } })
+  await assert.rejects(m.create({ identifier: 'I-z', attributes: { bucket: 'b22' } }), /the outlet holds its maximum of 3 active leases/)
+  assert.deepEqual(m.stats, { issued: 3, revoked: 0, revokeFailures: 0, issueFailures: 0 })
+  // A bucket the database does not have: the backend refuses, and it is counted.
+  const other = limited('limits-outlet-2', { maxPerIdentity: 2, maxTotal: 3 })
+  await assert.rejects(other.create({ identifier: 'I-w', attributes: { bucket: 'no-such-bucket' } }))
+  assert.equal(other.stats.issueFailures, 1)
+  assert.equal(other.stats.issued, 0)
+})
+
+test('a holder revokes once (twice is no error and no second revocation); the view says when; no lease of another outlet or none at all', async () => {
+  const m = limited('once-outlet', { maxPerIdentity: 5, maxTotal: 10 })
+  const g = await m.create({ identifier: 'I-once', attributes: { bucket: 'b23' } })
+  await m.revoke('I-once', g.id)
+  await m.revoke('I-once', g.id)
+  assert.equal(m.stats.revoked, 1)
+  const shown = await m.show('I-once', g.id)
+  assert.match(shown.revokedAt ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+  assert.equal(shown.identifier, 'I-once')
+  await assert.rejects(m.show('I-once', 'f'.repeat(24)), /no lease f+ of yours/)
+  // Same store, same identity, another outlet: not this outlet's lease.
+  const elsewhere = limited('once-outlet-2', { maxPerIdentity: 5, maxTotal: 10 })
+  const h = await elsewhere.create({ identifier: 'I-once', attributes: { bucket: 'b24' } })
+  await assert.rejects(m.show('I-once', h.id), /no lease .* of yours/)
+  await assert.rejects(m.revoke('I-once', h.id), /no lease .* of yours/)
+  assert.equal(tokenActive(h.token), true)
+})
+
+test('reconcile revokes our tagged credentials the store does not know, or knows under another credential, and one expiring at this very moment; another outlet\'s it leaves', async () => {
+  const clock = { now: Date.now() }
+  const m = managerAt('orphan-outlet', clock)
+  const backend = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const permissions = [{ action: 'write' as const, resource: { type: 'buckets', name: 'b25' } }]
+  const issue = (leaseId: string) => backend.issue({ leaseId, identifier: 'I-orphan', expiresAt: clock.now + 60_000, permissions })
+  const unknown = await issue(`${ownerMark('test/orphan-outlet')}${'1'.repeat(16)}`)
+  const theirs = await issue(`${ownerMark('test/someone-else')}${'2'.repeat(16)}`)
+  const known = await m.create({ identifier: 'I-known', attributes: { bucket: 'b26' } })
+  // The same lease id issued again under another credential: the one the store does not name is an orphan.
+  const twin = await issue(known.id)
+  const atExpiry = await m.create({ identifier: 'I-edge', attributes: { bucket: 'b27' } })
+  clock.now = atExpiry.expiresAt
+  const n = await m.reconcile()
+  assert.equal(tokenActive(unknown.token), false)
+  assert.equal(tokenActive(twin.token), false)
+  assert.equal(tokenActive(atExpiry.token), false)
+  assert.notEqual((await store.leases.get(atExpiry.id))?.revokedAt, null)
+  assert.equal(tokenActive(theirs.token), true)
+  // `known` expired too by now (same life, made earlier), so it goes as well: 4 in all.
+  assert.equal(n, 4)
+  await backend.revoke(theirs.backendId)
+})
+
+test('a revocation the database refuses is retried after a backoff, counted, and its error kept', async () => {
+  const clock = { now: Date.now() }
+  const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const failing: LeaseBackend = Object.create(real) as LeaseBackend
+  failing.revoke = () => Promise.reject(new Error('database said no'))
+  const m = limited('retry-outlet', { maxPerIdentity: 5, maxTotal: 10, backend: failing })
+  const mClock = managerAtBackend('retry-outlet', clock, failing)
+  const g = await mClock.create({ identifier: 'I-retry', attributes: { bucket: 'b28' } })
+  await mClock.revoke('I-retry', g.id)
+  const l = await store.leases.get(g.id)
+  assert.equal(l?.revokedAt, null)
+  assert.equal(l?.lastError, 'database said no')
+  assert.equal(l?.nextAttemptAt, clock.now + 500)
+  assert.equal(mClock.stats.revokeFailures, 1)
+  assert.equal(m.stats.revokeFailures, 0)
+  await real.revoke(l?.backendId ?? '')
+})
+
+test('a deleted member\'s leases become due with the reason recorded, and the sweeper ends them at its own pace', { timeout: 20_000 }, async () => {
+  const clock = { now: Date.now() }
+  const m = managerAt('reason-outlet', clock, store.leases, 1000, 20)
+  const g = await m.create({ identifier: 'I-gone', attributes: { bucket: 'b29' } })
+  assert.equal(await m.revokeIdentity('I-gone', new AbortController().signal), 1)
+  assert.equal((await store.leases.get(g.id))?.revokeReason, REVOKED_MEMBER)
+  const sweeping = new AbortController()
+  const done = m.sweep(sweeping.signal)
+  try {
+    await waitFor(() => !tokenActive(g.token), 10_000, 'revoked by the sweeper')
+  } finally {
+    sweeping.abort()
+    await done
+  }
+})
+
+function managerAtBackend(outlet: string, clock: { now: number }, backend: LeaseBackend): LeaseManager {
+  return new LeaseManager({
+    outlet, owner: `test/${outlet}`, backend, leases: store.leases, log: silentLogger, orgId: v2.orgId,
+    permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
+    ttlSeconds: 60, maxPerIdentity: 5, maxTotal: 10, now: () => clock.now
+  })
+}
