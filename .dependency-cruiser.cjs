@@ -14,6 +14,7 @@ const layers = [
   ['node'],
   ['cli']
 ]
+const influxdbLayers = [['http', 'backends'], ['leases'], ['gate'], ['inlet']]
 const folders = (names) => `^src/(${names.join('|')})/`
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -26,6 +27,14 @@ module.exports = {
       comment: `${layer.join(', ')} may not import from a layer above it`,
       from: { path: folders(layer) },
       to: { path: folders(layers.slice(i + 1).flat()) }
+    })),
+    // Inside influxdb: the inlet above the gate, above the leases, above the backends and the HTTP machinery.
+    ...influxdbLayers.slice(0, -1).map((layer, i) => ({
+      name: `influxdb-${layer.join('-')}`,
+      severity: 'error',
+      comment: `influxdb/${layer.join(', ')} may not import from a part above it`,
+      from: { path: `^src/influxdb/(${layer.join('|')})/` },
+      to: { path: `^src/influxdb/(${influxdbLayers.slice(i + 1).flat().join('|')})/` }
     }))
   ],
   options: {

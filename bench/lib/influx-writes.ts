@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { InfluxServer } from '../../test/support/influxdb.js'
-import { v1Jwt } from '../../src/influxdb/v1-backend.js'
+import { v1Jwt } from '../../src/influxdb/backends/v1-backend.js'
 
 /**
  * Creates the `bench` database and a user that may only write it, and returns the headers a direct

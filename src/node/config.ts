@@ -5,7 +5,7 @@ import { Policy } from '../policy/policy.js'
 import { parseDuration } from '../encoding/duration.js'
 import { describeIssues } from '../encoding/validation.js'
 import { nameSchema } from '../encoding/names.js'
-import { DEFAULT_LEASE_TTL_SECONDS, DEFAULT_MAX_LEASES, DEFAULT_MAX_LEASES_PER_IDENTITY } from '../influxdb/lease-manager.js'
+import { DEFAULT_LEASE_TTL_SECONDS, DEFAULT_MAX_LEASES, DEFAULT_MAX_LEASES_PER_IDENTITY } from '../influxdb/leases/lease-manager.js'
 import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** A config file larger than this is refused before parsing. */

@@ -1,9 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { PorticoNode } from './portico-node.js'
 import type { Membership } from './membership.js'
-import type { LeaseManager } from '../influxdb/lease-manager.js'
-import type { InfluxdbInlet } from '../influxdb/influxdb-inlet.js'
-import type { LeaseKeeper } from '../influxdb/lease-keeper.js'
+import type { LeaseManager } from '../influxdb/leases/lease-manager.js'
+import type { InfluxdbInlet } from '../influxdb/inlet/influxdb-inlet.js'
+import type { LeaseKeeper } from '../influxdb/inlet/lease-keeper.js'
 
 /**
  * How often the event-loop delay histogram samples, in ms. prom-client's default of 10 ms wakes an

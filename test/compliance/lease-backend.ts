@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import type { LeaseBackend } from '../../src/influxdb/backend.js'
+import type { LeaseBackend } from '../../src/influxdb/backends/backend.js'
 
 /** A backend under test, and how to try a credential it issued against its server. */
 export interface BackendUnderTest {

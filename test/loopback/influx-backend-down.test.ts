@@ -5,7 +5,7 @@ import { startProject } from '../support/project.js'
 import { startV2Emulator, type V2Emulator } from '../support/influx-v2-emulator.js'
 import { freePort } from '../support/postgres.js'
 import { waitFor } from '../helpers.js'
-import { leaseDescription } from '../../src/influxdb/v2-backend.js'
+import { leaseDescription } from '../../src/influxdb/backends/v2-backend.js'
 
 // When the database goes away: the client gets a 502 with a message, and revocations retry.
 const project = await startProject()

@@ -1,8 +1,8 @@
 import { after } from 'node:test'
 import { connect, type AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import { InfluxdbInlet } from '../../src/influxdb/influxdb-inlet.js'
-import type { LeaseKeeper } from '../../src/influxdb/lease-keeper.js'
+import { InfluxdbInlet } from '../../src/influxdb/inlet/influxdb-inlet.js'
+import type { LeaseKeeper } from '../../src/influxdb/inlet/lease-keeper.js'
 import { silentLogger } from '../../src/log/logger.js'
 
 /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { gateRequest, originForm, type GatedLease, type Verdict } from '../../src/influxdb/gate/api-gate.js'
-import type { Permission } from '../../src/influxdb/backend.js'
+import type { Permission } from '../../src/influxdb/backends/backend.js'
 
 const bucket = (action: 'read' | 'write', name: string): Permission => ({ action, resource: { type: 'buckets', name } })
 const writer: GatedLease = { backend: 'v1', permissions: [bucket('write', 'site-7')] }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { CallLimit, CallLimitError } from '../../src/influxdb/call-limit.js'
+import { CallLimit, CallLimitError } from '../../src/influxdb/leases/call-limit.js'
 
 /** A call that runs until the test lets it finish. */
 function held(): { promise: Promise<void>; finish: () => void; started: boolean; run: () => Promise<void> } {

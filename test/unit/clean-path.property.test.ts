@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { cleanPath } from '../../src/influxdb/forwarding.js'
+import { cleanPath } from '../../src/influxdb/http/forwarding.js'
 
 /** Parameter names as a server decodes them: Go before 1.17 splits at `&` and `;`, Go 1.17 and later at `&` and skips segments with a `;`. */
 function names(url: string, oldGo: boolean): string[] {

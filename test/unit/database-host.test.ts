@@ -1,10 +1,10 @@
 import { test } from 'node:test'
+import { LeaseError } from '../../src/influxdb/leases/lease-types.js'
 import assert from 'node:assert/strict'
 import { validateHeaderValue } from 'node:http'
 import fc from 'fast-check'
-import { databaseHost } from '../../src/influxdb/http.js'
-import { parseLeaseGrant } from '../../src/influxdb/lease-service.js'
-import { LeaseError } from '../../src/influxdb/permissions.js'
+import { databaseHost } from '../../src/influxdb/backends/http.js'
+import { parseLeaseGrant } from '../../src/influxdb/leases/lease-service.js'
 
 test('the Host header for the database: its name, and its port unless the scheme implies it', () => {
   assert.equal(databaseHost({ to: 'influxdb.internal:8086', tls: false }), 'influxdb.internal:8086')

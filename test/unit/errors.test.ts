@@ -1,11 +1,11 @@
 import { test } from 'node:test'
+import { LeaseError } from '../../src/influxdb/leases/lease-types.js'
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { HTTP_STATUS, kindOf, PorticoError } from '../../src/util/errors.js'
 import { RemoteError, RpcError } from '../../src/services/rpc.js'
-import { LeaseError } from '../../src/influxdb/permissions.js'
 import { OutletUnreachableError } from '../../src/node/outlet-channel.js'
 
 // One error taxonomy: every error class Portico exports has PorticoError as its base, a stable

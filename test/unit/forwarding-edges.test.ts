@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cleanPath, clientAnswer, ownAnswer, upstreamRequest } from '../../src/influxdb/forwarding.js'
+import { cleanPath, clientAnswer, ownAnswer, upstreamRequest } from '../../src/influxdb/http/forwarding.js'
 
 // Edges of what crosses the inlet, each pinned: the cases the mutation run found untested.
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { clientAnswer, InvalidHeaderValueError, upstreamHead, upstreamRequest } from '../../src/influxdb/forwarding.js'
+import { clientAnswer, InvalidHeaderValueError, upstreamHead, upstreamRequest } from '../../src/influxdb/http/forwarding.js'
 
 // The heads the inlet writes: upstream, the client's request without its credentials or its hop's
 // headers; back, the database's answer framed for the client.

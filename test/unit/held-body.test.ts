@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { HeldBody } from '../../src/influxdb/held-body.js'
-import { MAX_RETRY_BODY_BYTES } from '../../src/influxdb/inlet-limits.js'
+import { HeldBody } from '../../src/influxdb/inlet/held-body.js'
+import { MAX_RETRY_BODY_BYTES } from '../../src/influxdb/inlet/inlet-limits.js'
 
 test('a held body gives its waiting pieces back once, in order, with their size', () => {
   const body = new HeldBody()

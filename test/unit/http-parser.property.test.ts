@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { HttpMessageParser, HttpParseError, type MessageHead } from '../../src/influxdb/http-parser.js'
+import { HttpMessageParser, HttpParseError, type MessageHead } from '../../src/influxdb/http/http-parser.js'
 
 // The inlet's driver of Node's own HTTP parser: whatever the bytes and however they are split,
 // it reports the same messages, and refuses what is no HTTP with an HttpParseError, never

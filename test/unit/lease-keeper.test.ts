@@ -1,7 +1,7 @@
 import { test } from 'node:test'
+import type { LeaseGrant } from '../../src/influxdb/leases/lease-types.js'
 import assert from 'node:assert/strict'
-import { EXPIRY_MARGIN_MS, LEASE_RETRY_MAX_MS, LEASE_RETRY_MIN_MS, LeaseKeeper, LeaseUnavailableError, MAX_KEPT_LEASES, RENEW_AT_FRACTION, REPLACE_AFTER_401_MIN_MS } from '../../src/influxdb/lease-keeper.js'
-import type { LeaseGrant } from '../../src/influxdb/lease-manager.js'
+import { EXPIRY_MARGIN_MS, LEASE_RETRY_MAX_MS, LEASE_RETRY_MIN_MS, LeaseKeeper, LeaseUnavailableError, MAX_KEPT_LEASES, RENEW_AT_FRACTION, REPLACE_AFTER_401_MIN_MS } from '../../src/influxdb/inlet/lease-keeper.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { TEST_PERMISSIONS } from '../support/test-grants.js'
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test'
+import { LeaseError } from '../../src/influxdb/leases/lease-types.js'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { LeaseError, MAX_PERMISSIONS, parsePermissionTemplate, renderPermissions } from '../../src/influxdb/permissions.js'
+import { MAX_PERMISSIONS, parsePermissionTemplate, renderPermissions } from '../../src/influxdb/leases/permissions.js'
 
 const PER_BUCKET = JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}', orgID: 'INFLUX_ORG_ID' } }])
 

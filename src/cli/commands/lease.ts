@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { Home } from '../../node/home.js'
 import { callNode } from '../../node/control-client.js'
-import { LeaseClient, leaseServiceAddress } from '../../influxdb/lease-service.js'
+import { LeaseClient, leaseServiceAddress } from '../../influxdb/leases/lease-service.js'
 import { forwarderAddress } from '../../relay/relay-service.js'
 import { parseOutput, print, table, type OutputFormat } from '../output.js'
 import { withAuthority } from '../project-client.js'

@@ -1,4 +1,4 @@
-import type { Permission } from '../backend.js'
+import type { Permission } from '../backends/backend.js'
 import { checkInfluxQL, StatementRefusedError } from './influxql-gate.js'
 import { InfluxQLSyntaxError } from './influxql-scanner.js'
 import { LeaseScope } from './lease-scope.js'

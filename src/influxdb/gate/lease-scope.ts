@@ -1,4 +1,4 @@
-import type { Permission } from '../backend.js'
+import type { Permission } from '../backends/backend.js'
 
 /** Any bucket or database of the action's kind (an org-wide permission, with neither id nor name). */
 const ANY = '*'

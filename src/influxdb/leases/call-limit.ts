@@ -1,4 +1,4 @@
-import { PorticoError, type ErrorKind } from '../util/errors.js'
+import { PorticoError, type ErrorKind } from '../../util/errors.js'
 export class CallLimitError extends PorticoError {
   override readonly code: string = 'call-limit'
   override readonly kind: ErrorKind = 'unavailable'

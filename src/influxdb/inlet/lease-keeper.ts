@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
-import type { LeaseGrant } from './lease-manager.js'
-import { Backoff } from '../util/backoff.js'
-import { setNewest } from '../util/recency-map.js'
-import { PorticoError, type ErrorKind } from '../util/errors.js'
+import type { LeaseGrant } from '../leases/lease-types.js'
+import { Backoff } from '../../util/backoff.js'
+import { setNewest } from '../../util/recency-map.js'
+import { PorticoError, type ErrorKind } from '../../util/errors.js'
 
 /** A lease is renewed once this fraction of its life has passed, so requests never carry an expired one. */
 export const RENEW_AT_FRACTION = 2 / 3

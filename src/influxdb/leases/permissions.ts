@@ -1,16 +1,11 @@
 import { z } from 'zod'
-import type { Attributes } from '../identity/credential.js'
-import type { Permission } from './backend.js'
-import { describeIssues } from '../encoding/validation.js'
-import { PorticoError, type ErrorKind } from '../util/errors.js'
+import { LeaseError } from './lease-types.js'
+import type { Attributes } from '../../identity/credential.js'
+import type { Permission } from '../backends/backend.js'
+import { describeIssues } from '../../encoding/validation.js'
 
 export const MAX_PERMISSIONS = 64
 
-export class LeaseError extends PorticoError {
-  override readonly code: string = 'lease'
-  override readonly kind: ErrorKind = 'bad-input'
-  override name = 'LeaseError'
-}
 
 export const PermissionSchema = z.object({
   action: z.enum(['read', 'write']),

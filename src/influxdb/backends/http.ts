@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http'
-import { parseHostPort } from '../transport/host-port.js'
+import { parseHostPort } from '../../transport/host-port.js'
 import { request as httpsRequest } from 'node:https'
-import { PorticoError, type ErrorKind } from '../util/errors.js'
+import { PorticoError, type ErrorKind } from '../../util/errors.js'
 
 /** Largest answer from an InfluxDB admin API that we read. */
 export const MAX_BACKEND_RESPONSE_BYTES = 4 * 1024 * 1024

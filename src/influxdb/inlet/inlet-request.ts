@@ -1,13 +1,13 @@
-import type { MessageHead } from './http-parser.js'
-import { clientAnswer, ownAnswer, upstreamHead, upstreamRequest, type AnswerFraming, type UpstreamRequest } from './forwarding.js'
+import type { MessageHead } from '../http/http-parser.js'
+import type { LeaseGrant } from '../leases/lease-types.js'
+import { clientAnswer, ownAnswer, upstreamHead, upstreamRequest, type AnswerFraming, type UpstreamRequest } from '../http/forwarding.js'
 import { CLIENT_BUFFER_BYTES, KEEP_ALIVE_TIMEOUT_MS, UNAVAILABLE_RETRY_AFTER_S } from './inlet-limits.js'
-import { PortalUnavailableError } from '../portal/portal-errors.js'
-import type { AnswerHandler, Upstream } from './upstream-pool.js'
-import { LAST_CHUNK, writeBodyPiece } from './body-framing.js'
+import { PortalUnavailableError } from '../../portal/portal-errors.js'
+import type { AnswerHandler, Upstream } from '../http/upstream-pool.js'
+import { LAST_CHUNK, writeBodyPiece } from '../http/body-framing.js'
 import type { RequestOwner } from './request-owner.js'
 import { HeldBody } from './held-body.js'
-import { gateRequest, MAX_GATED_BODY_BYTES, type Refusal } from './gate/api-gate.js'
-import type { LeaseGrant } from './lease-manager.js'
+import { gateRequest, MAX_GATED_BODY_BYTES, type Refusal } from '../gate/api-gate.js'
 
 /**
  * One request of a client connection, from its head to its answer: it takes a lease, sends the

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { PorticoError, type ErrorKind } from '../util/errors.js'
+import { PorticoError, type ErrorKind } from '../../util/errors.js'
 
 // Node's own HTTP/1.1 parser (llhttp, the one behind node:http), driven directly. The inlet
 // parses each request and each answer once with it and writes the heads it sends itself, rather

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import { PorticoError, type ErrorKind } from '../util/errors.js'
+import { PorticoError, type ErrorKind } from '../../util/errors.js'
 
 // What of a client's request and of the database's answer crosses the InfluxDB inlet: never a
 // client credential, never a header that belongs to one hop; everything else byte for byte. Heads

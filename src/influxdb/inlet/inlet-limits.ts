@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { LeaseKeeper } from './lease-keeper.js'
-import type { UpstreamPool } from './upstream-pool.js'
+import type { UpstreamPool } from '../http/upstream-pool.js'
 
 /** A body up to this size is kept while it streams, so the request can be sent again once after a 401. */
 export const MAX_RETRY_BODY_BYTES = 1024 * 1024

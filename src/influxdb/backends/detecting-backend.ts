@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { IssuedToken, IssueRequest, LeaseBackend, TaggedCredential } from './backend.js'
 import { detectApi, type ApiVersion } from './detect.js'
 import { BackendError, DatabaseUnavailableError, type Endpoint } from './http.js'
-import { Backoff } from '../util/backoff.js'
+import { Backoff } from '../../util/backoff.js'
 
 /** `/ping` is asked again after this long, then with jittered backoff up to DETECT_RETRY_MAX_MS, while the database is away. */
 export const DETECT_RETRY_FIRST_MS = 1000

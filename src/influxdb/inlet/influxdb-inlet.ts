@@ -2,11 +2,11 @@ import type { Duplex } from 'node:stream'
 import { createServer, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import type { Logger } from 'pino'
-import { parseHostPort } from '../transport/host-port.js'
+import { parseHostPort } from '../../transport/host-port.js'
 import type { LeaseKeeper } from './lease-keeper.js'
 import { ClientConnection } from './client-connection.js'
 import { MAX_CLIENT_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, TIMEOUT_CHECK_MS, UPSTREAM_SOCKETS_PER_ADDRESS, UPSTREAM_IDLE_MS, UPSTREAM_SOCKETS, type InletContext, type InletCounters } from './inlet-limits.js'
-import { UpstreamPool } from './upstream-pool.js'
+import { UpstreamPool } from '../http/upstream-pool.js'
 
 export interface InfluxdbInletOptions {
   log: Logger

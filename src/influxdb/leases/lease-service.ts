@@ -1,13 +1,14 @@
 import type { Logger } from 'pino'
+import { LeaseError, type LeaseGrant, type LeaseView } from './lease-types.js'
 import { z } from 'zod'
-import type { Decision } from '../policy/policy.js'
-import type { LocalMessage } from '../routing/message.js'
-import { local, type Route } from '../routing/address.js'
-import type { Router } from '../routing/router.js'
-import { callRpc, RpcError, serveRpc } from '../services/rpc.js'
-import type { LeaseGrant, LeaseManager, LeaseView } from './lease-manager.js'
-import { LeaseError, MAX_PERMISSIONS, PermissionSchema } from './permissions.js'
-import { issueFields } from '../encoding/validation.js'
+import type { Decision } from '../../policy/policy.js'
+import type { LocalMessage } from '../../routing/message.js'
+import { local, type Route } from '../../routing/address.js'
+import type { Router } from '../../routing/router.js'
+import { callRpc, RpcError, serveRpc } from '../../services/rpc.js'
+import type { LeaseManager } from './lease-manager.js'
+import { MAX_PERMISSIONS, PermissionSchema } from './permissions.js'
+import { issueFields } from '../../encoding/validation.js'
 
 /** An owner mark and 16 random hex digits, or the 16 alone (ids issued before marks). */
 const Id = z.object({ id: z.string().regex(/^(?:[0-9a-f]{8})?[0-9a-f]{16}$/) }).strict()

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { BackendError, call, errorField, type Endpoint } from './http.js'
 import { LEASE_TAG, type IssuedToken, type IssueRequest, type LeaseBackend, type Permission, type TaggedCredential } from './backend.js'
-import { setNewest } from '../util/recency-map.js'
+import { setNewest } from '../../util/recency-map.js'
 
 /** Bucket ids kept by name; the oldest go first past this. */
 export const MAX_CACHED_BUCKETS = 10_000

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Attributes } from '../identity/credential.js'
-import type { LeaseRecord, LeaseRepository } from '../store/store.js'
-import type { LeaseBackend, Permission } from './backend.js'
-import { LeaseError, renderPermissions } from './permissions.js'
+import type { Attributes } from '../../identity/credential.js'
+import type { LeaseRecord, LeaseRepository } from '../../store/store.js'
+import type { LeaseBackend } from '../backends/backend.js'
+import { renderPermissions } from './permissions.js'
+import { LeaseError, type LeaseGrant, type LeaseView } from './lease-types.js'
 import { CallLimit } from './call-limit.js'
-import { Backoff } from '../util/backoff.js'
+import { Backoff } from '../../util/backoff.js'
 
 export const DEFAULT_LEASE_TTL_SECONDS = 3600
 export const DEFAULT_MAX_LEASES_PER_IDENTITY = 10
@@ -30,28 +31,6 @@ export const MAX_CONCURRENT_ISSUES = 4
 export const MAX_WAITING_ISSUES = 10_000
 /** The reason logged for the leases of a deleted member. */
 export const REVOKED_MEMBER = 'member deleted'
-
-export interface LeaseGrant {
-  id: string
-  expiresAt: number
-  authorization: string
-  token: string
-  backend: string
-  /** What the lease allows: the inlet forwards only the API paths, databases and statements these need. */
-  permissions: Permission[]
-  /** The Host header the database expects (databaseHost): an inlet sends it in place of its client's. */
-  host?: string
-}
-
-export interface LeaseView {
-  id: string
-  identifier: string
-  backend: string
-  createdAt: string
-  expiresAt: string
-  revokedAt: string | null
-  permissions: unknown
-}
 
 export interface LeaseManagerOptions {
   outlet: string

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
-import { HttpMessageParser, HttpParseError, type MessageHandler, type MessageHead } from './http-parser.js'
-import { ownAnswer } from './forwarding.js'
+import { HttpMessageParser, HttpParseError, type MessageHandler, type MessageHead } from '../http/http-parser.js'
+import { ownAnswer } from '../http/forwarding.js'
 import type { RequestOwner } from './request-owner.js'
 import { BODY_IDLE_TIMEOUT_MS, CLIENT_BUFFER_BYTES, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_BYTES, REQUEST_BODY_TIME_LIMIT_MS, type InletContext } from './inlet-limits.js'
 import { InletRequest } from './inlet-request.js'
