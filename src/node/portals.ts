@@ -1,62 +1,33 @@
-import { readFileSync } from 'node:fs'
-import { setTimeout as sleep } from 'node:timers/promises'
-import type { Logger } from 'pino'
-import type { Project } from '../authority/project.js'
-import { inletRoute, PortalError, splitOutletRoute } from './inlet-route.js'
+import { inletRoute, PortalError } from './inlet-route.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { policyTrust } from '../policy/trust.js'
 import { TcpInlet } from '../portal/tcp-inlet.js'
 import { TcpOutlet } from '../portal/tcp-outlet.js'
 import { RelayRegistration } from '../relay/relay-registration.js'
 import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutletConfig } from './config.js'
-import type { LeaseRepository } from '../store/store.js'
-import { local } from '../routing/address.js'
-import type { LeaseBackend } from '../influxdb/backends/backend.js'
-import { detectBackend, DetectingBackend } from '../influxdb/backends/detecting-backend.js'
-import { databaseHost, type Endpoint } from '../influxdb/backends/http.js'
-import { InfluxdbInlet } from '../influxdb/inlet/influxdb-inlet.js'
-import { LeaseKeeper } from '../influxdb/inlet/lease-keeper.js'
-import { LeaseManager } from '../influxdb/leases/lease-manager.js'
-import { LeaseClient, leaseRoute, leaseServiceAddress, serveLeases } from '../influxdb/leases/lease-service.js'
-import { parsePermissionTemplate } from '../influxdb/leases/permissions.js'
-import { V1Backend } from '../influxdb/backends/v1-backend.js'
-import { V2Backend } from '../influxdb/backends/v2-backend.js'
-import { V3Backend } from '../influxdb/backends/v3-backend.js'
-import type { PorticoNode } from './portico-node.js'
+import type { LeaseManager } from '../influxdb/leases/lease-manager.js'
+import type { PortalsOptions } from './portals-options.js'
+import { InfluxdbPortals } from './influxdb-portals.js'
+import { readCa } from './tls-ca.js'
 import type { TrustPolicy } from '../channel/trust-policy.js'
 import { OutletChannel } from './outlet-channel.js'
-import type { ResourcePolicies } from './resource-policies.js'
 
-/** How often a shared-strategy influxdb inlet looks after its lease with no client asking (renewal, retry). */
-export const LEASE_TEND_MS = 5000
-export const LEASE_TEND_FIRST_MS = 1000
-/** How often an influxdb outlet whose database refused its credentials tries them again. */
-export const VERIFY_RETRY_MS = 5000
-
-export interface PortalsOptions {
-  node: PorticoNode
-  policies: ResourcePolicies
-  log: Logger
-  project: Project | undefined
-  signal: AbortSignal
-  leases: LeaseRepository
-  /** Settles once the node holds its first project credential: inlets open their routes after it (a relay admits no one before). */
-  credential?: Promise<void>
-}
+export type { PortalsOptions } from './portals-options.js'
 
 /** The node's TCP outlets, inlets and relay registrations, from config or the CLI. */
 export class Portals {
   readonly outlets = new Map<string, TcpOutlet>()
   readonly inlets = new Map<string, { inlet: TcpInlet; route: string; channel?: OutletChannel }>()
   readonly relays = new Map<string, RelayRegistration>()
-  /** influxdb outlets with `api: auto` whose database had not answered when they started. */
-  private readonly waitingOutlets = new Map<string, DetectingBackend>()
-  /** Influxdb outlets whose database has not yet taken their credentials, with the reason. */
-  private readonly unverified = new Map<string, string>()
-  readonly leaseManagers = new Map<string, LeaseManager>()
-  readonly influxdbInlets = new Map<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper; route: string; strategy: 'shared' | 'per-client'; channel: OutletChannel }>()
+  private readonly influxdb: InfluxdbPortals
 
-  constructor(private readonly o: PortalsOptions) {}
+  constructor(private readonly o: PortalsOptions) {
+    this.influxdb = new InfluxdbPortals(o, {
+      addTcpOutlet: (c, targetName) => this.addOutlet(c, targetName),
+      outletTrust: (type, from, allow) => this.outletTrust(type, from, allow),
+      addInternalInlet: (bound, entry) => this.inlets.set(`internal:${bound}`, entry)
+    })
+  }
 
   async addOutlet(c: TcpOutletConfig, targetName?: string): Promise<Record<string, unknown>> {
     if (this.outlets.has(c.from)) throw new PortalError(`an outlet named '${c.from}' already exists`)
@@ -73,85 +44,11 @@ export class Portals {
     return outlet.summary()
   }
 
-  async addInfluxdbOutlet(c: InfluxdbOutletConfig): Promise<Record<string, unknown>> {
-    if (this.leaseManagers.has(c.from)) throw new PortalError(`an influxdb outlet named '${c.from}' already exists`)
-    const ca = readCa(c['tls-ca-file'])
-    const endpoint: Endpoint = { to: c.to, tls: c.tls, ...(ca !== undefined ? { ca } : {}), ...(c['tls-server-name'] !== undefined ? { serverName: c['tls-server-name'] } : {}) }
-    const log = this.o.log.child({ outlet: c.from })
-    const backend = c.api === 'auto'
-      ? await detectBackend({ endpoint, make: (api) => makeBackend(api, c, endpoint), log, signal: this.o.signal, ...(c['all-access-token'] !== undefined ? { token: c['all-access-token'] } : {}) })
-      : makeBackend(c.api, c, endpoint)
-    const manager = new LeaseManager({
-      outlet: c.from, owner: `${this.o.node.identifier}/${c.from}`, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions'], { allowOrgWide: c['allow-org-wide-permissions'] === true }),
-      ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases'], host: databaseHost(endpoint)
-    })
-    await this.addOutlet({ to: c.to, from: c.from, tls: c.tls, ...(c.allow !== undefined ? { allow: c.allow } : {}),
-      ...(c['tls-ca-file'] !== undefined ? { 'tls-ca-file': c['tls-ca-file'] } : {}), ...(c['tls-server-name'] !== undefined ? { 'tls-server-name': c['tls-server-name'] } : {}) }, 'the database')
-    serveLeases(this.o.node.router, leaseServiceAddress(c.from), manager, (msg) => this.o.policies.decide(c.from, 'influxdb-outlet', msg), log)
-    this.leaseManagers.set(c.from, manager)
-    this.o.node.onRevoke((id) => {
-      manager.revokeIdentity(id, this.o.signal).catch((err: unknown) => log.error({ identifier: id, err: (err as Error).message }, 'a revoked identity\'s leases could not be marked for revocation; they end at their expiry'))
-    })
-    if (backend instanceof DetectingBackend) {
-      this.waitingOutlets.set(c.from, backend)
-      this.unverified.set(c.from, 'the database has not been reached yet')
-      backend.detected.then(() => this.tendLeases(manager, log, c.from, backend), () => undefined)
-    } else {
-      this.unverified.set(c.from, 'the outlet\'s credentials have not been checked yet')
-      void this.tendLeases(manager, log, c.from, backend)
-    }
-    return { ...this.outlets.get(c.from)?.summary(), api: backend.kind, leases: leaseServiceAddress(c.from) }
-  }
-
-  /**
-   * The sweeper, for as long as the node runs; and once the database has taken the outlet's
-   * credentials (checked again every VERIFY_RETRY_MS until it does, the reason shown by /readyz),
-   * the orphans a crash may have left behind.
-   */
-  private async tendLeases(manager: LeaseManager, log: Logger, outlet: string, backend: LeaseBackend): Promise<void> {
-    void manager.sweep(this.o.signal)
-    for (let logged = ''; !this.o.signal.aborted;) {
-      try {
-        await (backend.verify !== undefined ? backend.verify(this.o.signal) : backend.listTagged(this.o.signal))
-        this.unverified.delete(outlet)
-        manager.unavailable = undefined
-        if (logged !== '') log.info('the database now accepts the outlet\'s credentials')
-        break
-      } catch (err) {
-        const reason = (err as Error).message
-        this.unverified.set(outlet, reason)
-        manager.unavailable = reason
-        if (reason !== logged) log.error({ err: reason }, 'the database does not accept the outlet\'s credentials; leases cannot be issued until it does')
-        logged = reason
-        try {
-          await sleep(VERIFY_RETRY_MS, undefined, { signal: this.o.signal })
-        } catch {
-          return
-        }
-      }
-    }
-    try {
-      const orphans = await manager.reconcile(this.o.signal)
-      if (orphans > 0) log.warn({ orphans }, 'revoked lease credentials left behind by an earlier run')
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not check the database for orphaned leases; the sweeper will still revoke known ones')
-    }
-  }
-
-  /** Reasons the portals cannot serve yet: relays not registered, influxdb outlets still waiting for their database. */
+  /** Reasons the portals cannot serve yet: relays not registered, inlets without a route to their outlet, influxdb outlets and inlets not ready. */
   notReady(): string[] {
     const reasons: string[] = []
     for (const r of this.relays.values()) if (!r.registered) reasons.push(`relay ${r.summary().name as string} not registered`)
-    for (const [name, b] of this.waitingOutlets) if (b.waiting !== undefined) reasons.push(`influxdb outlet ${name}: ${b.waiting}`)
-    for (const [name, reason] of this.unverified) reasons.push(`influxdb outlet ${name}: ${reason}`)
-    // An inlet is ready while the route to its outlet is open; a shared-strategy influxdb inlet,
-    // while it also holds a lease (then its outlet and database answered).
-    for (const [from, i] of this.influxdbInlets) {
-      const down = i.channel.notOpen()
-      if (down !== undefined) reasons.push(`influxdb inlet ${from}: ${down}`)
-      const why = i.strategy === 'shared' ? i.keeper.unavailable('shared') : undefined
-      if (why !== undefined) reasons.push(`influxdb inlet ${from}: no lease: ${why}`)
-    }
+    reasons.push(...this.influxdb.notReady())
     for (const [from, i] of this.inlets) {
       const down = from.startsWith('internal:') ? undefined : i.channel?.notOpen()
       if (down !== undefined) reasons.push(`tcp inlet ${from}: ${down}`)
@@ -159,48 +56,20 @@ export class Portals {
     return reasons
   }
 
-  async addInfluxdbInlet(c: InfluxdbInletConfig): Promise<Record<string, unknown>> {
-    const { node } = this.o
-    const base = inletRoute({ from: c.from, outlet: c.outlet, ...(c.via !== undefined ? { via: c.via } : {}), ...(c.to !== undefined ? { to: c.to } : {}) }, this.o.project)
-    const target = splitOutletRoute(base)
-    // One secure channel to the outlet node carries both the portal and the lease requests.
-    const log = this.o.log.child({ inlet: c.from })
-    const channel = new OutletChannel(node, target.channel, await this.outletTrust('influxdb-inlet', c.from, c.allow), log, this.o.credential)
-    // Never started: the HTTP side opens its upstream connections in-process (no loopback hop).
-    const portal = new TcpInlet({
-      router: node.router, log, from: 'in-process',
-      connect: async (signal) => {
-        const r = await channel.get(signal)
-        return { route: [...r.route, local(target.outlet)], channel: r.channel }
-      },
-      isOpen: channel.isOpen,
-      discard: channel.discard,
-      onChannelClose: channel.onChannelClose
-    })
-    const client = new LeaseClient(node.router, async () => {
-      const r = await channel.get()
-      return { route: leaseRoute(r.route, target.outlet), closed: channel.closedSignal(r.channel) }
-    })
-    // Shared by every request that waits for it, so it ends with the node, not with any one request.
-    const keeper = new LeaseKeeper(() => client.create(this.o.signal), log)
-    const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'], outletDown: () => channel.down() })
-    const bound = await inlet.start()
-    this.inlets.set(`internal:${bound}`, { inlet: portal, route: base })
-    this.influxdbInlets.set(bound, { inlet, keeper, route: base, strategy: c['leased-token-strategy'], channel })
-    void channel.keepOpen(this.o.signal)
-    // The shared lease is looked after with no client asking: obtained soon after start (so
-    // readiness can say whether the outlet and its database answer), renewed when due, asked again
-    // after a failure (with its backoff). The first look waits a moment for the node's credential.
-    if (c['leased-token-strategy'] === 'shared') {
-      let tend: NodeJS.Timeout | undefined
-      const look = (): void => {
-        keeper.get('shared').catch(() => undefined)
-        tend = setTimeout(look, LEASE_TEND_MS).unref()
-      }
-      tend = setTimeout(look, LEASE_TEND_FIRST_MS).unref()
-      this.o.signal.addEventListener('abort', () => clearTimeout(tend), { once: true })
-    }
-    return { from: bound, route: base, strategy: c['leased-token-strategy'] }
+  addInfluxdbOutlet(c: InfluxdbOutletConfig): Promise<Record<string, unknown>> {
+    return this.influxdb.addOutlet(c)
+  }
+
+  addInfluxdbInlet(c: InfluxdbInletConfig): Promise<Record<string, unknown>> {
+    return this.influxdb.addInlet(c)
+  }
+
+  get leaseManagers(): ReadonlyMap<string, LeaseManager> {
+    return this.influxdb.leaseManagers
+  }
+
+  get influxdbInlets(): InfluxdbPortals['influxdbInlets'] {
+    return this.influxdb.influxdbInlets
   }
 
   async addInlet(c: TcpInletConfig): Promise<Record<string, unknown>> {
@@ -223,7 +92,7 @@ export class Portals {
   }
 
   /** The inlet's policy on the outlet identity: `allow` if given (and stored), else the resource's policy. */
-  private async outletTrust(type: string, from: string, allowText: string | undefined): Promise<TrustPolicy> {
+  async outletTrust(type: string, from: string, allowText: string | undefined): Promise<TrustPolicy> {
     const resource = `${type}:${from}`
     if (allowText !== undefined) await this.o.policies.set(resource, allowText, nowSeconds())
     return policyTrust(() => this.o.policies.get(resource), { id: resource, type })
@@ -250,8 +119,7 @@ export class Portals {
 
   show(): Record<string, unknown> {
     return {
-      influxdbOutlets: [...this.leaseManagers.entries()].map(([name, m]) => ({ name, api: m.kind, ...m.stats })),
-      influxdbInlets: [...this.influxdbInlets.entries()].map(([from, i]) => ({ from, route: i.route, ...i.inlet.summary(), leases: i.keeper.current() })),
+      ...this.influxdb.show(),
       tcpOutlets: [...this.outlets.values()].map((o) => o.summary()),
       tcpInlets: [...this.inlets.values()].map(({ inlet, route }) => ({ ...inlet.summary(), route })),
       relays: [...this.relays.values()].map((r) => r.summary())
@@ -259,31 +127,9 @@ export class Portals {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.influxdbInlets.values()].map(({ inlet }) => inlet.stop()))
+    await this.influxdb.stop()
     for (const o of this.outlets.values()) o.stop()
     await Promise.all([...this.inlets.values()].map(({ inlet }) => inlet.stop()))
   }
 }
 
-function readCa(file: string | undefined): Buffer | undefined {
-  if (file === undefined) return undefined
-  try {
-    return readFileSync(file)
-  } catch (err) {
-    throw new PortalError(`cannot read tls-ca-file ${file}: ${(err as Error).message}`)
-  }
-}
-
-function makeBackend(api: 'v1' | 'v2' | 'v3', c: InfluxdbOutletConfig, endpoint: Endpoint): LeaseBackend {
-  switch (api) {
-    case 'v1':
-      if (c['admin-username'] === undefined || c['admin-password'] === undefined) throw new PortalError('an InfluxDB 1.x outlet needs admin-username and admin-password')
-      return new V1Backend({ endpoint, adminUsername: c['admin-username'], adminPassword: c['admin-password'], ...(c['shared-secret'] !== undefined ? { sharedSecret: c['shared-secret'] } : {}) })
-    case 'v2':
-      if (c['org-id'] === undefined || c['all-access-token'] === undefined) throw new PortalError('an InfluxDB 2.x outlet needs org-id and all-access-token')
-      return new V2Backend({ endpoint, orgId: c['org-id'], allAccessToken: c['all-access-token'] })
-    case 'v3':
-      if (c['all-access-token'] === undefined) throw new PortalError('an InfluxDB 3 Enterprise outlet needs all-access-token (an admin token)')
-      return new V3Backend({ endpoint, adminToken: c['all-access-token'] })
-  }
-}
