@@ -20,7 +20,7 @@ export function leaseBackendCompliance(kind: BackendUnderTest): void {
     test('issue gives a working credential tagged as a lease; revoke makes it fail; revoke is idempotent', async () => {
       const b = kind.backend()
       const leaseId = randomBytes(8).toString('hex')
-      const t = await b.issue({ leaseId, identifier: 'I' + 'a'.repeat(64), expiresAt: Date.now() + 60_000, permissions })
+      const t = await b.issue({ leaseId, identifier: 'I' + 'a'.repeat(64), expiresAt: Date.now() + 60_000, lifetimeMs: 60_000, permissions })
       assert.equal(await kind.works(t.authorization), true)
       assert.ok((await b.listTagged()).some((x) => x.leaseId === leaseId && x.backendId === t.backendId))
       await b.revoke(t.backendId)
@@ -31,7 +31,7 @@ export function leaseBackendCompliance(kind: BackendUnderTest): void {
 
     test('two leases are two distinct credentials', async () => {
       const b = kind.backend()
-      const [x, y] = await Promise.all([1, 2].map(() => b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'b'.repeat(64), expiresAt: Date.now() + 60_000, permissions })))
+      const [x, y] = await Promise.all([1, 2].map(() => b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'b'.repeat(64), expiresAt: Date.now() + 60_000, lifetimeMs: 60_000, permissions })))
       assert.notEqual(x?.token, y?.token)
       assert.notEqual(x?.backendId, y?.backendId)
       for (const t of [x, y]) if (t !== undefined) await b.revoke(t.backendId)

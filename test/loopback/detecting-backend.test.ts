@@ -7,7 +7,7 @@ import { V2Backend } from '../../src/influxdb/backends/v2-backend.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { freePort } from '../support/postgres.js'
 
-const issue = { leaseId: '00', identifier: 'I1', expiresAt: Date.now() + 60_000, permissions: [] }
+const issue = { leaseId: '00', identifier: 'I1', expiresAt: Date.now() + 60_000, lifetimeMs: 60_000, permissions: [] }
 
 test('api auto: a database that comes up answering no version we know is a permanent failure, reported, not retried for ever', async () => {
   const port = await freePort()

@@ -72,7 +72,7 @@ test('api auto reads X-Influxdb-Version from /ping (asking InfluxDB 3 Enterprise
 
 test('v3: the token is created with expiry_secs, so the server itself refuses it after the lease', async () => {
   const b = kind('v3').backend() as V3Backend
-  const t = await b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'd'.repeat(64), expiresAt: Date.now() + 1500, permissions })
+  const t = await b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'd'.repeat(64), expiresAt: Date.now() + 1500, lifetimeMs: 1500, permissions })
   assert.equal(await kind('v3').works(t.authorization), true)
   assert.match(t.authorization, /^Bearer apiv3_/)
   await new Promise((r) => setTimeout(r, 2600))
@@ -98,7 +98,7 @@ test('v3: an answer without the token string is refused with a clear error', asy
   await new Promise((r) => s.once('listening', r))
   const port = (s.address() as { port: number }).port
   const b = new V3Backend({ endpoint: { to: `127.0.0.1:${port}`, tls: false }, adminToken: 'admin' })
-  await assert.rejects(b.issue({ leaseId: 'ab', identifier: 'I', expiresAt: Date.now() + 60_000, permissions }), /carried no token string/)
+  await assert.rejects(b.issue({ leaseId: 'ab', identifier: 'I', expiresAt: Date.now() + 60_000, lifetimeMs: 60_000, permissions }), /carried no token string/)
   s.close()
 })
 
@@ -114,14 +114,14 @@ test('v3: a token made with other databases than the lease\'s (a server that rea
   await new Promise((r) => s.once('listening', r))
   const port = (s.address() as { port: number }).port
   const b = new V3Backend({ endpoint: { to: `127.0.0.1:${port}`, tls: false }, adminToken: 'admin' })
-  await assert.rejects(b.issue({ leaseId: 'ab', identifier: 'I', expiresAt: Date.now() + 60_000, permissions }), /permissions are not the lease's .*db:\*:write.*deleted/)
+  await assert.rejects(b.issue({ leaseId: 'ab', identifier: 'I', expiresAt: Date.now() + 60_000, lifetimeMs: 60_000, permissions }), /permissions are not the lease's .*db:\*:write.*deleted/)
   assert.ok(seen.some((x) => x.startsWith('DELETE /api/v3/configure/token?token_name=portico-lease-ab')), seen.join('; '))
   s.close()
 })
 
 test('v2: named buckets go to InfluxDB as ids in the org, and the inlet still learns their names', async () => {
   const b = kind('v2 (emulator checked against the OpenAPI contract)').backend() as V2Backend
-  const t = await b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'd'.repeat(64), expiresAt: Date.now() + 60_000, permissions })
+  const t = await b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'd'.repeat(64), expiresAt: Date.now() + 60_000, lifetimeMs: 60_000, permissions })
   const fleet = [...v2.buckets.values()].find((x) => x.name === 'fleet')
   assert.deepEqual(t.permissions, [{ action: 'write', resource: { type: 'buckets', id: fleet?.id, orgID: v2.orgId, name: 'fleet' } }])
   assert.deepEqual(v2.authorizations.get(t.backendId)?.permissions, [{ action: 'write', resource: { type: 'buckets', id: fleet?.id, orgID: v2.orgId } }])
@@ -130,7 +130,7 @@ test('v2: named buckets go to InfluxDB as ids in the org, and the inlet still le
 
 test('v1: the JWT expires on the server itself, even if the lease manager is down', async () => {
   const b = kind('v1 (InfluxDB 1.6.7)').backend() as V1Backend
-  const t = await b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'c'.repeat(64), expiresAt: Date.now() + 1500, permissions })
+  const t = await b.issue({ leaseId: randomBytes(8).toString('hex'), identifier: 'I' + 'c'.repeat(64), expiresAt: Date.now() + 1500, lifetimeMs: 1500, permissions })
   assert.equal(await kind('v1 (InfluxDB 1.6.7)').works(t.authorization), true)
   await new Promise((r) => setTimeout(r, 2600))
   assert.equal(await kind('v1 (InfluxDB 1.6.7)').works(t.authorization), false)

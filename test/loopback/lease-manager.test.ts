@@ -193,7 +193,7 @@ test('reconcile revokes our tagged credentials the store does not know, or knows
   const m = managerAt('orphan-outlet', clock)
   const backend = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
   const permissions = [{ action: 'write' as const, resource: { type: 'buckets', name: 'b25' } }]
-  const issue = (leaseId: string) => backend.issue({ leaseId, identifier: 'I-orphan', expiresAt: clock.now + 60_000, permissions })
+  const issue = (leaseId: string) => backend.issue({ leaseId, identifier: 'I-orphan', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions })
   const unknown = await issue(`${ownerMark('test/orphan-outlet')}${'1'.repeat(16)}`)
   const theirs = await issue(`${ownerMark('test/someone-else')}${'2'.repeat(16)}`)
   const known = await m.create({ identifier: 'I-known', attributes: { bucket: 'b26' } })

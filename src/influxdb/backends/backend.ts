@@ -16,8 +16,10 @@ export interface IssuedToken {
 export interface IssueRequest {
   leaseId: string
   identifier: string
-  /** Unix milliseconds. */
+  /** Unix milliseconds, by the lease manager's clock. */
   expiresAt: number
+  /** The same as a duration from now, in milliseconds: what a backend that takes a duration sends, so that no other clock is read. */
+  lifetimeMs: number
   permissions: Permission[]
 }
 

@@ -64,7 +64,7 @@ export class V3Backend implements LeaseBackend {
   async issue(req: IssueRequest, signal?: AbortSignal): Promise<IssuedToken> {
     const name = `${V3_TOKEN_PREFIX}${req.leaseId}`
     if (!TOKEN_NAME_RE.test(name)) throw new BackendError('lease ids must be hexadecimal')
-    const expirySecs = Math.max(1, Math.ceil((req.expiresAt - Date.now()) / 1000))
+    const expirySecs = Math.max(1, Math.ceil(req.lifetimeMs / 1000))
     const body = JSON.stringify({ token_name: name, permissions: v3Permissions(req.permissions), expiry_secs: expirySecs })
     const r = await call(this.o.endpoint, 'POST', '/api/v3/enterprise/configure/token', this.headers(true), body, signal)
     if (r.status === 404) throw new BackendError('this InfluxDB 3 has no resource tokens (they need InfluxDB 3 Enterprise, not Core)', r.status)

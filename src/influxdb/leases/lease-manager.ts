@@ -123,10 +123,11 @@ export class LeaseManager {
     if (await this.o.leases.countActive(this.o.outlet) >= this.o.maxTotal) throw new LeaseError(`the outlet holds its maximum of ${this.o.maxTotal} active leases`)
     const id = `${this.mark}${randomBytes(LEASE_ID_RANDOM_BYTES).toString('hex')}`
     const createdAt = this.now()
-    const expiresAt = createdAt + this.o.ttlSeconds * 1000
+    const lifetimeMs = this.o.ttlSeconds * 1000
+    const expiresAt = createdAt + lifetimeMs
     let issued
     try {
-      issued = await this.o.backend.issue({ leaseId: id, identifier: subject.identifier, expiresAt, permissions }, signal)
+      issued = await this.o.backend.issue({ leaseId: id, identifier: subject.identifier, expiresAt, lifetimeMs, permissions }, signal)
     } catch (err) {
       this.stats.issueFailures++
       throw err
