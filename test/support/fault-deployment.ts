@@ -62,16 +62,30 @@ export interface FaultDeployment {
   stop(): Promise<void>
 }
 
+/** Starts the deployment; if any step fails, what was started is stopped again, so a failed start leaves nothing running. */
 export async function startFaultDeployment(prefix = 'portico-faults-'): Promise<FaultDeployment> {
+  const cleanups: (() => unknown)[] = []
+  try {
+    return await build(prefix, cleanups)
+  } catch (err) {
+    for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined)
+    throw err
+  }
+}
+
+async function build(prefix: string, cleanups: (() => unknown)[]): Promise<FaultDeployment> {
   const portico = cli(prefix)
   const influx: InfluxServer = await startInflux({ sharedSecret: SECRET })
+  cleanups.push(() => influx.stop())
   await influx.query('CREATE DATABASE "device"', { username: influx.admin.username, password: influx.admin.password })
   const [projectPort, inletPort, tcpPort, nestedPort, deviceHttp, outletHttp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()])
   // A channel inside a channel: the route opens one to the outlet's listener across the relay, then a second one through it.
   const nestedRoute = '/project/device-path/service/forward_to_influxdb/secure/api/secure/api/service/tcp-echo'
   const echo: Target = await echoServer()
+  cleanups.push(() => echo.close())
   // The outlet keeps its leases in PostgreSQL, so a crash of the database of record is one of the faults.
   const postgres: PostgresServer = await startPostgres()
+  cleanups.push(() => postgres.stop())
   const store = await postgres.createDatabase('outlet')
   const start: Record<Exclude<Fault, 'influxdb' | 'postgresql'>, () => Promise<string>> = {
     'project node': () => ok(portico, 'authority', 'create', '--tcp-listener-address', `127.0.0.1:${projectPort}`),
@@ -80,9 +94,11 @@ export async function startFaultDeployment(prefix = 'portico-faults-'): Promise<
       '--configuration', `{influxdb-inlet: {from: ${inletPort}, via: influxdb, allow: influxdb-outlet}, tcp-inlet: [{from: ${tcpPort}, via: influxdb, outlet: tcp-echo, allow: influxdb-outlet}, {from: ${nestedPort}, to: '${nestedRoute}', allow: influxdb-outlet}]}`)
   }
   await ok(portico, 'identity', 'create', 'admin')
+  cleanups.push(() => Promise.all(['device', 'outlet', 'authority'].map((n) => portico('node', 'delete', n))))
   await start['project node']()
   // The same project, reached through a proxy: one for the device's path, one for the outlet's.
   const proxies: Record<Path, FaultProxy> = { 'device path': await FaultProxy.start(`127.0.0.1:${projectPort}`), 'outlet path': await FaultProxy.start(`127.0.0.1:${projectPort}`) }
+  cleanups.push(() => Promise.all(Object.values(proxies).map((p) => p.close())))
   const projectName = readFileSync(join(portico.home, 'default-project'), 'utf8').trim()
   const projectFile = JSON.parse(readFileSync(join(portico.home, 'projects', `${projectName}.json`), 'utf8')) as { name: string; route: string }
   for (const [name, path] of [['device-path', 'device path'], ['outlet-path', 'outlet path']] as const) {

@@ -7,6 +7,9 @@ import pg from 'pg'
 import { startWithAttempts } from './start-attempts.js'
 import { alive } from './node-processes.js'
 
+const FIXED_PORTS_FROM = 20_000
+const FIXED_PORTS_COUNT = 12_000
+
 /** A real PostgreSQL server started for a test run, in a throw-away folder. */
 export interface PostgresServer {
   /** A URL for a fresh, empty database of its own. */
@@ -26,13 +29,25 @@ function binDir(): string {
   return join(root, version, 'bin')
 }
 
+/**
+ * A port free now, for a server a test starts later (and starts again on the same port). It is
+ * taken below the kernel's ephemeral range (32768-60999 on Linux), so no outgoing connection of
+ * this machine can take it in between, as one did with a port the kernel had handed out.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const address = server.address()
-  await new Promise((r) => server.close(r))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = FIXED_PORTS_FROM + Math.floor(Math.random() * FIXED_PORTS_COUNT)
+    const server = createServer()
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (bound) {
+      await new Promise((r) => server.close(r))
+      return port
+    }
+  }
+  throw new Error('no free port found below the ephemeral range')
 }
 
 /** Runs a PostgreSQL tool as the `postgres` user when we are root: initdb refuses root. */
