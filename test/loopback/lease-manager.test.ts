@@ -253,3 +253,20 @@ function managerAtBackend(outlet: string, clock: { now: number }, backend: Lease
     ttlSeconds: 60, maxPerIdentity: 5, maxTotal: 10, now: () => clock.now
   })
 }
+
+test('a lease id is the owner\'s 8-hex mark and 16 random hex digits; reconcile also takes back a credential of an id from before marks (16 hex digits), and leaves ids of other shapes', async () => {
+  const clock = { now: Date.now() }
+  const m = managerAt('shape-outlet', clock)
+  const g = await m.create({ identifier: 'I-shape', attributes: { bucket: 'b30' } })
+  assert.match(g.id, new RegExp(`^${ownerMark('test/shape-outlet')}[0-9a-f]{16}$`))
+  assert.equal(ownerMark('test/shape-outlet').length, 8)
+  const backend = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const permissions = [{ action: 'write' as const, resource: { type: 'buckets', name: 'b30' } }]
+  const legacy = await backend.issue({ leaseId: 'abcdef0123456789', identifier: 'I-legacy', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions })
+  const odd = await backend.issue({ leaseId: 'zz-not-a-lease-id', identifier: 'I-odd', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions })
+  await m.reconcile()
+  assert.equal(tokenActive(legacy.token), false)
+  assert.equal(tokenActive(odd.token), true)
+  assert.equal(tokenActive(g.token), true)
+  await backend.revoke(odd.backendId)
+})
