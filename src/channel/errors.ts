@@ -3,9 +3,6 @@ export class SecureChannelError extends PorticoError {
   override readonly code: string = 'secure-channel'
   override readonly kind: ErrorKind = 'unavailable'
   override name = 'SecureChannelError'
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }
 
 /** The peer proved an identity, but not one our trust policy accepts. */

@@ -4,7 +4,4 @@ export class DecodeError extends PorticoError {
   override readonly code: string = 'decode'
   override readonly kind: ErrorKind = 'bad-input'
   override name = 'DecodeError'
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }

@@ -4,9 +4,6 @@ export class VerificationError extends PorticoError {
   override readonly code: string = 'verification-failed'
   override readonly kind: ErrorKind = 'refused'
   override name = 'VerificationError'
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }
 
 export class ExpiredError extends VerificationError {

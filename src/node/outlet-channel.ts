@@ -19,9 +19,6 @@ export class OutletUnreachableError extends PortalError {
   override readonly code: string = 'outlet-unreachable'
   override readonly kind: ErrorKind = 'unavailable'
   override name = 'OutletUnreachableError'
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }
 
 /**

@@ -130,16 +130,10 @@ export class TcpInlet {
 
   /** Joins a client to the outlet, or closes it (telling `refused` why, for an in-process client). */
   private async connectClient(socket: Duplex, refused?: (reason: string) => void): Promise<void> {
-    let lastError = 'no attempt made'
+    // While the outlet is known to be down, the client is refused at once rather than after its attempts.
     const down = this.o.down?.()
-    if (down !== undefined) {
-      this.failed++
-      this.lastError = down
-      refused?.(down)
-      socket.destroy()
-      return
-    }
-    for (let attempt = 1; attempt <= PORTAL_CONNECT_ATTEMPTS && !socket.destroyed && !this.lifetime.signal.aborted; attempt++) {
+    let lastError = down ?? 'no attempt made'
+    for (let attempt = 1; down === undefined && attempt <= PORTAL_CONNECT_ATTEMPTS && !socket.destroyed && !this.lifetime.signal.aborted; attempt++) {
       let route: OutletRoute
       try {
         route = await this.route()

@@ -18,9 +18,6 @@ export class ConnectError extends PorticoError {
   override readonly code: string = 'connect'
   override readonly kind: ErrorKind = 'unavailable'
   override name = 'ConnectError'
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-  }
 }
 
 /**
