@@ -8,6 +8,7 @@ import { renderPermissions } from './permissions.js'
 import { LeaseError, type LeaseGrant, type LeaseView } from './lease-types.js'
 import { CallLimit } from './call-limit.js'
 import { Backoff } from '../../util/backoff.js'
+import { setNewest } from '../../util/recency-map.js'
 
 export const DEFAULT_LEASE_TTL_SECONDS = 3600
 export const DEFAULT_MAX_LEASES_PER_IDENTITY = 10
@@ -56,6 +57,8 @@ export interface LeaseManagerOptions {
 }
 
 /** Hex digits of the owner's mark that start each lease id; 16 random hex digits follow. */
+/** Revoked identities remembered for in-flight issues. */
+export const MAX_REVOKED_IDENTITIES = 10_000
 export const LEASE_ID_MARK_HEX = 8
 const LEASE_ID_RANDOM_BYTES = 8
 /** Lease ids from before owner marks: 16 random hex digits, judged ours as they always were. */
@@ -94,6 +97,8 @@ export class LeaseManager {
   private readonly revoking = new CallLimit(SWEEP_CONCURRENCY, SWEEP_BATCH, 'revocations')
 
   private readonly mark: string
+  /** When identities were revoked while this node runs: an issue that was in flight then is made due as soon as it lands (a member added again later is not). */
+  private readonly revokedIdentities = new Map<string, number>()
 
   constructor(private readonly o: LeaseManagerOptions) {
     this.now = o.now ?? Date.now
@@ -143,6 +148,8 @@ export class LeaseManager {
       await this.o.backend.revoke(issued.backendId).catch(() => undefined)
       throw err
     }
+    // A lease whose issue was in flight when its holder was revoked is due at once, as the others were.
+    if ((this.revokedIdentities.get(subject.identifier) ?? -Infinity) >= createdAt) await this.o.leases.expireIdentity(this.o.outlet, subject.identifier, this.now(), REVOKED_MEMBER)
     this.stats.issued++
     this.o.log.info({ lease: id, identifier: subject.identifier, expiresAt: new Date(expiresAt).toISOString(), backend: issued.backend }, 'lease issued')
     return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: issued.backend, permissions: granted, ...(this.o.host !== undefined ? { host: this.o.host } : {}) }
@@ -171,6 +178,7 @@ export class LeaseManager {
 
   /** The member was deleted: all its leases become due now; the sweeper revokes them within a sweep. */
   async revokeIdentity(identifier: string, signal: AbortSignal): Promise<number> {
+    setNewest(this.revokedIdentities, identifier, this.now(), MAX_REVOKED_IDENTITIES)
     // A deleted member's leases must be gone within 15 s: a store that fails for a moment is asked again.
     const backoff = new Backoff(REVOKE_IDENTITY_FIRST_WAIT_MS, REVOKE_IDENTITY_MAX_WAIT_MS)
     for (let attempt = 1; ; attempt++) {
