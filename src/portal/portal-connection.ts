@@ -9,6 +9,12 @@ import { decodeDataHead, decodePortalMessage, encodeDataHead, encodePortalMessag
 
 /** Credit is granted back in batches of this many bytes, not per chunk. */
 export const CREDIT_BATCH_BYTES = PORTAL_WINDOW_BYTES / 4
+/**
+ * How long an orderly close waits for the bytes still owed (to the other end, for credit; to our
+ * socket, to be written) before it gives up on them: a peer that stopped granting or a client that
+ * stopped reading must not hold the connection for ever.
+ */
+export const PORTAL_FLUSH_MS = 10_000
 
 export interface PortalConnectionOptions {
   router: Router
@@ -48,6 +54,10 @@ export class PortalConnection {
   /** The socket has ended: `end` is sent once the pending bytes are. */
   private ended = false
   private endSent = false
+  /** The other end's socket has ended: everything it will send has been written to ours. */
+  private peerEnded = false
+  /** Our socket closed in order while bytes it had read still waited for credit: close once they are sent. */
+  private closeWhenSent: NodeJS.Timeout | undefined
   bytesIn = 0
   bytesOut = 0
 
@@ -71,7 +81,14 @@ export class PortalConnection {
       this.drain(true)
     })
     socket.on('error', (err) => this.close(`socket error: ${err.message}`))
-    socket.on('close', () => this.close('connection closed'))
+    socket.on('close', (hadError: boolean) => {
+      // A socket that ended and closed in order still owes the other end what it read; a reset owes nothing.
+      if (!hadError && this.ended && !this.endSent && !this.closed) {
+        this.closeWhenSent = setTimeout(() => this.close('connection closed before its last bytes were credited'), PORTAL_FLUSH_MS).unref()
+        return
+      }
+      this.close('connection closed')
+    })
     if (this.credit <= 0) this.pause()
     socket.resume()
   }
@@ -83,11 +100,30 @@ export class PortalConnection {
   close(reason: string, notifyPeer = true): void {
     if (this.closed) return
     this.closed = true
+    clearTimeout(this.closeWhenSent)
     if (notifyPeer) this.send({ kind: 'close', reason })
     this.o.router.unregister(this.o.address)
-    this.o.socket.destroy()
+    this.dispose()
     this.o.log.debug({ connection: this.o.address, reason, bytesIn: this.bytesIn, bytesOut: this.bytesOut }, 'portal connection closed')
     this.o.onClose?.(reason)
+  }
+
+  /**
+   * Destroys the socket, but after an orderly end from the other end only once the bytes it sent
+   * have left our socket (destroy would drop what is still buffered), within PORTAL_FLUSH_MS.
+   */
+  private dispose(): void {
+    const { socket } = this.o
+    if (!this.peerEnded || socket.destroyed || socket.writableFinished) {
+      socket.destroy()
+      return
+    }
+    socket.pause()
+    const bound = setTimeout(() => socket.destroy(), PORTAL_FLUSH_MS).unref()
+    socket.once('finish', () => {
+      clearTimeout(bound)
+      socket.destroy()
+    })
   }
 
   private read(chunk: Buffer): void {
@@ -120,6 +156,7 @@ export class PortalConnection {
     if (this.ended && this.pendingBytes === 0 && !this.endSent && !this.closed) {
       this.endSent = true
       this.send({ kind: 'end' })
+      if (this.closeWhenSent !== undefined) this.close('connection closed')
     }
   }
 
@@ -166,6 +203,7 @@ export class PortalConnection {
         }
         return
       case 'end':
+        this.peerEnded = true
         this.o.socket.end()
         return
       case 'close':

@@ -11,7 +11,7 @@ export const DUPLEX_PAIR_BUFFER_BYTES = 64 * 1024
 class PairEnd extends Duplex {
   other: PairEnd | undefined
   /** Our write that is waiting for the other end's reader. */
-  private waiting: (() => void) | undefined
+  private waiting: ((error?: Error) => void) | undefined
 
   constructor() {
     super({ readableHighWaterMark: DUPLEX_PAIR_BUFFER_BYTES, writableHighWaterMark: DUPLEX_PAIR_BUFFER_BYTES })
@@ -31,7 +31,7 @@ class PairEnd extends Duplex {
       return
     }
     if (other.push(chunk)) callback()
-    else this.waiting = () => callback()
+    else this.waiting = (error) => callback(error)
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -43,7 +43,15 @@ class PairEnd extends Duplex {
     const waiting = this.waiting
     this.waiting = undefined
     waiting?.()
-    if (this.other !== undefined && !this.other.destroyed) this.other.destroy()
+    const other = this.other
+    if (other !== undefined && !other.destroyed) {
+      // As TCP: after our end was sent, the other end still reads what we wrote, then that end;
+      // before it, a destroy is a reset. Either way its writes to us fail from now on.
+      const theirs = other.waiting
+      other.waiting = undefined
+      theirs?.(new Error('the other end of the stream is closed'))
+      if (!this.writableFinished) other.destroy()
+    }
     callback(error)
   }
 }

@@ -49,6 +49,32 @@ test('bytes cross inlet, relay and outlet intact, both ways, with half-close', a
   inParts().forEach((n, i) => assert.ok(n > (before[i] ?? 0), `node ${i} delivered nothing in pieces`))
 })
 
+test('a client that reads late still gets every byte, though both sockets closed before the last of them crossed', async () => {
+  // The client writes, half-closes and reads nothing for a while: credit runs out at the outlet, so
+  // the echo server's last bytes, its end and its close all come while the outlet still owes bytes,
+  // and the inlet still holds unwritten bytes when the outlet's close arrives.
+  const data = randomBytes(4 * 1024 * 1024 + 5)
+  const [host, port] = inletAddress.split(':')
+  const socket = connect({ host, port: Number(port), allowHalfOpen: true })
+  socket.on('error', () => undefined)
+  await once(socket, 'connect')
+  socket.pause()
+  socket.end(data)
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const chunks: Buffer[] = []
+  // Slowly to the end, so that the last bytes are still waiting in the inlet when the close comes.
+  socket.on('data', (c: Buffer) => {
+    chunks.push(c)
+    socket.pause()
+    setTimeout(() => socket.resume(), 5)
+  })
+  socket.resume()
+  await once(socket, 'close')
+  const back = Buffer.concat(chunks)
+  assert.equal(back.length, data.length)
+  assert.equal(sha256(back), sha256(data))
+})
+
 test('concurrent connections of any shape each get exactly their own bytes back, in order', async () => {
   const piece = fc.record({ bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.integer({ min: 1, max: 300_000 }).map((n) => randomBytes(n))), pause: fc.boolean() })
   await fc.assert(fc.asyncProperty(fc.array(fc.array(piece, { maxLength: 12 }), { minLength: 1, maxLength: 6 }), async (connections) => {

@@ -9,7 +9,7 @@ import { duplexPair } from '../../src/transport/duplex-pair.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { encodeCbor } from '../../src/encoding/cbor.js'
 import { PortalConnection } from '../../src/portal/portal-connection.js'
-import { PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES } from '../../src/portal/portal-message.js'
+import { encodePortalMessage, PORTAL_CHUNK_BYTES, PORTAL_WINDOW_BYTES } from '../../src/portal/portal-message.js'
 
 const CHANNEL = 'channel'
 const PEER: SecureChannelInfo = { identifier: 'I-peer', attributes: {}, hasCredential: true, channel: CHANNEL }
@@ -26,16 +26,16 @@ function channelStandIn(router: Router): void {
 interface Pair { a: PortalConnection; b: PortalConnection; outerA: Duplex; outerB: Duplex; closed: Map<string, string> }
 
 /** Two ends of one carried connection, `${name}-a` and `${name}-b`; the test writes and reads the outer ends of their sockets. */
-function connectionPair(router: Router, name: string): Pair {
+function connectionPair(router: Router, name: string, creditOfA = PORTAL_WINDOW_BYTES): Pair {
   const [innerA, outerA] = duplexPair()
   const [innerB, outerB] = duplexPair()
   const closed = new Map<string, string>()
-  const end = (self: string, peer: string, socket: Duplex): PortalConnection => new PortalConnection({
+  const end = (self: string, peer: string, socket: Duplex, initialCredit: number): PortalConnection => new PortalConnection({
     router, log: silentLogger, socket, address: self, peerRoute: [local(CHANNEL), local(peer)], channel: CHANNEL,
-    initialCredit: PORTAL_WINDOW_BYTES, onClose: (reason) => closed.set(self, reason)
+    initialCredit, onClose: (reason) => closed.set(self, reason)
   })
-  const a = end(`${name}-a`, `${name}-b`, innerA)
-  const b = end(`${name}-b`, `${name}-a`, innerB)
+  const a = end(`${name}-a`, `${name}-b`, innerA, creditOfA)
+  const b = end(`${name}-b`, `${name}-a`, innerB, PORTAL_WINDOW_BYTES)
   a.start()
   b.start()
   return { a, b, outerA, outerB, closed }
@@ -132,4 +132,31 @@ test('a half-close waits for the data still waiting for credit, and arrives afte
   p.outerB.resume()
   assert.equal(await ended, data.byteLength)
   assert.equal(p.closed.size, 0)
+})
+
+test('a socket that ends and closes while its last bytes wait for credit still sends them, then its end', { timeout: 20_000 }, async () => {
+  const router = new Router(silentLogger)
+  channelStandIn(router)
+  const p = connectionPair(router, 'late', 0)
+  const grant = (bytes: number): boolean => router.send({ onward: [local(CHANNEL), local('late-a')], return: [], payload: encodePortalMessage({ kind: 'credit', bytes }) })
+  // The bytes and the end are both read before any credit: as when the server's last bytes and its
+  // FIN come in one read while the window is spent.
+  const data = randomBytes(PORTAL_CHUNK_BYTES + 12_000)
+  p.outerA.end(data)
+  await new Promise((resolve) => setImmediate(resolve))
+  const arriving = received(p.outerB, data.byteLength)
+  grant(1)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.equal(p.a.bytesOut, PORTAL_CHUNK_BYTES, 'one chunk went on the credit, the rest waits')
+  // The other end ends too, so the socket closes in order while 12,000 bytes are still owed.
+  p.outerB.end()
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.equal(p.a.isClosed, false, 'the connection waits for credit to send what it owes')
+  grant(PORTAL_WINDOW_BYTES)
+  assert.ok((await arriving).equals(data))
+  const ended = new Promise((resolve) => p.outerB.once('end', resolve))
+  p.outerB.resume()
+  await ended
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(p.a.isClosed, true)
 })
