@@ -15,7 +15,7 @@ import { parsePermissionTemplate } from '../influxdb/leases/permissions.js'
 import { InfluxdbInlet } from '../influxdb/inlet/influxdb-inlet.js'
 import { LeaseKeeper } from '../influxdb/inlet/lease-keeper.js'
 import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpOutletConfig } from './config.js'
-import { inletRoute, PortalError, splitOutletRoute } from './inlet-route.js'
+import { formatTarget, outletTarget, PortalError } from './inlet-route.js'
 import { OutletChannel } from './outlet-channel.js'
 import type { PortalsOptions } from './portals-options.js'
 import { readCa } from './tls-ca.js'
@@ -131,11 +131,11 @@ export class InfluxdbPortals {
 
   async addInlet(c: InfluxdbInletConfig): Promise<Record<string, unknown>> {
     const { node } = this.o
-    const base = inletRoute({ from: c.from, outlet: c.outlet, ...(c.via !== undefined ? { via: c.via } : {}), ...(c.to !== undefined ? { to: c.to } : {}) }, this.o.project)
-    const target = splitOutletRoute(base)
+    const target = outletTarget(c, this.o.project)
+    const base = formatTarget(target)
     // One secure channel to the outlet node carries both the portal and the lease requests.
     const log = this.o.log.child({ inlet: c.from })
-    const channel = new OutletChannel(node, target.channel, await this.tcp.outletTrust('influxdb-inlet', c.from, c.allow), log, this.o.credential)
+    const channel = new OutletChannel(node, target, await this.tcp.outletTrust('influxdb-inlet', c.from, c.allow), log, this.o.credential)
     // Never started: the HTTP side opens its upstream connections in-process (no loopback hop).
     const portal = new TcpInlet({
       router: node.router, log, from: 'in-process',

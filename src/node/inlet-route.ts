@@ -1,6 +1,6 @@
 import type { Project } from '../authority/project.js'
 import { forwarderAddress } from '../relay/relay-service.js'
-import type { TcpInletConfig } from './config.js'
+import { formatMultiaddr, parseMultiaddr, type Segment } from '../routing/multiaddr.js'
 import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 export class PortalError extends PorticoError {
@@ -9,22 +9,44 @@ export class PortalError extends PorticoError {
   override name = 'PortalError'
 }
 
-/** The route an inlet uses: through a relay of the project, or as written. */
-export function inletRoute(c: TcpInletConfig, project: Project | undefined): string {
-  if (c.to !== undefined) return c.to
-  if (project === undefined) throw new PortalError(`inlet via relay '${c.via ?? ''}' needs a project: enroll first`)
-  return `/project/${project.name}/service/${forwarderAddress(c.via ?? '')}/secure/api/service/${c.outlet}`
+/**
+ * Where an inlet sends its clients, parsed once: the route to the outlet node's secure channel,
+ * which carries the portal (and an influxdb inlet's lease requests), and the outlet's name there.
+ */
+export interface OutletTarget {
+  /** Ends in its last `secure` step. */
+  readonly channel: readonly Segment[]
+  /** The outlet's service name, reached through the channel. */
+  readonly outlet: string
+  /** The relay on the way, when the inlet goes through one: failures name it. */
+  readonly relay?: string
 }
 
-/**
- * An influxdb inlet's route, `…/secure/CHANNEL/service/OUTLET`, split into the secure channel (which
- * also carries the lease requests) and the outlet's name: with `to`, the name in the route is the
- * one used, as a tcp-inlet's `to` route is used whole.
- */
-export function splitOutletRoute(route: string): { channel: string; outlet: string } {
-  const m = /^(.*\/secure\/[^/]+)\/service\/([^/]+)$/.exec(route)
-  if (m?.[1] === undefined || m[2] === undefined) {
-    throw new PortalError(`an influxdb-inlet route must end in /secure/…/service/OUTLET, as /node/db/secure/api/service/influxdb-outlet does, not '${route.slice(0, 200)}'`)
+/** An inlet's `via` (a relay of the project) and `outlet`, or its `to` route written whole. */
+export interface InletTargetConfig { via?: string | undefined; to?: string | undefined; outlet: string }
+
+export function outletTarget(c: InletTargetConfig, project: Project | undefined): OutletTarget {
+  if (c.to !== undefined) return splitTo(parseMultiaddr(c.to), c.to)
+  if (project === undefined) throw new PortalError(`inlet via relay '${c.via ?? ''}' needs a project: enroll first`)
+  const relay = c.via ?? ''
+  return {
+    channel: [{ kind: 'project', value: project.name }, { kind: 'service', value: forwarderAddress(relay) }, { kind: 'secure', value: 'api' }],
+    outlet: c.outlet, relay
   }
-  return { channel: m[1], outlet: m[2] }
+}
+
+/** The route as an operator writes it: `…/secure/api/service/OUTLET`. */
+export function formatTarget(t: OutletTarget): string {
+  return `${formatMultiaddr(t.channel)}/service/${t.outlet}`
+}
+
+/** A `to` route must end in `/secure/CHANNEL/service/OUTLET`: the channel is what the inlet opens and keeps, the outlet what it reaches through it. */
+function splitTo(segments: readonly Segment[], text: string): OutletTarget {
+  const outlet = segments.at(-1)
+  if (outlet?.kind !== 'service' || segments.at(-2)?.kind !== 'secure') {
+    throw new PortalError(`an inlet's route must end in /secure/…/service/OUTLET, as /node/db/secure/api/service/influxdb-outlet does, not '${text.slice(0, 200)}'`)
+  }
+  const channel = segments.slice(0, -1)
+  const forwarder = channel.find((s) => s.kind === 'service' && s.value.startsWith(forwarderAddress('')))
+  return { channel, outlet: outlet.value, ...(forwarder !== undefined ? { relay: forwarder.value.slice(forwarderAddress('').length) } : {}) }
 }

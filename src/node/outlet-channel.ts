@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import type { TrustPolicy } from '../channel/trust-policy.js'
 import { HandshakeTimeoutError, UnreachableError } from '../channel/errors.js'
 import type { OutletRoute } from '../portal/tcp-inlet.js'
-import { PortalError } from './inlet-route.js'
+import { formatTarget, PortalError, type OutletTarget } from './inlet-route.js'
 import type { PorticoNode, RouteStep } from './portico-node.js'
 import type { ErrorKind } from '../util/errors.js'
 
@@ -42,7 +42,7 @@ export class OutletChannel {
   private credentialSettled: boolean
 
   /** `credential` settles once the node holds its first project credential: a relay admits no one before. */
-  constructor(private readonly node: PorticoNode, private readonly route: string, private readonly trustPolicy: TrustPolicy, private readonly log: Logger,
+  constructor(private readonly node: PorticoNode, private readonly target: OutletTarget, private readonly trustPolicy: TrustPolicy, private readonly log: Logger,
     private readonly credential?: Promise<unknown>) {
     this.credentialSettled = credential === undefined
     credential?.finally(() => { this.credentialSettled = true }).catch(() => undefined)
@@ -56,16 +56,16 @@ export class OutletChannel {
     if (have !== undefined && this.node.channels.has(have.channel)) return have
     if (have !== undefined) this.node.closeChain(have.channel, 'route to the outlet replaced')
     let step: RouteStep | undefined
-    const next = this.node.resolve(this.route, {
+    const next = this.node.resolve(this.target.channel, {
       trustPolicy: this.trustPolicy, timeoutMs: PORTAL_HANDSHAKE_TIMEOUT_MS, onStep: (s) => { step = s }, ...(signal !== undefined ? { signal } : {})
     }).then((r) => {
       const channel = r[0]?.value
-      if (channel === undefined || !this.node.channels.has(channel)) throw new PortalError(`route ${this.route} does not start with a secure channel`)
+      if (channel === undefined || !this.node.channels.has(channel)) throw new PortalError(`route ${formatTarget(this.target)} does not start with a secure channel`)
       this.failure = undefined
       this.opened = channel
       return { route: r, channel }
     }, (err: unknown) => {
-      const e = new OutletUnreachableError(describeFailure(this.route, step, err), { cause: err })
+      const e = new OutletUnreachableError(describeFailure(this.target, step, err), { cause: err })
       this.failure = e.message
       this.failedAt = Date.now()
       throw e
@@ -139,9 +139,9 @@ export class OutletChannel {
 }
 
 /** Puts a failure down to the hop it happened at, in words an operator can act on. */
-export function describeFailure(route: string, step: RouteStep | undefined, err: unknown): string {
+export function describeFailure(target: OutletTarget, step: RouteStep | undefined, err: unknown): string {
   const cause = err instanceof Error ? err.message : String(err)
-  const relay = /\/service\/forward_to_([^/]+)\//.exec(route)?.[1]
+  const relay = target.relay
   if (step === undefined) return `the route to the outlet is not valid: ${cause}`
   if (step.kind === 'project') return `the relay cannot be reached (the project node did not answer): ${cause}`
   if (relay !== undefined && step.afterProject) {

@@ -1,4 +1,5 @@
-import { inletRoute, PortalError } from './inlet-route.js'
+import { formatTarget, outletTarget, PortalError } from './inlet-route.js'
+import { local } from '../routing/address.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { policyTrust } from '../policy/trust.js'
 import { TcpInlet } from '../portal/tcp-inlet.js'
@@ -73,12 +74,17 @@ export class Portals {
   }
 
   async addInlet(c: TcpInletConfig): Promise<Record<string, unknown>> {
-    const route = inletRoute(c, this.o.project)
+    const target = outletTarget(c, this.o.project)
+    const route = formatTarget(target)
     const log = this.o.log.child({ inlet: c.from })
-    const channel = new OutletChannel(this.o.node, route, await this.outletTrust('tcp-inlet', c.from, c.allow), log, this.o.credential)
+    const channel = new OutletChannel(this.o.node, target, await this.outletTrust('tcp-inlet', c.from, c.allow), log, this.o.credential)
     const inlet = new TcpInlet({
       router: this.o.node.router, log, from: c.from,
-      connect: (signal) => channel.get(signal), isOpen: channel.isOpen, discard: channel.discard, onChannelClose: channel.onChannelClose,
+      connect: async (signal) => {
+        const r = await channel.get(signal)
+        return { route: [...r.route, local(target.outlet)], channel: r.channel }
+      },
+      isOpen: channel.isOpen, discard: channel.discard, onChannelClose: channel.onChannelClose,
       down: () => channel.down()
     })
     const bound = await inlet.start()

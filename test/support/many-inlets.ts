@@ -1,7 +1,8 @@
 import { decodeTicket } from '../../src/authority/ticket.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
 import { authorityClientFor } from '../../src/node/membership.js'
-import { inletRoute } from '../../src/node/inlet-route.js'
+import { outletTarget } from '../../src/node/inlet-route.js'
+import { local } from '../../src/routing/address.js'
 import { PorticoNode } from '../../src/node/portico-node.js'
 import { TcpInlet } from '../../src/portal/tcp-inlet.js'
 import type { CredentialAndPurposeKey } from '../../src/identity/credential.js'
@@ -22,7 +23,7 @@ export async function startManyInlets(project: TestProject, ticket: string, coun
   const p = project.home.project(nodeCrypto, 'default')
   if (p === undefined) throw new Error('no project')
   const code = decodeTicket(ticket).code
-  const route = inletRoute({ from: '127.0.0.1:0', via, outlet }, p)
+  const target = outletTarget({ via, outlet }, p)
   const start = async (): Promise<LightInlet> => {
     const held: { credential?: CredentialAndPurposeKey } = {}
     const node = await PorticoNode.start({
@@ -35,8 +36,8 @@ export async function startManyInlets(project: TestProject, ticket: string, coun
     const inlet = new TcpInlet({
       router: node.router, log: testLogger('device'), from: '127.0.0.1:0',
       async connect(signal) {
-        const r = await node.resolve(route, { signal })
-        return { route: r, channel: r[0]?.value ?? '' }
+        const r = await node.resolve(target.channel, { signal })
+        return { route: [...r, local(target.outlet)], channel: r[0]?.value ?? '' }
       },
       isOpen: (c) => node.channels.has(c),
       discard: (r) => node.closeChain(r.channel, 'not answering')
