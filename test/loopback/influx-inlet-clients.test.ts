@@ -29,7 +29,7 @@ target.on('connection', (s: Socket) => {
   s.on('close', () => open.delete(s))
 })
 
-const leases = new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: 'Token leased', token: 'leased', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 }), silentLogger)
+const leases = new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: 'Token leased', token: 'leased', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000, expiresInMs: 3_600_000 }), silentLogger)
 const inlet = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases, strategy: 'shared' })
 const [host, port] = (await inlet.start()).split(':')
 after(async () => {
@@ -91,7 +91,7 @@ test('headers larger than the limit get 431 and a closed connection; nothing is 
 test('a request still waiting for its lease is never sent once bad bytes pipelined after it get the connection refused', async () => {
   let release: () => void = () => undefined
   const slowLease = new LeaseKeeper(() => new Promise((resolve) => {
-    release = () => resolve({ id: 'slow', authorization: 'Token slow', token: 'slow', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 })
+    release = () => resolve({ id: 'slow', authorization: 'Token slow', token: 'slow', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000, expiresInMs: 3_600_000 })
   }), silentLogger)
   const waiting = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: slowLease, strategy: 'shared' })
   const [h, p] = (await waiting.start()).split(':')

@@ -25,7 +25,7 @@ target.on('connection', (s: Socket) => {
 })
 target.listen(0, '127.0.0.1')
 await once(target, 'listening')
-const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: 'Token t', token: 't', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 }), silentLogger)
+const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: 'Token t', token: 't', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000, expiresInMs: 3_600_000 }), silentLogger)
 const { host, port } = await inletInFrontOf(target, keeper)
 
 const flood: Socket[] = []

@@ -90,7 +90,7 @@ const DB_HOST = 'influxdb.internal:8086'
 let clockOffset = 0
 const leases = new LeaseKeeper(() => {
   issued++
-  return Promise.resolve({ id: `l${issued}`, authorization: `Token leased-${issued}`, token: `leased-${issued}`, backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000, host: DB_HOST })
+  return Promise.resolve({ id: `l${issued}`, authorization: `Token leased-${issued}`, token: `leased-${issued}`, backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000, expiresInMs: 3_600_000, host: DB_HOST })
 }, silentLogger, () => Date.now() + clockOffset)
 const { inlet, host, port } = await inletInFrontOf(target, leases)
 
@@ -167,7 +167,7 @@ test('every client credential is removed, the lease is injected, and everything 
 })
 
 test("a lease from an outlet that names no database Host leaves the client's Host as it was", async () => {
-  const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'old', authorization: 'Token old-outlet', token: 'old-outlet', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 }), silentLogger)
+  const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'old', authorization: 'Token old-outlet', token: 'old-outlet', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000, expiresInMs: 3_600_000 }), silentLogger)
   const older = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: keeper, strategy: 'shared' })
   const at = await older.start()
   try {
@@ -180,7 +180,7 @@ test("a lease from an outlet that names no database Host leaves the client's Hos
 })
 
 test('a lease that cannot go into a request gets the client a 502, never a hang or a crash, and the inlet serves on', { timeout: 10_000 }, async () => {
-  const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'bad', authorization: 'Token a\r\nX-Evil: 1', token: 'a', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 }), silentLogger)
+  const keeper = new LeaseKeeper(() => Promise.resolve({ id: 'bad', authorization: 'Token a\r\nX-Evil: 1', token: 'a', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000, expiresInMs: 3_600_000 }), silentLogger)
   const broken = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: keeper, strategy: 'shared' })
   const at = await broken.start()
   const before = seen.length

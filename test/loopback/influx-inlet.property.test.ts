@@ -29,7 +29,7 @@ const target = createServer((req, res) => {
 target.listen(0, '127.0.0.1')
 await once(target, 'listening')
 const LEASE = 'Token leased-property'
-const { host, port } = await inletInFrontOf(target, new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: LEASE, token: 'leased-property', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000 }), silentLogger))
+const { host, port } = await inletInFrontOf(target, new LeaseKeeper(() => Promise.resolve({ id: 'l1', authorization: LEASE, token: 'leased-property', backend: 'v2', permissions: TEST_PERMISSIONS, expiresAt: Date.now() + 3_600_000, expiresInMs: 3_600_000 }), silentLogger))
 
 /**
  * Sends the pieces on one connection and collects what comes back: until `answers` answers have

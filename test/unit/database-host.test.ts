@@ -63,3 +63,13 @@ test("an outlet's credential is taken only as a valid Authorization value, and a
     validateHeaderValue('authorization', authorization)
   }), { numRuns: 5000 })
 })
+
+test("a grant's remaining life is taken as sent; an older outlet's grant without it is timed from its expiresAt", () => {
+  assert.equal(parseLeaseGrant({ ...grant(undefined), expiresAt: 5, expiresInMs: 60_000 }).expiresInMs, 60_000)
+  const fromOld = parseLeaseGrant({ ...grant(undefined), expiresAt: Date.now() + 60_000 }).expiresInMs
+  assert.ok(fromOld > 50_000 && fromOld <= 60_000, String(fromOld))
+  assert.equal(parseLeaseGrant({ ...grant(undefined), expiresAt: 1 }).expiresInMs, 0, 'an expired grant has no life left, not a negative one')
+  for (const bad of [-1, 1.5, '60000', Number.POSITIVE_INFINITY]) {
+    assert.throws(() => parseLeaseGrant({ ...grant(undefined), expiresInMs: bad }), /bad expiresInMs/, String(bad))
+  }
+})

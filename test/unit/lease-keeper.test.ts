@@ -18,7 +18,7 @@ function manager(now: () => number): { obtain: () => Promise<LeaseGrant>; calls:
     },
     answer(): void {
       const n = m.calls
-      waiting.shift()?.resolve({ id: `lease-${n}`, expiresAt: now() + LIFE_MS, authorization: `Token t${n}`, token: `t${n}`, backend: 'v2', permissions: TEST_PERMISSIONS })
+      waiting.shift()?.resolve({ id: `lease-${n}`, expiresAt: now() + LIFE_MS, expiresInMs: LIFE_MS, authorization: `Token t${n}`, token: `t${n}`, backend: 'v2', permissions: TEST_PERMISSIONS })
     },
     refuse(): void {
       waiting.shift()?.reject(new Error('lease manager unreachable'))
@@ -72,6 +72,24 @@ test('at 2/3 of its life a lease is renewed once, in the background; requests ke
   await settle()
   assert.equal((await keeper.get('shared')).id, 'lease-2')
   assert.equal(keeper.renewals, 2)
+})
+
+test('a lease is timed by the life it had left when sent and the inlet\'s clock, whatever the outlet\'s clock says', async () => {
+  for (const skewMs of [-3_600_000, 3_600_000]) {
+    const clock = { now: 1_000_000_000 }
+    let n = 0
+    const keeper = new LeaseKeeper(() => Promise.resolve<LeaseGrant>({
+      id: `lease-${++n}`, expiresAt: clock.now + skewMs + LIFE_MS, expiresInMs: LIFE_MS, authorization: 'Token t', token: 't', backend: 'v2', permissions: TEST_PERMISSIONS
+    }), silentLogger, () => clock.now)
+    assert.equal((await keeper.get('shared')).id, 'lease-1')
+    assert.equal(keeper.unavailable('shared'), undefined, `an outlet clock ${skewMs} ms off made a fresh lease unusable`)
+    clock.now += Math.floor(LIFE_MS * RENEW_AT_FRACTION) - 1
+    assert.equal((await keeper.get('shared')).id, 'lease-1', `renewed early with an outlet clock ${skewMs} ms off`)
+    clock.now += 1
+    await keeper.get('shared')
+    await settle()
+    assert.equal(n, 2, `not renewed at 2/3 of its life with an outlet clock ${skewMs} ms off`)
+  }
 })
 
 test('a failed renewal leaves the current lease in use and is tried again after a backoff, not by every request', async () => {
@@ -178,7 +196,7 @@ test('a database that refuses every lease gets one replacement a minute, not one
 test('per-client keys get leases of their own, and at most MAX_KEPT_LEASES are kept (the oldest goes first)', async () => {
   const now = 1_000_000
   let n = 0
-  const keeper = new LeaseKeeper(() => Promise.resolve({ id: `lease-${++n}`, expiresAt: now + LIFE_MS, authorization: 'Token t', token: 't', backend: 'v2', permissions: TEST_PERMISSIONS }), silentLogger, () => now)
+  const keeper = new LeaseKeeper(() => Promise.resolve({ id: `lease-${++n}`, expiresAt: now + LIFE_MS, expiresInMs: LIFE_MS, authorization: 'Token t', token: 't', backend: 'v2', permissions: TEST_PERMISSIONS }), silentLogger, () => now)
   assert.notEqual((await keeper.get('10.0.0.1')).id, (await keeper.get('10.0.0.2')).id)
   for (let i = 0; i < MAX_KEPT_LEASES; i++) await keeper.get(`client-${i}`)
   const kept = keeper.current()

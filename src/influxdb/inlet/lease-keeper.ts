@@ -44,9 +44,11 @@ interface Failed {
   backoff: Backoff
 }
 
+/** A lease in hand; both times are by this inlet's clock, never mixed with the outlet's. */
 interface Held {
   grant: LeaseGrant
-  issuedAt: number
+  obtainedAt: number
+  until: number
   renewing: Promise<LeaseGrant> | undefined
 }
 
@@ -75,8 +77,8 @@ export class LeaseKeeper {
     const now = this.now()
     const f = this.failed.get(key)
     const due = f === undefined || now >= f.retryAt
-    if (h !== undefined && h.grant.expiresAt > now + EXPIRY_MARGIN_MS) {
-      const renewAt = h.issuedAt + (h.grant.expiresAt - h.issuedAt) * RENEW_AT_FRACTION
+    if (h !== undefined && h.until > now + EXPIRY_MARGIN_MS) {
+      const renewAt = h.obtainedAt + (h.until - h.obtainedAt) * RENEW_AT_FRACTION
       if (now >= renewAt && h.renewing === undefined && due) {
         h.renewing = this.fetch(key).finally(() => { h.renewing = undefined })
         h.renewing.catch((err: unknown) => this.log.warn({ err: (err as Error).message, retryInMs: this.retryAfterMs(key) }, 'lease renewal failed; the current lease is still valid, will retry'))
@@ -117,7 +119,7 @@ export class LeaseKeeper {
    */
   unavailable(key: string): string | undefined {
     const h = this.held.get(key)
-    if (h !== undefined && h.grant.expiresAt > this.now() + EXPIRY_MARGIN_MS) return undefined
+    if (h !== undefined && h.until > this.now() + EXPIRY_MARGIN_MS) return undefined
     return this.failed.get(key)?.error.message ?? (this.pending.has(key) ? 'a lease is being obtained' : 'no lease obtained yet')
   }
 
@@ -129,7 +131,8 @@ export class LeaseKeeper {
     const inFlight = this.pending.get(key)
     if (inFlight !== undefined) return inFlight
     const p = this.obtain().then((grant) => {
-      setNewest(this.held, key, { grant, issuedAt: this.now(), renewing: undefined }, MAX_KEPT_LEASES)
+      const obtainedAt = this.now()
+      setNewest(this.held, key, { grant, obtainedAt, until: obtainedAt + grant.expiresInMs, renewing: undefined }, MAX_KEPT_LEASES)
       this.failed.delete(key)
       this.renewals++
       this.log.info({ lease: grant.id, expiresAt: new Date(grant.expiresAt).toISOString() }, 'lease obtained')

@@ -152,7 +152,7 @@ export class LeaseManager {
     if ((this.revokedIdentities.get(subject.identifier) ?? -Infinity) >= createdAt) await this.o.leases.expireIdentity(this.o.outlet, subject.identifier, this.now(), REVOKED_MEMBER)
     this.stats.issued++
     this.o.log.info({ lease: id, identifier: subject.identifier, expiresAt: new Date(expiresAt).toISOString(), backend: issued.backend }, 'lease issued')
-    return { id, expiresAt, authorization: issued.authorization, token: issued.token, backend: issued.backend, permissions: granted, ...(this.o.host !== undefined ? { host: this.o.host } : {}) }
+    return { id, expiresAt, expiresInMs: Math.max(0, expiresAt - this.now()), authorization: issued.authorization, token: issued.token, backend: issued.backend, permissions: granted, ...(this.o.host !== undefined ? { host: this.o.host } : {}) }
   }
 
   async list(identifier: string): Promise<LeaseView[]> {

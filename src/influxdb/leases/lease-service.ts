@@ -46,12 +46,16 @@ export function serveLeases(router: Router, address: string, manager: LeaseManag
 const HOST_HEADER_RE = /^(?:[A-Za-z0-9._-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/
 /** What the inlet puts in its requests' Authorization header: a scheme and a credential, visible ASCII only. */
 const AUTHORIZATION_RE = /^[A-Za-z][A-Za-z0-9_-]{0,31} [\x21-\x7e]{1,8192}$/
-// `host` is absent from the grants of outlets older than it: their inlets' clients keep their own Host.
+// `host` and `expiresInMs` are absent from the grants of outlets older than them: their inlets'
+// clients keep their own Host, and their leases are timed by `expiresAt` and the inlet's clock.
 const Grant = z.object({
-  id: z.string().min(1).max(128), expiresAt: z.number().int().nonnegative(), authorization: z.string().regex(AUTHORIZATION_RE),
+  id: z.string().min(1).max(128), expiresAt: z.number().int().nonnegative(), expiresInMs: z.number().int().nonnegative().optional(), authorization: z.string().regex(AUTHORIZATION_RE),
   token: z.string().regex(/^[\x21-\x7e]{1,8192}$/), backend: z.string().max(32), host: z.string().regex(HOST_HEADER_RE).optional(),
   permissions: z.array(PermissionSchema).max(MAX_PERMISSIONS)
-}).transform(({ host, ...g }): LeaseGrant => (host === undefined ? g : { ...g, host }) as LeaseGrant)
+}).transform(({ host, expiresInMs, ...g }): LeaseGrant => {
+  const grant = { ...g, expiresInMs: expiresInMs ?? Math.max(0, g.expiresAt - Date.now()) }
+  return (host === undefined ? grant : { ...grant, host }) as LeaseGrant
+})
 
 /**
  * A lease grant as an outlet sent it. Its `authorization` and `host` go into requests' headers, so

@@ -7,7 +7,13 @@ import type { Permission } from '../backends/backend.js'
 /** A lease as issued: the credential to inject, until when, and what it allows. */
 export interface LeaseGrant {
   id: string
+  /** When it ends, by the outlet's clock (milliseconds since the epoch): for people to read. */
   expiresAt: number
+  /**
+   * How long it had left when the outlet sent it: the inlet times renewal by this and its own
+   * clock, so a clock that differs from the outlet's does not make it renew late or never.
+   */
+  expiresInMs: number
   authorization: string
   token: string
   backend: string
