@@ -1,3 +1,4 @@
+import { CliError } from './cli-error.js'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
@@ -70,6 +71,6 @@ export function saveLaunch(home: Home, name: string, r: LaunchRecord): string[] 
 
 export function loadLaunch(home: Home, name: string): LaunchRecord {
   const path = file(home, name)
-  if (!existsSync(path)) throw new Error(`node '${name}' was never created in this home (no ${path}): use node create`)
+  if (!existsSync(path)) throw new CliError(`node '${name}' was never created in this home (no ${path}): use node create`, 'not-found')
   return LaunchRecord.parse(JSON.parse(readFileSync(path, 'utf8')))
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander'
+import { codeOf, EXIT_CODE, kindOf } from '../util/errors.js'
 import { identityCommands } from './commands/identity.js'
 import { nodeCommands } from './commands/node.js'
 import { channelCommands } from './commands/channel.js'
@@ -12,6 +13,8 @@ export function buildProgram(): Command {
     .description('Reach private time-series databases through end-to-end encrypted portals.\nState lives in $PORTICO_HOME (default ~/.portico).')
     .version('0.1.0')
     .showHelpAfterError()
+    // Before the commands are added, so that they inherit it: a usage error is thrown, not exited on.
+    .exitOverride()
   identityCommands(program)
   nodeCommands(program)
   channelCommands(program)
@@ -22,19 +25,32 @@ export function buildProgram(): Command {
   return program
 }
 
-/** Errors are printed as one clear line (name and message, never a stack or a secret) and exit 1. */
+/** Exit code of a command line that commander refused (an unknown option, a bad argument). */
+export const USAGE_EXIT_CODE = EXIT_CODE['bad-input']
+
+/**
+ * Errors are printed as one clear line (message and code, never a stack or a secret), or with
+ * `--output json` as `{"error": {message, code, kind}}`, both on standard error; the exit code
+ * says the kind (EXIT_CODE).
+ */
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram()
-  program.exitOverride()
   try {
     await program.parseAsync(argv)
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode
+      // Commander has printed its message; help and --version end with 0.
+      process.exitCode = err.exitCode === 0 ? 0 : USAGE_EXIT_CODE
       return
     }
-    const e = err as Error
-    process.stderr.write(`error: ${e.message}${e.name !== 'Error' ? ` (${e.name})` : ''}\n`)
-    process.exitCode = 1
+    const message = err instanceof Error ? err.message : String(err)
+    const code = codeOf(err)
+    const kind = kindOf(err)
+    process.stderr.write(wantsJson(argv) ? `${JSON.stringify({ error: { message, code, kind } })}\n` : `error: ${message} (${code})\n`)
+    process.exitCode = EXIT_CODE[kind]
   }
+}
+
+function wantsJson(argv: readonly string[]): boolean {
+  return argv.some((a, i) => a === '--output=json' || (a === '--output' && argv[i + 1] === 'json'))
 }

@@ -1,3 +1,5 @@
+import { ERROR_KINDS, EXIT_CODE } from '../util/errors.js'
+import { CliError } from './cli-error.js'
 import { spawn } from 'node:child_process'
 import { z } from 'zod'
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
@@ -29,7 +31,7 @@ export async function readLaunchSecrets(): Promise<LaunchSecrets> {
   let n = 0
   for await (const c of process.stdin) {
     n += (c as Buffer).length
-    if (n > MAX_SECRETS_BYTES) throw new Error(`more than ${MAX_SECRETS_BYTES} bytes on standard input`)
+    if (n > MAX_SECRETS_BYTES) throw new CliError(`more than ${MAX_SECRETS_BYTES} bytes on standard input`, 'bad-input')
     chunks.push(c as Buffer)
   }
   return LaunchSecrets.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')))
@@ -73,7 +75,8 @@ function lastError(logFile: string): string | undefined {
   if (!existsSync(logFile)) return undefined
   const lines = readFileSync(logFile, 'utf8').trim().split('\n').reverse()
   for (const line of lines) {
-    if (line.startsWith('error: ')) return line.slice('error: '.length)
+    // The node's own last words, less the code that main() adds: the caller adds its own.
+    if (line.startsWith('error: ')) return line.slice('error: '.length).replace(/ \([a-z0-9-]+\)$/, '')
     try {
       const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } | string }
       if ((entry.level ?? 0) >= 50) return typeof entry.err === 'string' ? entry.err : entry.err?.message ?? entry.msg
@@ -102,7 +105,9 @@ export async function startBackground(home: Home, name: string, args: string[], 
   while (!(existsSync(home.apiSocket(name)) && home.nodeRecord(name)?.pid === child.pid)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       const reason = lastError(home.logFile(name))
-      throw new Error(`node '${name}' did not start${reason !== undefined ? `: ${reason}` : ''} (log: ${home.logFile(name)})`)
+      // A node that exited said why by its exit code (a bad configuration is bad input, not an outage).
+      const kind = child.exitCode === null ? undefined : ERROR_KINDS.find((k) => k !== 'internal' && EXIT_CODE[k] === child.exitCode)
+      throw new CliError(`node '${name}' did not start${reason !== undefined ? `: ${reason}` : ''} (log: ${home.logFile(name)})`, kind ?? 'unavailable')
     }
     await sleep(50)
   }

@@ -1,7 +1,8 @@
+import { InvalidArgumentError } from 'commander'
 export type OutputFormat = 'plain' | 'json'
 
 export function parseOutput(value: string): OutputFormat {
-  if (value !== 'plain' && value !== 'json') throw new Error(`--output must be plain or json, not ${value}`)
+  if (value !== 'plain' && value !== 'json') throw new InvalidArgumentError(`--output must be plain or json, not ${value}`)
   return value
 }
 

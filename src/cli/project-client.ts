@@ -1,3 +1,4 @@
+import { CliError } from './cli-error.js'
 import { nodeCrypto } from '../crypto/node-crypto.js'
 import type { AuthorityClient } from '../authority/authority-client.js'
 import type { Project } from '../authority/project.js'
@@ -13,7 +14,7 @@ import { PorticoNode } from '../node/portico-node.js'
  */
 export async function withAuthority<T>(home: Home, options: { identity?: string; project?: string | Project }, fn: (client: AuthorityClient, node: PorticoNode, project: Project) => Promise<T>): Promise<T> {
   const project = typeof options.project === 'object' ? options.project : home.project(nodeCrypto, options.project)
-  if (project === undefined) throw new Error('this home belongs to no project: enroll with a ticket or import a project file first')
+  if (project === undefined) throw new CliError('this home belongs to no project: enroll with a ticket or import a project file first', 'not-found')
   const identity = home.loadIdentity(nodeCrypto, options.identity)
   // Command output is stdout; a temporary node's logs, when asked for, go to stderr.
   const log = process.env.PORTICO_LOG_LEVEL !== undefined ? createLogger({ name: 'cli', destination: pino.destination(2) }) : silentLogger

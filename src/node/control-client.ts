@@ -1,6 +1,6 @@
 import { request } from 'node:http'
 import { connect } from 'node:net'
-import { PorticoError, type ErrorKind } from '../util/errors.js'
+import { ERROR_KINDS, PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** How long a liveness probe of a node's control socket waits. */
 export const PROBE_TIMEOUT_MS = 1000
@@ -28,6 +28,21 @@ export class ControlClientError extends PorticoError {
   override name = 'ControlClientError'
 }
 
+/** What a node answered on its control socket instead of a result: its code and kind kept, so the CLI exits by them. */
+export class NodeAnswerError extends PorticoError {
+  override name = 'NodeAnswerError'
+  constructor(message: string, override readonly code: string, override readonly kind: ErrorKind) {
+    super(message)
+  }
+}
+
+function answerError(status: number, body: unknown): PorticoError {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as { error?: unknown; code?: unknown; kind?: unknown }
+  const message = typeof b.error === 'string' ? b.error : `status ${status}`
+  const kind = ERROR_KINDS.find((k) => k === b.kind) ?? (status === 404 ? 'not-found' : status >= 500 ? 'internal' : 'bad-input')
+  return new NodeAnswerError(message, typeof b.code === 'string' ? b.code : 'internal', kind)
+}
+
 /** Calls a running node's control API over its Unix socket. */
 export async function callNode<T>(socketPath: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const payload = body === undefined ? undefined : JSON.stringify(body)
@@ -46,7 +61,7 @@ export async function callNode<T>(socketPath: string, method: 'GET' | 'POST' | '
           reject(new ControlClientError(`node answered with something that is not JSON (status ${res.statusCode ?? 0})`))
           return
         }
-        if ((res.statusCode ?? 500) >= 400) reject(new ControlClientError((parsed as { error?: string }).error ?? `status ${res.statusCode ?? 0}`))
+        if ((res.statusCode ?? 500) >= 400) reject(answerError(res.statusCode ?? 500, parsed))
         else resolve(parsed as T)
       })
       res.on('error', reject)

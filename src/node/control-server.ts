@@ -8,7 +8,7 @@ import { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutletCon
 import { RelayName } from '../relay/relay-service.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { describeIssues } from '../encoding/validation.js'
-import { HTTP_STATUS, kindOf, PorticoError, type ErrorKind } from '../util/errors.js'
+import { codeOf, HTTP_STATUS, kindOf, PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** A control request body larger than this is refused before it is read further. */
 export const MAX_CONTROL_BODY = 64 * 1024
@@ -112,7 +112,8 @@ export async function startControlServer(runtime: NodeRuntime, socketPath: strin
         const status = err instanceof ControlError ? err.status : err instanceof z.ZodError ? 400 : HTTP_STATUS[kindOf(err)]
         const message = err instanceof z.ZodError ? `invalid request: ${describeIssues(err)}` : (err as Error).message
         log.warn({ url: req.url, status, err: message }, 'control request failed')
-        send(res, status, { error: message, name: (err as Error).name })
+        const [code, kind] = err instanceof z.ZodError ? ['bad-request', 'bad-input'] : [codeOf(err), kindOf(err)]
+        send(res, status, { error: message, code, kind })
       }
     )
   })

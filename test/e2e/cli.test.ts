@@ -1,3 +1,4 @@
+import { EXIT_CODE } from '../../src/util/errors.js'
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { rmSync, statSync, readFileSync, readdirSync } from 'node:fs'
@@ -72,8 +73,16 @@ test('a temporary node sends along a full multiaddr route', async () => {
 
 test('refusals are clear errors with a non-zero exit', async () => {
   const wrong = await portico('secure-channel', 'create', '--from', 'client', '--to', '/node/server/service/api', '--authorized', clientId)
-  assert.equal(wrong.code, 1)
+  assert.equal(wrong.code, EXIT_CODE.refused)
   assert.match(wrong.stderr, /is not the authorized identity/)
+  const asJson = await portico('secure-channel', 'create', '--from', 'client', '--to', '/node/server/service/api', '--authorized', clientId, '--output', 'json')
+  assert.equal(asJson.stdout, '')
+  const parsed = JSON.parse(asJson.stderr) as { error: { message: string; code: string; kind: string } }
+  assert.match(parsed.error.message, /is not the authorized identity/)
+  assert.equal(parsed.error.kind, 'refused')
+  assert.equal(asJson.code, EXIT_CODE.refused)
+  const usage = await portico('secure-channel', 'create', '--frm', 'client')
+  assert.equal(usage.code, EXIT_CODE['bad-input'])
   const noNode = await portico('message', 'send', 'x', '--from', 'nobody', '--to', '/service/echo')
   assert.match(noNode.stderr, /not running/)
   const badRoute = await portico('message', 'send', 'x', '--to', '/ip4/127.0.0.1/udp/1')

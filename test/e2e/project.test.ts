@@ -1,3 +1,4 @@
+import { EXIT_CODE } from '../../src/util/errors.js'
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -87,13 +88,13 @@ test('bad input: reused, forged and garbage tickets, invalid config, corrupt sto
   const before = await members()
 
   const reused = await portico('enroll', ticket, '--identity', 'two')
-  assert.equal(reused.code, 1)
+  assert.equal(reused.code, EXIT_CODE.refused)
   assert.match(reused.stderr, /^error: the ticket has already been used/)
   // Change one character of the code: the authority does not know it.
   const bytes = Buffer.from(ticket, 'base64url')
   bytes[4] = (bytes[4] ?? 0) ^ 0xff
   const forged = await portico('enroll', bytes.toString('base64url'), '--identity', 'two')
-  assert.equal(forged.code, 1)
+  assert.equal(forged.code, EXIT_CODE.refused)
   assert.match(forged.stderr, /not known to this authority/)
   const expired = await ok(portico, 'ticket', 'create', '--expires-in', '1s')
   await new Promise((r) => setTimeout(r, 2100))
@@ -103,14 +104,14 @@ test('bad input: reused, forged and garbage tickets, invalid config, corrupt sto
   assert.equal(await members(), before)
 
   const badConfig = await portico('node', 'create', 'bad', '--configuration', '{"tcp-listner-address": "127.0.0.1:0"}')
-  assert.equal(badConfig.code, 1)
+  assert.equal(badConfig.code, EXIT_CODE['bad-input'])
   assert.match(badConfig.stderr, /unknown key 'tcp-listner-address'/)
   const badPolicy = await portico('node', 'create', 'bad', '--configuration', 'policies: {echo: "(= subject.x"}')
   assert.match(badPolicy.stderr, /'policies.echo'/)
   const corrupt = join(portico.home, 'corrupt.sqlite')
   writeFileSync(corrupt, 'this is not a database'.repeat(300))
   const badStore = await portico('node', 'create', 'bad', '--store', `sqlite:${corrupt}`)
-  assert.equal(badStore.code, 1)
+  assert.equal(badStore.code, EXIT_CODE.unavailable)
   assert.match(badStore.stderr, /cannot open the SQLite store/)
   assert.equal(readFileSync(corrupt, 'utf8'), 'this is not a database'.repeat(300))
 })

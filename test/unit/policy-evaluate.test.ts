@@ -1,7 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Policy, type Subject } from '../../src/policy/policy.js'
-import { MAX_POLICY_DEPTH } from '../../src/policy/ast.js'
+import { MAX_POLICY_DEPTH, PolicyEvalError, type Expr } from '../../src/policy/ast.js'
+import { evaluate } from '../../src/policy/evaluate.js'
 
 // The evaluator's exact semantics, operator by operator: what compares equal, where a boundary
 // lies, and what every refusal says (a policy's failure reason is what an operator reads).
@@ -70,4 +71,30 @@ test('nesting: at most MAX_POLICY_DEPTH levels are evaluated', () => {
   const parsedOk = (n: number): boolean => { try { Policy.parse(nested(n)); return true } catch { return false } }
   // The parser bounds depth too; where it admits a policy, evaluation of it must succeed.
   for (const n of [1, 2, MAX_POLICY_DEPTH - 1]) if (parsedOk(n)) assert.equal(allows(nested(n)), n % 2 === 0, `depth ${n}`)
+  // The evaluator holds its own bound, for trees that did not come from the parser: exactly at it.
+  const tree = (n: number, inner: Expr): Expr => n === 0 ? inner : { kind: 'call', op: 'not', args: [tree(n - 1, inner)] }
+  const env = new Map<string, string>()
+  assert.equal(evaluate(tree(MAX_POLICY_DEPTH, { kind: 'bool', value: true }), env), MAX_POLICY_DEPTH % 2 === 0)
+  assert.throws(() => evaluate(tree(MAX_POLICY_DEPTH + 1, { kind: 'bool', value: true }), env), (err: Error) => err instanceof PolicyEvalError && /policy nested too deeply/.test(err.message))
+  const list = (n: number): Expr => n === 0 ? { kind: 'string', value: 'x' } : { kind: 'list', items: [list(n - 1)] }
+  assert.throws(() => evaluate({ kind: 'call', op: 'member?', args: [{ kind: 'string', value: 'x' }, list(MAX_POLICY_DEPTH + 1)] }, env), /policy nested too deeply/)
+})
+
+test('a missing name is false, so its negation is true, and nothing it is compared with matches it, whatever its text', () => {
+  assert.equal(allows('(not subject.nope)'), true)
+  assert.equal(allows('(not (member? "7" subject.no-list))'), true, 'a missing list holds nothing: not an error')
+  // A value that looks like the evaluator's own marker for "missing" is still only a value.
+  const odd: Subject = { identifier: 'Iabc', hasCredential: true, attributes: { marker: 'Symbol(missing)' } }
+  for (const p of ['(= subject.marker subject.nope)', '(= subject.nope subject.marker)', '(member? subject.nope [subject.marker])', '(member? subject.marker [subject.marker subject.nope])']) {
+    const d = Policy.parse(p).decide(odd, resource)
+    assert.equal(d.allowed, false, p)
+  }
+  assert.equal(Policy.parse('(!= subject.marker "x")').decide(odd, resource).allowed, true)
+})
+
+test('numbers of several digits on either side of the point are numbers', () => {
+  const n: Subject = { identifier: 'Iabc', hasCredential: true, attributes: { big: '1234', fine: '12.75', tiny: '0.125' } }
+  for (const [p, want] of [['(> subject.big 1233)', true], ['(< subject.big 1235)', true], ['(> subject.fine 12.7)', true], ['(< subject.fine 12.8)', true], ['(< subject.tiny 0.13)', true], ['(> subject.tiny 0.12)', true]] as const) {
+    assert.equal(Policy.parse(p).decide(n, resource).allowed, want, p)
+  }
 })

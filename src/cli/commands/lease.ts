@@ -1,3 +1,4 @@
+import { CliError } from '../cli-error.js'
 import type { Command } from 'commander'
 import { Home } from '../../node/home.js'
 import { callNode } from '../../node/control-client.js'
@@ -13,7 +14,7 @@ const withLeases = <T>(o: LeaseOptions, fn: (c: LeaseClient) => Promise<T>): Pro
   const credential = await authority.credential()
   node.context.credentials = () => [credential]
   const at = o.at ?? (o.via !== undefined ? `/project/${project.name}/service/${forwarderAddress(o.via)}/secure/api/service/${leaseServiceAddress(o.outlet)}` : undefined)
-  if (at === undefined) throw new Error('say where the lease manager is: --via RELAY (and --outlet NAME) or --at ROUTE')
+  if (at === undefined) throw new CliError('say where the lease manager is: --via RELAY (and --outlet NAME) or --at ROUTE', 'bad-input')
   let route: Awaited<ReturnType<typeof node.resolve>> | undefined
   return fn(new LeaseClient(node.router, async () => { route ??= await node.resolve(at); return route }))
 })

@@ -1,3 +1,4 @@
+import { CliError } from '../cli-error.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Option, type Command } from 'commander'
 import { readNodeConfig, type NodeConfig } from '../../node/config.js'
@@ -35,18 +36,18 @@ function effectiveConfig(o: CreateOptions): NodeConfig {
 /** Asks a running node to stop and waits until its control socket no longer answers. */
 export async function stopNode(home: Home, name: string): Promise<void> {
   const socket = home.apiSocket(name)
-  if (!await nodeAnswers(socket)) throw new Error(`node '${name}' is not running`)
+  if (!await nodeAnswers(socket)) throw new CliError(`node '${name}' is not running`, 'unavailable')
   await callNode(socket, 'POST', '/stop')
   const deadline = Date.now() + START_TIMEOUT_MS
   while (await nodeAnswers(socket)) {
-    if (Date.now() > deadline) throw new Error(`node '${name}' did not stop within ${START_TIMEOUT_MS / 1000} s`)
+    if (Date.now() > deadline) throw new CliError(`node '${name}' did not stop within ${START_TIMEOUT_MS / 1000} s`, 'unavailable')
     await sleep(50)
   }
 }
 
 /** Prints a node's log; with `follow`, goes on printing what it adds until interrupted. */
 async function printLog(file: string, follow: boolean): Promise<void> {
-  if (!existsSync(file)) throw new Error(`no log at ${file}`)
+  if (!existsSync(file)) throw new CliError(`no log at ${file}`, 'not-found')
   let at = 0
   const more = async (): Promise<void> => {
     const size = statSync(file).size
@@ -178,7 +179,7 @@ export function nodeCommands(program: Command): void {
   node.command('delete').argument('<name>', 'node name').description('Stop a node if running and delete its state')
     .action(async (name: string) => {
       const home = new Home()
-      if (!home.listNodes().includes(name)) throw new Error(`no node named '${name}'`)
+      if (!home.listNodes().includes(name)) throw new CliError(`no node named '${name}'`, 'not-found')
       if (await nodeAnswers(home.apiSocket(name))) await stopNode(home, name)
       home.deleteNode(name)
       console.log(`node ${name} deleted`)

@@ -1,5 +1,6 @@
+import { CliError } from '../cli-error.js'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { Option, type Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import { nodeCrypto } from '../../crypto/node-crypto.js'
 import { projectFromFile, projectToFile } from '../../authority/project.js'
 import { decodeTicket } from '../../authority/ticket.js'
@@ -17,7 +18,7 @@ function parseAttributes(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (const p of pairs) {
     const i = p.indexOf('=')
-    if (i <= 0) throw new Error(`--attribute takes KEY=VALUE, not '${p}'`)
+    if (i <= 0) throw new InvalidArgumentError(`--attribute takes KEY=VALUE, not '${p}'`)
     out[p.slice(0, i)] = p.slice(i + 1)
   }
   return out
@@ -81,7 +82,7 @@ export function projectCommands(program: Command): void {
     .option('--file <path>', 'write to this file instead of stdout')
     .action((o: { project?: string; file?: string }) => {
       const p = new Home().project(nodeCrypto, o.project)
-      if (p === undefined) throw new Error('this home belongs to no project')
+      if (p === undefined) throw new CliError('this home belongs to no project', 'not-found')
       const text = JSON.stringify(projectToFile(p), null, 2) + '\n'
       if (o.file !== undefined) writeFileSync(o.file, text)
       else process.stdout.write(text)
@@ -105,10 +106,10 @@ export function projectCommands(program: Command): void {
     .option('--project <name>', 'project')
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
     .action(async (o: { attribute: string[]; relay?: string; expiresIn: string; usageCount: string; enroller?: boolean; mayGrant: string[]; identity?: string; project?: string; output: OutputFormat }) => {
-      if (o.mayGrant.length > 0 && o.enroller !== true) throw new Error('--may-grant is given with --enroller only')
+      if (o.mayGrant.length > 0 && o.enroller !== true) throw new CliError('--may-grant is given with --enroller only', 'bad-input')
       const attributes = { ...parseAttributes(o.attribute), ...(o.relay !== undefined ? { relay: o.relay } : {}) }
       const usageCount = Number(o.usageCount)
-      if (!Number.isInteger(usageCount) || usageCount < 1) throw new Error('--usage-count must be a whole number of at least 1')
+      if (!Number.isInteger(usageCount) || usageCount < 1) throw new CliError('--usage-count must be a whole number of at least 1', 'bad-input')
       const t = await withAuthority(new Home(), o, (c) => c.createTicket({ attributes, expiresIn: parseDuration(o.expiresIn), usageCount, role: o.enroller === true ? 'enroller' : 'member', ...(o.mayGrant.length > 0 ? { mayGrant: o.mayGrant } : {}) }))
       print(o.output, t, () => t.ticket)
     })
