@@ -32,20 +32,27 @@ export class RemoteError extends PorticoError {
   }
 }
 
+/**
+ * What each answered code means to the caller. The code is the error's own stable `code`, so a
+ * refusal (`forbidden`, a lease template the caller's attributes cannot fill) is told from a
+ * passing shortage (a lease cap, a database that is down) and from a thing that does not exist.
+ * Any code not listed is a refusal.
+ */
+const RPC_KINDS: Readonly<Record<string, ErrorKind>> = {
+  'bad-request': 'bad-input', 'unknown-op': 'bad-input', 'too-large': 'bad-input', decode: 'bad-input', 'policy-syntax': 'bad-input',
+  'not-found': 'not-found', 'lease-not-found': 'not-found', 'database-not-found': 'not-found',
+  unavailable: 'unavailable', 'lease-limit': 'unavailable', 'outlet-not-ready': 'unavailable', backend: 'unavailable', 'database-unavailable': 'unavailable',
+  internal: 'internal', 'bad-answer': 'internal'
+}
+
 function rpcKind(code: string): ErrorKind {
-  switch (code) {
-    case 'bad-request': return 'bad-input'
-    case 'not-found': return 'not-found'
-    case 'unavailable': return 'unavailable'
-    case 'internal': return 'internal'
-    default: return 'refused'
-  }
+  return Object.hasOwn(RPC_KINDS, code) ? RPC_KINDS[code] ?? 'refused' : 'refused'
 }
 
 export type RpcHandler = (args: unknown, msg: LocalMessage) => Promise<unknown>
 
 /** Error codes whose messages are written for callers (besides RpcError's and zod's); anything else is answered "internal error". */
-const CALLER_FACING_CODES = new Set(['ticket-rejected', 'policy-syntax', 'decode', 'lease', 'backend'])
+const CALLER_FACING_CODES = new Set(['ticket-rejected', 'policy-syntax', 'decode', 'lease', 'lease-limit', 'lease-not-found', 'outlet-not-ready', 'backend', 'database-not-found', 'database-unavailable'])
 
 /**
  * A request/answer service: `[op, args]` in, `[0, result]` or `[1, code, message]` out, CBOR.
@@ -71,7 +78,8 @@ export function serveRpc(router: Router, address: string, handlers: Record<strin
         const facing = err instanceof RpcError || err instanceof z.ZodError || (err instanceof PorticoError && CALLER_FACING_CODES.has(err.code))
         const message = e instanceof z.ZodError ? `invalid arguments: ${describeIssues(e)}` : e.message
         log.warn({ op, caller: msg.secureChannel?.identifier, err: facing ? message : e }, 'request refused')
-        reply(msg, [1, err instanceof RpcError ? err.code : facing ? e.name : 'internal', facing ? message : 'internal error'])
+        const code = err instanceof z.ZodError ? 'bad-request' : err instanceof PorticoError && facing ? err.code : 'internal'
+        reply(msg, [1, code, facing ? message : 'internal error'])
       }
     }
   }, incoming === undefined ? {} : { incoming })

@@ -46,7 +46,7 @@ before(async () => {
   influx = await startInflux({ sharedSecret: SHARED_SECRET })
   secrets.push(influx.admin.password)
   for (const db of ['dev1', 'dev2']) await influx.query(`CREATE DATABASE ${db}`, { username: influx.admin.username, password: influx.admin.password })
-  for (const k of ['dev1', 'dev2', 'plain']) ports[k] = await freePort()
+  for (const k of ['dev1', 'dev2', 'plain', 'ghost']) ports[k] = await freePort()
   await ok(portico, 'identity', 'create', 'admin')
   await ok(portico, 'authority', 'create', '--tcp-listener-address', '127.0.0.1:0')
   const permissions = JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }, { action: 'read', resource: { type: 'buckets', name: '{subject.bucket}' } }])
@@ -164,8 +164,16 @@ test('an analyst gets a read-only token valid for 7 days, uses it directly, show
 test('an identity without the attribute gets no lease and a clear error', async () => {
   await member('plain', ['bucket=dev1'], `influxdb-inlet: {from: ${ports.plain}, via: influxdb}\n`)
   const r = await write(ports.plain ?? 0, 'dev1', 'x v=1')
-  assert.equal(r.status, 503)
+  assert.equal(r.status, 403, 'a refusal is not an outage: a client told to retry would retry for ever')
+  assert.equal(r.headers.get('retry-after'), null)
   assert.match(await r.text(), /lease refused: policy influxdb-inlet denies/)
+})
+
+test('a lease for a database that does not exist is a 404 with InfluxDB\'s reason', async () => {
+  await member('ghost', ['bucket=nosuchdb', 'influxdb-inlet=true'], `influxdb-inlet: {from: ${ports.ghost}, via: influxdb}\n`)
+  const r = await write(ports.ghost ?? 0, 'nosuchdb', 'x v=1')
+  assert.equal(r.status, 404)
+  assert.match(await r.text(), /database not found/)
 })
 
 test('malformed HTTP gets a 400 and a closed connection; nothing is forwarded', async () => {
@@ -190,13 +198,16 @@ test('deleting a member revokes its leases within 15 s, long before they would e
   // Its lease users, by the lease ids the outlet logged for it: other devices renew theirs meanwhile.
   const itsUsers = (log: string): string[] => [...log.matchAll(new RegExp(`"lease":"([0-9a-f]+)","identifier":"${id}"[^\\n]*"msg":"lease issued"`, 'g'))].map((m) => `portico_lease_${m[1] ?? ''}`)
   let revoked = false
+  let seen = ''
   while (!revoked && Date.now() - started < 15_000) {
     const log = readFileSync(join(portico.home, 'nodes', 'outlet', 'node.log'), 'utf8')
     const live = await leaseUsers()
-    revoked = new RegExp(`"identifier":"${id}","leases":[1-9]\\d*,"msg":"identity revoked: revoking its leases"`).test(log) && itsUsers(log).length > 0 && !itsUsers(log).some((u) => live.includes(u))
+    const told = new RegExp(`"identifier":"${id}","leases":[1-9]\\d*,"msg":"identity revoked: revoking its leases"`).test(log)
+    revoked = told && itsUsers(log).length > 0 && !itsUsers(log).some((u) => live.includes(u))
+    seen = `revocation logged: ${String(told)}; its users: ${itsUsers(log).join(' ')}; live: ${live.join(' ')}; revocation lines: ${log.split('\n').filter((l) => l.includes(id) && /revok/.test(l)).join(' | ').slice(0, 2000)}`
     if (!revoked) await new Promise((r) => setTimeout(r, 250))
   }
-  assert.ok(revoked, 'the deleted member still has a live lease user after 15 s')
+  assert.ok(revoked, `the deleted member still has a live lease user after 15 s (${seen})`)
   // Not just its expiry: the outlet revoked it because the member was deleted, and says so.
   const log = readFileSync(join(portico.home, 'nodes', 'outlet', 'node.log'), 'utf8')
   assert.match(log, new RegExp(`"identifier":"${id}","reason":"member deleted"[^\\n]*"msg":"lease revoked"`))

@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/log/logger.js'
 import { waitFor } from '../helpers.js'
 import { inletInFrontOf } from '../support/inlet-under-test.js'
 import { TEST_PERMISSIONS } from '../support/test-grants.js'
+import { RemoteError } from '../../src/services/rpc.js'
 
 // The inlet as an HTTP/1.1 endpoint, against a target that records every request exactly as it
 // arrived: what the client sends must reach the database unchanged but for its credentials, in
@@ -217,6 +218,22 @@ test('without a lease the client gets a 503 with the reason and a Retry-After, a
     assert.equal(seen.length, before, 'a request without a lease reached the database')
   } finally {
     await refusing.stop()
+  }
+})
+
+test('a lease refused is a 403, a database that does not exist a 404, a cap reached a 503 with Retry-After: each with the outlet\'s reason', async () => {
+  for (const [code, status] of [['forbidden', 403], ['lease', 403], ['database-not-found', 404], ['lease-limit', 503], ['database-unavailable', 503]] as const) {
+    const keeper = new LeaseKeeper(() => Promise.reject(new RemoteError(code, `the outlet says ${code}`)), silentLogger)
+    const inlet = new InfluxdbInlet({ log: silentLogger, from: '127.0.0.1:0', upstream: () => connect({ host: '127.0.0.1', port: targetPort }), leases: keeper, strategy: 'shared' })
+    const at = await inlet.start()
+    try {
+      const r = await fetch(`http://${at}/write?db=d`, { method: 'POST', body: 'm v=1 1' })
+      assert.equal(r.status, status, code)
+      assert.equal(r.headers.get('retry-after') !== null, status === 503, `Retry-After with ${code}`)
+      assert.match((await r.json() as { message: string }).message, new RegExp(`the outlet says ${code}`))
+    } finally {
+      await inlet.stop()
+    }
   }
 })
 

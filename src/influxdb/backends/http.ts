@@ -23,6 +23,13 @@ export class DatabaseUnavailableError extends BackendError {
   override name = 'DatabaseUnavailableError'
 }
 
+/** The database (v1) or bucket (v2) a lease would grant does not exist: creating it is the operator's step. */
+export class DatabaseNotFoundError extends BackendError {
+  override readonly code: string = 'database-not-found'
+  override readonly kind: ErrorKind = 'not-found'
+  override name = 'DatabaseNotFoundError'
+}
+
 export interface Endpoint {
   /** HOST:PORT */
   to: string

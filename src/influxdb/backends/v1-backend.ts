@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { BackendError, call, type Endpoint } from './http.js'
+import { BackendError, call, DatabaseNotFoundError, type Endpoint } from './http.js'
 import { databaseActions, type IssuedToken, type IssueRequest, type LeaseBackend, type Permission, type TaggedCredential } from './backend.js'
 
 /** Lease users are named `portico_lease_<id>`: the tag by which orphans are found. */
@@ -42,6 +42,7 @@ export class V1Backend implements LeaseBackend {
       throw new BackendError(`InfluxDB answered ${r.status} with something that is not JSON`, r.status)
     }
     const err = parsed.error ?? parsed.results?.find((x) => x.error !== undefined)?.error
+    if (err !== undefined && /^database not found/.test(err)) throw new DatabaseNotFoundError(`InfluxDB refused: ${err} (create the database first)`, r.status)
     if (r.status !== 200 || err !== undefined) throw new BackendError(`InfluxDB refused: ${err ?? `status ${r.status}`}`, r.status)
     return parsed
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BackendError, call, errorField, type Endpoint } from './http.js'
+import { BackendError, call, DatabaseNotFoundError, errorField, type Endpoint } from './http.js'
 import { LEASE_TAG, type IssuedToken, type IssueRequest, type LeaseBackend, type Permission, type TaggedCredential } from './backend.js'
 import { setNewest } from '../../util/recency-map.js'
 
@@ -54,7 +54,7 @@ export class V2Backend implements LeaseBackend {
     const found = BucketList.parse(JSON.parse(r.body)).buckets.find((b) => b.name === name && (b.orgID === undefined || b.orgID === orgID))
     if (found === undefined) {
       this.bucketIds.delete(key)
-      throw new BackendError(`bucket '${name}' does not exist in organization ${orgID}: no lease is issued for it (create the bucket first)`, 404)
+      throw new DatabaseNotFoundError(`bucket '${name}' does not exist in organization ${orgID}: no lease is issued for it (create the bucket first)`, 404)
     }
     setNewest(this.bucketIds, key, { id: found.id, at: Date.now() }, MAX_CACHED_BUCKETS)
     return found.id

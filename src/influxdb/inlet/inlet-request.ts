@@ -8,6 +8,8 @@ import { LAST_CHUNK, writeBodyPiece } from '../http/body-framing.js'
 import type { RequestOwner } from './request-owner.js'
 import { HeldBody } from './held-body.js'
 import { gateRequest, MAX_GATED_BODY_BYTES, type Refusal } from '../gate/api-gate.js'
+import { LeaseUnavailableError } from './lease-keeper.js'
+import { kindOf } from '../../util/errors.js'
 
 /**
  * One request of a client connection, from its head to its answer: it takes a lease, sends the
@@ -160,9 +162,14 @@ export class InletRequest implements AnswerHandler {
       grant = await leases.get(this.conn.leaseKey)
     } catch (err) {
       counters.withoutLease++
+      const message = `no database lease could be obtained: ${(err as Error).message}`
+      // A refusal is not worth retrying (a client told to retry would, for ever); a shortage is.
+      const kind = kindOf(err instanceof LeaseUnavailableError ? err.cause : err)
+      if (kind === 'refused') return this.own(403, 'forbidden', message, false)
+      if (kind === 'not-found') return this.own(404, 'not found', message, false)
       // Clients that honour Retry-After (Telegraf's influxdb_v2 output does) come back when the next attempt is due.
       const after = leases.retryAfterMs(this.conn.leaseKey)
-      this.own(503, 'unavailable', `no database lease could be obtained: ${(err as Error).message}`, false, after === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(after / 1000))}\r\n`)
+      this.own(503, 'unavailable', message, false, after === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(after / 1000))}\r\n`)
       return
     }
     if (this.abandoned) return

@@ -5,7 +5,7 @@ import type { Attributes } from '../../identity/credential.js'
 import type { LeaseRecord, LeaseRepository } from '../../store/store.js'
 import type { LeaseBackend } from '../backends/backend.js'
 import { renderPermissions } from './permissions.js'
-import { LeaseError, type LeaseGrant, type LeaseView } from './lease-types.js'
+import { LeaseLimitError, LeaseNotFoundError, OutletNotReadyError, type LeaseGrant, type LeaseView } from './lease-types.js'
 import { CallLimit } from './call-limit.js'
 import { Backoff } from '../../util/backoff.js'
 import { setNewest } from '../../util/recency-map.js'
@@ -120,12 +120,12 @@ export class LeaseManager {
 
   private async issue(subject: { identifier: string; attributes: Attributes }, signal?: AbortSignal): Promise<LeaseGrant> {
     // Every lease would be refused at its first use, and each refusal would ask for another.
-    if (this.unavailable !== undefined) throw new LeaseError(`this outlet cannot issue leases now: ${this.unavailable}`)
+    if (this.unavailable !== undefined) throw new OutletNotReadyError(`this outlet cannot issue leases now: ${this.unavailable}`)
     const permissions = renderPermissions(this.o.permissions, this.o.orgId, subject.attributes)
     if (await this.o.leases.countActive(this.o.outlet, subject.identifier) >= this.o.maxPerIdentity) {
-      throw new LeaseError(`${subject.identifier} already holds ${this.o.maxPerIdentity} active leases (max-leases-per-identity)`)
+      throw new LeaseLimitError(`${subject.identifier} already holds ${this.o.maxPerIdentity} active leases (max-leases-per-identity)`)
     }
-    if (await this.o.leases.countActive(this.o.outlet) >= this.o.maxTotal) throw new LeaseError(`the outlet holds its maximum of ${this.o.maxTotal} active leases`)
+    if (await this.o.leases.countActive(this.o.outlet) >= this.o.maxTotal) throw new LeaseLimitError(`the outlet holds its maximum of ${this.o.maxTotal} active leases`)
     const id = `${this.mark}${randomBytes(LEASE_ID_RANDOM_BYTES).toString('hex')}`
     const createdAt = this.now()
     const lifetimeMs = this.o.ttlSeconds * 1000
@@ -172,7 +172,7 @@ export class LeaseManager {
   /** A lease this outlet issued to `identifier`; any other is, to the caller, no lease at all. */
   private async own(identifier: string, id: string): Promise<LeaseRecord> {
     const l = await this.o.leases.get(id)
-    if (l === undefined || l.identifier !== identifier || l.outlet !== this.o.outlet) throw new LeaseError(`no lease ${id} of yours`)
+    if (l === undefined || l.identifier !== identifier || l.outlet !== this.o.outlet) throw new LeaseNotFoundError(`no lease ${id} of yours`)
     return l
   }
 

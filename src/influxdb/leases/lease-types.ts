@@ -39,3 +39,24 @@ export class LeaseError extends PorticoError {
   override readonly kind: ErrorKind = 'bad-input'
   override name = 'LeaseError'
 }
+
+/** A cap on leases is reached (the caller's, or the outlet's): a lease may be issued again once others end. */
+export class LeaseLimitError extends LeaseError {
+  override readonly code: string = 'lease-limit'
+  override readonly kind: ErrorKind = 'unavailable'
+  override name = 'LeaseLimitError'
+}
+
+/** The outlet issues no leases for now (its database refuses its admin credentials, say): the message says why. */
+export class OutletNotReadyError extends LeaseError {
+  override readonly code: string = 'outlet-not-ready'
+  override readonly kind: ErrorKind = 'unavailable'
+  override name = 'OutletNotReadyError'
+}
+
+/** No such lease of the caller's. */
+export class LeaseNotFoundError extends LeaseError {
+  override readonly code: string = 'lease-not-found'
+  override readonly kind: ErrorKind = 'not-found'
+  override name = 'LeaseNotFoundError'
+}
