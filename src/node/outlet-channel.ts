@@ -6,7 +6,7 @@ import { HandshakeTimeoutError, UnreachableError } from '../channel/errors.js'
 import type { OutletRoute } from '../portal/tcp-inlet.js'
 import { formatTarget, PortalError, type OutletTarget } from './inlet-route.js'
 import type { PorticoNode, RouteStep } from './portico-node.js'
-import type { ErrorKind } from '../util/errors.js'
+import { kindOf, type ErrorKind } from '../util/errors.js'
 
 /** A relay whose node is away drops handshakes silently: give up quickly and try again. */
 export const PORTAL_HANDSHAKE_TIMEOUT_MS = 3000
@@ -21,6 +21,13 @@ export class OutletUnreachableError extends PortalError {
   override name = 'OutletUnreachableError'
 }
 
+/** A hop on the way (the project node, the relay, the outlet) refused this node: no retry will change that until someone acts. */
+export class OutletRefusedError extends OutletUnreachableError {
+  override readonly code: string = 'outlet-refused'
+  override readonly kind: ErrorKind = 'refused'
+  override name = 'OutletRefusedError'
+}
+
 /**
  * One secure route to an outlet node, shared by everything an inlet sends there: kept open (and
  * rebuilt as soon as it closes, so a channel lost to a crash or a silent path is replaced without
@@ -30,7 +37,7 @@ export class OutletUnreachableError extends PortalError {
 export class OutletChannel {
   private current: Promise<OutletRoute> | undefined
   /** Why the last attempt failed; undefined once one succeeds. */
-  failure: string | undefined
+  failure: OutletUnreachableError | undefined
   /** The channel of the last route opened. */
   private opened: string | undefined
   private failedAt = 0
@@ -65,8 +72,9 @@ export class OutletChannel {
       this.opened = channel
       return { route: r, channel }
     }, (err: unknown) => {
-      const e = new OutletUnreachableError(describeFailure(this.target, step, err), { cause: err })
-      this.failure = e.message
+      const message = describeFailure(this.target, step, err)
+      const e = kindOf(err) === 'refused' ? new OutletRefusedError(message, { cause: err }) : new OutletUnreachableError(message, { cause: err })
+      this.failure = e
       this.failedAt = Date.now()
       throw e
     })
@@ -79,14 +87,14 @@ export class OutletChannel {
    * meanwhile, and its coming brings the next attempt forward (at most every OUTLET_RETRY_MIN_MS),
    * so clients find the outlet back as soon as it is, not at the end of a backoff.
    */
-  down(): string | undefined {
+  down(): OutletUnreachableError | undefined {
     if (this.failure !== undefined && Date.now() - this.failedAt >= OUTLET_RETRY_MIN_MS) this.wake?.()
     return this.failure
   }
 
   /** Why the route is not open now, or undefined when it is. */
   notOpen(): string | undefined {
-    if (this.failure !== undefined) return this.failure
+    if (this.failure !== undefined) return this.failure.message
     if (this.opened !== undefined && this.node.channels.has(this.opened)) return undefined
     return this.opened === undefined ? 'the secure channel to the outlet is not open yet' : 'the secure channel to the outlet closed; opening a new one'
   }
@@ -143,7 +151,9 @@ export function describeFailure(target: OutletTarget, step: RouteStep | undefine
   const cause = err instanceof Error ? err.message : String(err)
   const relay = target.relay
   if (step === undefined) return `the route to the outlet is not valid: ${cause}`
-  if (step.kind === 'project') return `the relay cannot be reached (the project node did not answer): ${cause}`
+  if (step.kind === 'project') {
+    return kindOf(err) === 'refused' ? `the project node refused this node: ${cause}` : `the relay cannot be reached (the project node did not answer): ${cause}`
+  }
   if (relay !== undefined && step.afterProject) {
     if (err instanceof UnreachableError && cause.includes(`forward_to_${relay}`)) return `the outlet is not connected to relay '${relay}' (the relay has no registration for it)`
     if (err instanceof HandshakeTimeoutError) return `the outlet did not answer through relay '${relay}': ${cause}`

@@ -85,7 +85,7 @@ export class Portals {
         return { route: [...r.route, local(target.outlet)], channel: r.channel }
       },
       isOpen: channel.isOpen, discard: channel.discard, onChannelClose: channel.onChannelClose,
-      down: () => channel.down()
+      down: () => channel.down()?.message
     })
     const bound = await inlet.start()
     if (this.inlets.has(bound)) {

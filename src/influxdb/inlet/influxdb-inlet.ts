@@ -15,8 +15,11 @@ export interface InfluxdbInletOptions {
   upstream: () => Duplex
   leases: LeaseKeeper
   strategy: 'shared' | 'per-client'
-  /** Why the outlet cannot be reached now (its last attempt failed), or undefined: requests are answered 503 at once meanwhile. */
-  outletDown?: () => string | undefined
+  /**
+   * Why the outlet cannot be reached now (its last attempt failed), or undefined: requests are
+   * answered at once meanwhile, 403 when a hop refused this node (its identity revoked, say), else 503.
+   */
+  outletDown?: () => Error | undefined
 }
 
 /**

@@ -56,5 +56,5 @@ export interface InletContext {
   leases: LeaseKeeper
   pool: UpstreamPool
   counters: InletCounters
-  outletDown?: () => string | undefined
+  outletDown?: () => Error | undefined
 }

@@ -175,7 +175,8 @@ export class InletRequest implements AnswerHandler {
     if (this.abandoned) return
     const down = this.conn.ctx.outletDown?.()
     if (down !== undefined) {
-      this.unavailable(down)
+      if (kindOf(down) === 'refused') this.own(403, 'forbidden', down.message, false)
+      else this.unavailable(down.message)
       return
     }
     this.grant = grant
