@@ -30,7 +30,10 @@ export const PolicyEntries = z.record(z.string().min(1).max(128), z.string().min
 }))
 
 
-const hostPort = z.string().min(3).max(300)
+const hostPort = z.string().max(300).refine((v) => {
+  const m = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(v)
+  return m !== null && Number(m[1]) <= 65535
+}, 'must be HOST:PORT (a name or address, and a port up to 65535)')
 const policyText = z.string().min(1).max(4096).superRefine((text, ctx) => {
   try {
     Policy.parse(text)
@@ -52,7 +55,7 @@ export const TcpOutletConfig = z.object({
 export type TcpOutletConfig = z.infer<typeof TcpOutletConfig>
 
 /** Where an inlet listens: HOST:PORT, or a bare port on loopback. */
-const inletFrom = z.union([hostPort, z.number().int().min(0).max(65535)]).transform((v) => typeof v === 'number' || /^\d+$/.test(v) ? `127.0.0.1:${v}` : v)
+const inletFrom = z.union([hostPort, z.string().regex(/^\d{1,5}$/), z.number().int().min(0).max(65535)]).transform((v) => typeof v === 'number' || /^\d+$/.test(v) ? `127.0.0.1:${v}` : v)
 
 export const TcpInletConfig = z.object({
   from: inletFrom,
@@ -87,7 +90,9 @@ export const InfluxdbOutletConfig = z.object({
   'admin-password': z.string().max(1024).optional(),
   'shared-secret': z.string().max(1024).optional(),
   'leased-token-expires-in': duration.default(DEFAULT_LEASE_TTL_SECONDS),
-  'leased-token-permissions': z.union([z.string().max(64 * 1024), z.array(z.unknown())]),
+  'leased-token-permissions': z.union([z.string().max(64 * 1024), z.array(z.unknown())], {
+    error: (i) => i.input === undefined ? 'missing: the permissions each lease gets, a JSON array (see docs/configuration.md)' : 'must be a JSON array of permissions, or its text'
+  }),
   'allow-org-wide-permissions': bool.optional(),
   'max-leases-per-identity': count.default(DEFAULT_MAX_LEASES_PER_IDENTITY),
   'max-leases': count.default(DEFAULT_MAX_LEASES)
@@ -104,7 +109,22 @@ export const InfluxdbInletConfig = z.object({
 }).strict().refine((c) => (c.via === undefined) !== (c.to === undefined), 'give exactly one of via (a relay name) or to (a route)')
 export type InfluxdbInletConfig = z.infer<typeof InfluxdbInletConfig>
 
-const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[])
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * One entry, a list of them, or (as Ockam's configs write them) entries keyed by name:
+ * `tcp-outlet: {db: {to: …}}`, where the key is the entry's `keyedAs` (an outlet's `from`) unless
+ * the entry gives it. Always validated as a list, so an error names the key inside the entry
+ * (`'influxdb-outlet[0].leased-token-permissions'`), not only the entry.
+ */
+function oneOrMany<T extends z.ZodType>(t: T, entryKeys: readonly string[], keyedAs?: string): z.ZodType<z.infer<T>[]> {
+  return z.preprocess((v) => {
+    if (Array.isArray(v)) return v
+    const keyed = isPlainObject(v) && Object.keys(v).length > 0 && Object.entries(v).every(([k, item]) => !entryKeys.includes(k) && isPlainObject(item))
+    if (!keyed) return [v]
+    return Object.entries(v).map(([k, item]) => (keyedAs !== undefined && isPlainObject(item) && item[keyedAs] === undefined ? { ...item, [keyedAs]: k } : item))
+  }, z.array(t)) as unknown as z.ZodType<z.infer<T>[]>
+}
 
 /** Every key a node config may hold; anything else is an error naming the key. */
 export const NodeConfigSchema = z.object({
@@ -119,10 +139,10 @@ export const NodeConfigSchema = z.object({
   'http-server-host': z.string().optional(),
   policies: PolicyEntries.optional(),
   relay: z.union([RelayNameSchema(), z.array(RelayNameSchema())]).transform((v) => Array.isArray(v) ? v : [v]).optional(),
-  'tcp-outlet': oneOrMany(TcpOutletConfig).optional(),
-  'tcp-inlet': oneOrMany(TcpInletConfig).optional(),
-  'influxdb-outlet': oneOrMany(InfluxdbOutletConfig).optional(),
-  'influxdb-inlet': oneOrMany(InfluxdbInletConfig).optional()
+  'tcp-outlet': oneOrMany(TcpOutletConfig, Object.keys(TcpOutletConfig.shape), 'from').optional(),
+  'tcp-inlet': oneOrMany(TcpInletConfig, Object.keys(TcpInletConfig.shape)).optional(),
+  'influxdb-outlet': oneOrMany(InfluxdbOutletConfig, Object.keys(InfluxdbOutletConfig.shape), 'from').optional(),
+  'influxdb-inlet': oneOrMany(InfluxdbInletConfig, Object.keys(InfluxdbInletConfig.shape)).optional()
 }).strict()
 
 function RelayNameSchema(): z.ZodString {

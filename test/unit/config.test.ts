@@ -29,9 +29,26 @@ test('bad configs are errors that name the key', () => {
     ['name: [unclosed', /neither valid JSON nor YAML/],
     ['- a\n- b', /must be a mapping/],
     ['{"variables": {"A": {"x": 1}}}', /'variables'/],
-    ['{"name": "bad name!"}', /'name'/]
+    ['{"name": "bad name!"}', /'name'/],
+    // Inside a portal's entry, the key and the reason, not only "Invalid input" for the whole entry.
+    ['influxdb-outlet: {to: "db:8086", api: v1}', /'influxdb-outlet\[0\]\.leased-token-permissions': missing: the permissions each lease gets/],
+    ['influxdb-outlet: {to: "db:8086", leased-token-permissions: [], leased-token-expires-in: "5 minutes"}', /'influxdb-outlet\[0\]\.leased-token-expires-in': '5 minutes' is not a duration/],
+    ['influxdb-outlet: {to: "db:8086", leased-token-permissions: 7}', /'influxdb-outlet\[0\]\.leased-token-permissions': must be a JSON array/],
+    ['tcp-outlet: {to: "db:8086", tsl: true}', /unknown key 'tcp-outlet\[0\]\.tsl'/],
+    ['tcp-outlet: {db: {to: "a:99999"}}', /'tcp-outlet\[0\].to'/],
+    ['tcp-inlet: [{from: 5000}]', /'tcp-inlet\[0\]': give exactly one of via/]
   ]
   for (const [text, re] of cases) assert.throws(() => parseNodeConfig(text, {}), (e: unknown) => e instanceof ConfigError && re.test(e.message), text)
+})
+
+test('portals keyed by name, as Ockam writes them: the key is an outlet\'s name unless the entry gives one', () => {
+  const c = parseNodeConfig('tcp-outlet: {db: {to: "127.0.0.1:5432"}, web: {to: "127.0.0.1:80", from: web-outlet}}\ninfluxdb-outlet: {influx: {to: "127.0.0.1:8086", leased-token-permissions: []}}\ntcp-inlet: {db-inlet: {from: 5000, via: db}}', {})
+  assert.deepEqual(c['tcp-outlet']?.map((o) => [o.from, o.to]), [['db', '127.0.0.1:5432'], ['web-outlet', '127.0.0.1:80']])
+  assert.equal(c['influxdb-outlet']?.[0]?.from, 'influx')
+  assert.deepEqual(c['tcp-inlet']?.map((i) => [i.from, i.via]), [['127.0.0.1:5000', 'db']])
+  // The single-entry and list forms are unchanged.
+  assert.equal(parseNodeConfig('tcp-outlet: {to: "127.0.0.1:5432"}', {})['tcp-outlet']?.[0]?.from, 'outlet')
+  assert.equal(parseNodeConfig('tcp-outlet: [{to: "127.0.0.1:5432", from: a}, {to: "127.0.0.1:5433", from: b}]', {})['tcp-outlet']?.length, 2)
 })
 
 test('property: any text is a config or a ConfigError, never a crash', () => {
