@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { EXIT_CODE } from '../../src/util/errors.js'
 import { execFile } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -167,6 +168,21 @@ test('an identity without the attribute gets no lease and a clear error', async 
   assert.equal(r.status, 403, 'a refusal is not an outage: a client told to retry would retry for ever')
   assert.equal(r.headers.get('retry-after'), null)
   assert.match(await r.text(), /lease refused: policy influxdb-inlet denies/)
+})
+
+test('lease commands say plainly what is wrong: no such lease, no such relay', async (t) => {
+  const show = await portico('lease', 'show', 'nonexistent', '--via', 'influxdb', '--identity', 'dev1')
+  assert.match(show.stderr, /no such lease/)
+  assert.equal(show.code, EXIT_CODE['bad-input'])
+  const unknown = await portico('lease', 'show', 'ab'.repeat(12), '--via', 'influxdb', '--identity', 'dev1')
+  assert.match(unknown.stderr, /no such lease/)
+  assert.equal(unknown.code, EXIT_CODE['not-found'])
+  const started = Date.now()
+  const relay = await portico('lease', 'list', '--via', 'nosuchrelay', '--identity', 'dev1')
+  t.diagnostic(`an unknown relay was reported after ${Date.now() - started} ms`)
+  assert.match(relay.stderr, /relay 'nosuchrelay'/)
+  assert.doesNotMatch(relay.stderr, /timed out|Timeout/)
+  assert.equal(relay.code, EXIT_CODE.unavailable)
 })
 
 test('a lease for a database that does not exist is a 404 with InfluxDB\'s reason', async () => {

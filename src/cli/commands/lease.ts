@@ -3,7 +3,11 @@ import type { Command } from 'commander'
 import { Home } from '../../node/home.js'
 import { callNode } from '../../node/control-client.js'
 import { LeaseClient, leaseServiceAddress } from '../../influxdb/leases/lease-service.js'
-import { forwarderAddress } from '../../relay/relay-service.js'
+import { outletTarget } from '../../node/inlet-route.js'
+import { describeFailure, OutletRefusedError, OutletUnreachableError } from '../../node/outlet-channel.js'
+import type { RouteStep } from '../../node/portico-node.js'
+import { local, type Route } from '../../routing/address.js'
+import { kindOf } from '../../util/errors.js'
 import { parseOutput, print, table, type OutputFormat } from '../output.js'
 import { withAuthority } from '../project-client.js'
 
@@ -13,10 +17,22 @@ const withLeases = <T>(o: LeaseOptions, fn: (c: LeaseClient) => Promise<T>): Pro
   // A person is a member like any device: present a fresh credential, then talk to the lease manager.
   const credential = await authority.credential()
   node.context.credentials = () => [credential]
-  const at = o.at ?? (o.via !== undefined ? `/project/${project.name}/service/${forwarderAddress(o.via)}/secure/api/service/${leaseServiceAddress(o.outlet)}` : undefined)
-  if (at === undefined) throw new CliError('say where the lease manager is: --via RELAY (and --outlet NAME) or --at ROUTE', 'bad-input')
-  let route: Awaited<ReturnType<typeof node.resolve>> | undefined
-  return fn(new LeaseClient(node.router, async () => { route ??= await node.resolve(at); return route }))
+  const at = o.at
+  if (at === undefined && o.via === undefined) throw new CliError('say where the lease manager is: --via RELAY (and --outlet NAME) or --at ROUTE', 'bad-input')
+  const target = at === undefined ? outletTarget({ via: o.via, outlet: o.outlet }, project) : undefined
+  let route: Route | undefined
+  const open = async (): Promise<Route> => {
+    if (target === undefined) return node.resolve(at ?? '')
+    let step: RouteStep | undefined
+    try {
+      return [...await node.resolve(target.channel, { onStep: (s) => { step = s } }), local(leaseServiceAddress(target.outlet))]
+    } catch (err) {
+      // Which hop failed, in words: the relay not registered, the project node refusing us, the outlet silent.
+      const message = describeFailure(target, step, err)
+      throw kindOf(err) === 'refused' ? new OutletRefusedError(message, { cause: err }) : new OutletUnreachableError(message, { cause: err })
+    }
+  }
+  return fn(new LeaseClient(node.router, async () => { route ??= await open(); return route }))
 })
 
 export function leaseCommands(program: Command): void {

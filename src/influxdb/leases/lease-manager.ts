@@ -172,7 +172,7 @@ export class LeaseManager {
   /** A lease this outlet issued to `identifier`; any other is, to the caller, no lease at all. */
   private async own(identifier: string, id: string): Promise<LeaseRecord> {
     const l = await this.o.leases.get(id)
-    if (l === undefined || l.identifier !== identifier || l.outlet !== this.o.outlet) throw new LeaseNotFoundError(`no lease ${id} of yours`)
+    if (l === undefined || l.identifier !== identifier || l.outlet !== this.o.outlet) throw new LeaseNotFoundError(`no such lease: ${id} is not one of yours`)
     return l
   }
 

@@ -11,7 +11,7 @@ import { MAX_PERMISSIONS, PermissionSchema } from './permissions.js'
 import { issueFields } from '../../encoding/validation.js'
 
 /** An owner mark and 16 random hex digits, or the 16 alone (ids issued before marks). */
-const Id = z.object({ id: z.string().regex(/^(?:[0-9a-f]{8})?[0-9a-f]{16}$/) }).strict()
+const Id = z.object({ id: z.string().regex(/^(?:[0-9a-f]{8})?[0-9a-f]{16}$/, 'no such lease: a lease id is 24 hexadecimal digits') }).strict()
 
 /**
  * The lease manager's service: its only callers are identities on secure channels that pass the
