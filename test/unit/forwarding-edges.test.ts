@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cleanPath, clientAnswer, ownAnswer, upstreamRequest } from '../../src/influxdb/http/forwarding.js'
+import { cleanPath, clientAnswer, InvalidHeaderValueError, ownAnswer, upstreamHead, upstreamRequest } from '../../src/influxdb/http/forwarding.js'
 
 // Edges of what crosses the inlet, each pinned: the cases the mutation run found untested.
 
@@ -40,4 +40,20 @@ test('the inlet\'s own answers: status text, JSON body with its length, and the 
   assert.equal(ownAnswer(403, 'forbidden', 'no', true), `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)
   assert.equal(ownAnswer(503, 'unavailable', 'no', false, 'Retry-After: 2\r\n').split('\r\n').slice(3, 5).join('|'), 'Retry-After: 2|Connection: keep-alive')
   assert.match(ownAnswer(299, 'x', 'y', false), /^HTTP\/1\.1 299 \r\n/)
+})
+
+test('edges the mutation run found untested: an answer with headers but no length, Expect in any case and spacing, the refusal of an unwritable header', () => {
+  const c11 = { http11: true, keepAlive: true, keepAliveSeconds: 5 }
+  // Some header, but no length: the body is still chunked for an HTTP/1.1 client, not taken as framed by length.
+  assert.equal(clientAnswer(200, '', ['X-Influxdb-Version', '1.8.10', 'Content-Type', 'application/json'], false, c11).framing, 'chunked')
+  for (const value of ['100-continue', '100-Continue', ' 100-CONTINUE ']) {
+    const r = upstreamRequest(['Host', 'db', 'Expect', value])
+    assert.equal(r.expectContinue, true, JSON.stringify(value))
+    assert.equal(r.otherExpectation, false, JSON.stringify(value))
+  }
+  assert.equal(upstreamRequest(['Expect', '200-ok']).otherExpectation, true)
+  const r = upstreamRequest(['Host', 'db'])
+  assert.throws(() => upstreamHead('POST', '/write', r, 'db\r\nX-Evil: 1', 'Token t'), (e: unknown) =>
+    e instanceof InvalidHeaderValueError && e.code === 'invalid-header-value' && e.kind === 'bad-input' && e.name === 'InvalidHeaderValueError' &&
+    e.message === 'the lease or the database host holds characters that cannot go into an HTTP header')
 })
