@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -154,15 +155,21 @@ export class Home {
     return projectFromFile(crypto, JSON.parse(readFileSync(path, 'utf8')))
   }
 
-  /** Records that `identifier` enrolled in `project`, so a node restarted with a used ticket does not redeem it again. */
-  markEnrolled(project: string, identifier: string): void {
+  /**
+   * Records that `identifier` redeemed this ticket in `project`, so a node restarted with it does
+   * not redeem it again, while a new ticket for the same identity is redeemed (by a digest: the
+   * ticket itself is a secret and is not kept).
+   */
+  markEnrolled(project: string, identifier: string, ticketCode: Uint8Array): void {
     const path = join(this.root, 'projects', 'enrolled.json')
     const all = this.enrollments()
-    writeJson(path, [...new Set([...all, `${project}/${identifier}`])])
+    writeJson(path, [...new Set([...all, redemption(project, identifier, ticketCode)])])
   }
 
-  isEnrolled(project: string, identifier: string): boolean {
-    return this.enrollments().includes(`${project}/${identifier}`)
+  /** Whether this ticket was redeemed here by `identifier`. Homes from before tickets were told apart recorded only the identity: that covers its tickets then. */
+  isEnrolled(project: string, identifier: string, ticketCode: Uint8Array): boolean {
+    const all = this.enrollments()
+    return all.includes(redemption(project, identifier, ticketCode)) || all.includes(`${project}/${identifier}`)
   }
 
   private enrollments(): string[] {
@@ -177,4 +184,8 @@ export class Home {
   private identityPath(name: string): string {
     return join(this.root, 'identities', `${name}.json`)
   }
+}
+
+function redemption(project: string, identifier: string, ticketCode: Uint8Array): string {
+  return `${project}/${identifier}/${createHash('sha256').update(ticketCode).digest('hex').slice(0, 32)}`
 }

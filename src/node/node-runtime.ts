@@ -103,14 +103,14 @@ export class NodeRuntime {
       if (o.authority !== undefined) await rt.startAuthority(o.authority)
       if (rt.membership !== undefined && rt.project !== undefined) {
         rt.membership.attach(rt.node)
-        if (ticket !== undefined && !home.isEnrolled(ticket.project, o.identity.identifier)) {
+        if (ticket !== undefined && !home.isEnrolled(ticket.project, o.identity.identifier, ticket.code)) {
           try {
             const member = await rt.membership.client.enroll(ticket.code, o.signal)
             log.info({ project: ticket.project, attributes: member.attributes }, 'enrolled with ticket')
           } catch (err) {
             throw new EnrollmentError(`enrollment in project ${ticket.project} failed: ${(err as Error).message}`, { cause: err })
           }
-          home.markEnrolled(ticket.project, o.identity.identifier)
+          home.markEnrolled(ticket.project, o.identity.identifier, ticket.code)
         }
       }
       // Credentials arrive in the background: /readyz says when; traffic that needs them waits for them.

@@ -128,7 +128,7 @@ export function projectCommands(program: Command): void {
         return { identifier: node.identifier, project: p.name, attributes: member.attributes, credentialExpiresAt: iso(credential.expiresAt) }
       })
       home.saveProject(p)
-      home.markEnrolled(p.name, result.identifier)
+      home.markEnrolled(p.name, result.identifier, ticket.code)
       print(o.output, result, () => `${result.identifier} enrolled in project ${p.name} with attributes ${JSON.stringify(result.attributes)}; credential valid until ${result.credentialExpiresAt}`)
     })
 
