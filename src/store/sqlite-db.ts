@@ -1,7 +1,10 @@
 import Database from 'better-sqlite3'
-import { statSync } from 'node:fs'
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs'
 import { Mutex, type Row, type SqlDb, type SqlExecutor, type SqlValue } from './sql-db.js'
 import { StoreError } from './store.js'
+
+/** The store file's mode: its owner's only. */
+export const STORE_FILE_MODE = 0o600
 
 /** How long a writer waits for another process's lock before failing. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -18,6 +21,10 @@ export class SqliteDb implements SqlDb {
 
   constructor(readonly path: string) {
     try {
+      // It holds tickets' digests, members and leases: readable by its owner only. SQLite gives its
+      // -wal and -shm files the database file's mode.
+      if (path !== ':memory:') closeSync(openSync(path, 'a', STORE_FILE_MODE))
+      if (path !== ':memory:' && (statSync(path).mode & 0o777) !== STORE_FILE_MODE) chmodSync(path, STORE_FILE_MODE)
       this.db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS })
       this.db.pragma('journal_mode = WAL')
       this.db.pragma('foreign_keys = ON')

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/open-store.js'
 import { StoreError } from '../../src/store/store.js'
@@ -27,4 +27,15 @@ test('a corrupt SQLite file is a clear StoreError', async () => {
 test('an unreachable PostgreSQL is a clear StoreError without the password', async () => {
   await assert.rejects(openStore('postgres://u:secret-pw@127.0.0.1:1/db'), (err: unknown) =>
     err instanceof StoreError && /cannot connect/.test(err.message) && !err.message.includes('secret-pw'))
+})
+
+test('the SQLite store and its journal files are readable by their owner only, even a file made by a looser umask', async () => {
+  const path = join(dir, 'private.sqlite')
+  writeFileSync(path, '')
+  chmodSync(path, 0o644)
+  const store = await openStore(path)
+  await store.policies.set({ resource: 'echo', expression: '(= subject.x "1")', updatedAt: 1 })
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) assert.equal(statSync(f).mode & 0o777, 0o600, f)
+  assert.ok(existsSync(`${path}-wal`), 'the write went through the WAL file, whose mode was checked')
+  await store.close()
 })
