@@ -1,9 +1,15 @@
 import { InvalidArgumentError } from 'commander'
+import { stringify } from 'yaml'
 export type OutputFormat = 'plain' | 'json'
 
 export function parseOutput(value: string): OutputFormat {
   if (value !== 'plain' && value !== 'json') throw new InvalidArgumentError(`--output must be plain or json, not ${value}`)
   return value
+}
+
+/** One record for people: YAML-like lines, nested records indented, no braces or quotes. */
+export function details(value: unknown): string {
+  return stringify(value, { lineWidth: 0 }).trimEnd()
 }
 
 /** Prints data as JSON for machines or as the given plain text for people. */

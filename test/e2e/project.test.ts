@@ -115,3 +115,14 @@ test('bad input: reused, forged and garbage tickets, invalid config, corrupt sto
   assert.match(badStore.stderr, /cannot open the SQLite store/)
   assert.equal(readFileSync(corrupt, 'utf8'), 'this is not a database'.repeat(300))
 })
+
+test('one time format and plain output for people: ISO times in JSON, no JSON in plain mode', async () => {
+  const t = JSON.parse(await ok(portico, 'ticket', 'create', '--output', 'json')) as { ticket: string; expiresAt: string }
+  assert.match(t.expiresAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/)
+  const members = JSON.parse(await ok(portico, 'member', 'list', '--output', 'json')) as { addedAt: string }[]
+  assert.ok(members.every((m) => /^\d{4}-\d\d-\d\dT/.test(m.addedAt)))
+  const [name] = (JSON.parse(await ok(portico, 'node', 'list', '--output', 'json')) as { name: string; status: string }[]).filter((n) => n.status === 'running').map((n) => n.name)
+  const plain = await ok(portico, 'node', 'show', name ?? 'default')
+  assert.doesNotMatch(plain, /^\s*[{[]/)
+  assert.match(plain, /^identifier: I[0-9a-f]{64}$/m)
+})

@@ -8,7 +8,7 @@ import { describeFailure, OutletRefusedError, OutletUnreachableError } from '../
 import type { RouteStep } from '../../node/portico-node.js'
 import { local, type Route } from '../../routing/address.js'
 import { kindOf } from '../../util/errors.js'
-import { parseOutput, print, table, type OutputFormat } from '../output.js'
+import { details, parseOutput, print, table, type OutputFormat } from '../output.js'
 import { withAuthority } from '../project-client.js'
 
 interface LeaseOptions { at?: string; via?: string; outlet: string; identity?: string; project?: string; output: OutputFormat }
@@ -55,7 +55,7 @@ export function leaseCommands(program: Command): void {
   })
   common(lease.command('show').argument('<id>', 'lease id').description('One of your leases')).action(async (id: string, o: LeaseOptions) => {
     const v = await withLeases(o, (c) => c.show(id))
-    print(o.output, v, () => JSON.stringify(v, null, 2))
+    print(o.output, v, () => details(v))
   })
   common(lease.command('revoke').argument('<id>', 'lease id').description('Revoke one of your leases now')).action(async (id: string, o: LeaseOptions) => {
     await withLeases(o, (c) => c.revoke(id))

@@ -8,7 +8,7 @@ import { loadLaunch, saveLaunch } from '../launch-record.js'
 import { createAuthority } from './project.js'
 import { Home } from '../../node/home.js'
 import { callNode, nodeAnswers } from '../../node/control-client.js'
-import { parseOutput, print, table } from '../output.js'
+import { details, parseOutput, print, table } from '../output.js'
 import { readLaunchSecrets, runForeground, startBackground, START_TIMEOUT_MS, TICKET_ENV } from '../node-process.js'
 
 interface CreateOptions {
@@ -161,7 +161,7 @@ export function nodeCommands(program: Command): void {
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
     .action(async (name: string, o: { output: 'plain' | 'json' }) => {
       const info = await callNode<Record<string, unknown>>(new Home().apiSocket(name), 'GET', '/show')
-      print(o.output, info, () => JSON.stringify(info, null, 2))
+      print(o.output, info, () => details(info))
     })
 
   node.command('stop').argument('[name]', 'node name', 'default').description('Stop a background node')

@@ -7,7 +7,7 @@ import { decodeTicket } from '../../authority/ticket.js'
 import { importIdentity } from '../../identity/identity.js'
 import { parseDuration } from '../../encoding/duration.js'
 import { Home } from '../../node/home.js'
-import { parseOutput, print, table, type OutputFormat } from '../output.js'
+import { details, parseOutput, print, table, type OutputFormat } from '../output.js'
 import { withAuthority } from '../project-client.js'
 import { readLaunchSecrets, runForeground, startBackground } from '../node-process.js'
 import { saveLaunch } from '../launch-record.js'
@@ -111,7 +111,8 @@ export function projectCommands(program: Command): void {
       const usageCount = Number(o.usageCount)
       if (!Number.isInteger(usageCount) || usageCount < 1) throw new CliError('--usage-count must be a whole number of at least 1', 'bad-input')
       const t = await withAuthority(new Home(), o, (c) => c.createTicket({ attributes, expiresIn: parseDuration(o.expiresIn), usageCount, role: o.enroller === true ? 'enroller' : 'member', ...(o.mayGrant.length > 0 ? { mayGrant: o.mayGrant } : {}) }))
-      print(o.output, t, () => t.ticket)
+      // One time format everywhere: ISO 8601, as leases and credentials are shown.
+      print(o.output, { ...t, expiresAt: iso(t.expiresAt) }, () => t.ticket)
     })
 
   program.command('enroll').argument('<ticket>', 'ticket from `portico ticket create`')
@@ -143,11 +144,11 @@ export function projectCommands(program: Command): void {
     })
   asAdmin(member.command('list').description('List members')).action(async (o: AdminOptions) => {
     const rows = await withAuthority(new Home(), o, (c) => c.listMembers())
-    print(o.output, rows, () => table(rows.map((m) => ({ ...m, addedAt: iso(m.addedAt) })), ['identifier', 'role', 'attributes', 'addedAt']))
+    print(o.output, rows.map((m) => ({ ...m, addedAt: iso(m.addedAt) })), () => table(rows.map((m) => ({ ...m, addedAt: iso(m.addedAt) })), ['identifier', 'role', 'attributes', 'addedAt']))
   })
   asAdmin(member.command('show').argument('<identifier>', 'member').description('Show a member')).action(async (identifier: string, o: AdminOptions) => {
     const m = await withAuthority(new Home(), o, (c) => c.showMember(identifier))
-    print(o.output, m, () => JSON.stringify({ ...m, addedAt: iso(m.addedAt) }, null, 2))
+    print(o.output, { ...m, addedAt: iso(m.addedAt) }, () => details({ ...m, addedAt: iso(m.addedAt) }))
   })
   asAdmin(member.command('delete').argument('<identifier>', 'member').description('Delete a member: no new credentials, and within 15 s every node closes its channels'))
     .action(async (identifier: string, o: AdminOptions) => {
