@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander'
+import { SECRETS_STDIN_FLAG } from './node-process.js'
 import { codeOf, EXIT_CODE, kindOf } from '../util/errors.js'
 import { identityCommands } from './commands/identity.js'
 import { nodeCommands } from './commands/node.js'
@@ -46,7 +47,9 @@ export async function main(argv: string[]): Promise<void> {
     const message = err instanceof Error ? err.message : String(err)
     const code = codeOf(err)
     const kind = kindOf(err)
-    process.stderr.write(wantsJson(argv) ? `${JSON.stringify({ error: { message, code, kind } })}\n` : `error: ${message} (${code})\n`)
+    // A background node's standard error is its JSON log: its last words are a log line too.
+    if (argv.includes(SECRETS_STDIN_FLAG)) process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), pid: process.pid, err: { message, code, kind }, msg: 'the node stopped' })}\n`)
+    else process.stderr.write(wantsJson(argv) ? `${JSON.stringify({ error: { message, code, kind } })}\n` : `error: ${message} (${code})\n`)
     process.exitCode = EXIT_CODE[kind]
   }
 }

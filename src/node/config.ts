@@ -118,12 +118,12 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
  * (`'influxdb-outlet[0].leased-token-permissions'`), not only the entry.
  */
 function oneOrMany<T extends z.ZodType>(t: T, entryKeys: readonly string[], keyedAs?: string): z.ZodType<z.infer<T>[]> {
-  return z.preprocess((v) => {
-    if (Array.isArray(v)) return v
+  return z.preprocess((v: unknown): unknown => {
+    if (Array.isArray(v)) return v as unknown[]
     const keyed = isPlainObject(v) && Object.keys(v).length > 0 && Object.entries(v).every(([k, item]) => !entryKeys.includes(k) && isPlainObject(item))
     if (!keyed) return [v]
     return Object.entries(v).map(([k, item]) => (keyedAs !== undefined && isPlainObject(item) && item[keyedAs] === undefined ? { ...item, [keyedAs]: k } : item))
-  }, z.array(t)) as unknown as z.ZodType<z.infer<T>[]>
+  }, z.array(t))
 }
 
 /** Every key a node config may hold; anything else is an error naming the key. */

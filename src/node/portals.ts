@@ -116,7 +116,8 @@ export class Portals {
         const c = node.channels.get(address)
         if (c === undefined) resolve('channel already closed')
         else c.onClose(resolve)
-      })
+      }),
+      ...(this.o.credential !== undefined ? { credential: this.o.credential } : {})
     })
     relay.start(this.o.signal)
     this.relays.set(name, relay)

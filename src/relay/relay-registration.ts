@@ -24,6 +24,8 @@ export interface RelayRegistrationOptions {
   connect: (signal: AbortSignal) => Promise<Route>
   /** Resolves when the channel at `address` closes. */
   closed: (address: string) => Promise<string>
+  /** Settles once the node holds its first credential: without it the relay service refuses the name, so the first attempt waits for it. */
+  credential?: Promise<unknown>
 }
 
 /** Keeps `NAME` registered at the project's relay service: registers, waits for the channel to drop, registers again. */
@@ -45,6 +47,7 @@ export class RelayRegistration {
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
+    await this.o.credential?.catch(() => undefined)
     while (!signal.aborted) {
       try {
         const route = await this.o.connect(signal)
@@ -53,7 +56,7 @@ export class RelayRegistration {
         this.registrations++
         this.lastError = undefined
         this.backoff.reset()
-        this.o.log.info({ relay: this.o.name }, 'relay registered at the project node')
+        this.o.log.info('relay registered at the project node')
         const confirming = new AbortController()
         const both = AbortSignal.any([signal, confirming.signal])
         const reason = await Promise.race([
@@ -63,12 +66,12 @@ export class RelayRegistration {
         confirming.abort()
         this.registered = false
         if (signal.aborted) return
-        this.o.log.warn({ relay: this.o.name, reason }, 'the relay registration was lost; registering again')
+        this.o.log.warn({ reason }, 'the relay registration was lost; registering again')
       } catch (err) {
         if (signal.aborted) return
         this.registered = false
         this.lastError = (err as Error).message
-        this.o.log.warn({ relay: this.o.name, err: this.lastError }, 'could not register the relay; retrying')
+        this.o.log.warn({ err: this.lastError }, 'could not register the relay; retrying')
         if (!await this.backoff.wait(signal)) return
       }
     }

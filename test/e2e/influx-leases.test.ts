@@ -9,6 +9,7 @@ import { once } from 'node:events'
 import { promisify } from 'node:util'
 import Influx from 'influx'
 import { cli, ok } from '../support/cli.js'
+import { logLineProblems } from '../support/log-lines.js'
 import { freePort } from '../support/postgres.js'
 import { startInflux, type InfluxServer } from '../support/influxdb.js'
 
@@ -244,5 +245,9 @@ test('no token, password or shared secret appears in any log', () => {
     const log = readFileSync(join(portico.home, 'nodes', node, 'node.log'), 'utf8')
     for (const s of secrets) assert.ok(!log.includes(s), `a secret appeared in ${node}'s log`)
     assert.doesNotMatch(log, /Bearer ey|Token [A-Za-z0-9_-]{20}|Basic [A-Za-z0-9+/=]{16}/)
+    // Clean JSON lines a log shipper can take: no plain text, no key written twice.
+    assert.deepEqual(logLineProblems(log), [], `${node}'s log`)
+    // A start in order warns of nothing: no relay refused for want of a credential not yet held.
+    assert.doesNotMatch(log, /may not register relay/, `${node}'s log`)
   }
 })

@@ -1,4 +1,5 @@
 import { EXIT_CODE } from '../../src/util/errors.js'
+import { logLineProblems } from '../support/log-lines.js'
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -113,6 +114,8 @@ test('bad input: reused, forged and garbage tickets, invalid config, corrupt sto
   const badStore = await portico('node', 'create', 'bad', '--store', `sqlite:${corrupt}`)
   assert.equal(badStore.code, EXIT_CODE.unavailable)
   assert.match(badStore.stderr, /cannot open the SQLite store/)
+  // The node's log says so as a JSON line, as every other line of it is.
+  assert.deepEqual(logLineProblems(readFileSync(join(portico.home, 'nodes', 'bad', 'node.log'), 'utf8')), [])
   assert.equal(readFileSync(corrupt, 'utf8'), 'this is not a database'.repeat(300))
 })
 

@@ -137,8 +137,8 @@ test('lease create, show and revoke with --at ROUTE and plain output: the token,
 test('http-server-port serves health and metrics; no token reaches a log', async () => {
   assert.equal((await fetch(`http://127.0.0.1:${ports.http}/readyz`)).status, 200)
   const metrics = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text()
-  assert.match(metrics, /portico_leases_issued\{outlet="influxdb-outlet"\} 2\n/)
-  assert.match(metrics, /portico_leases_revoked\{outlet="influxdb-outlet"\} 1\n/)
+  assert.match(metrics, /portico_leases_issued_total\{outlet="influxdb-outlet"\} 2\n/)
+  assert.match(metrics, /portico_leases_revoked_total\{outlet="influxdb-outlet"\} 1\n/)
   const secrets = [v2.allAccessToken, ...issuedTokens, ...[...v2.authorizations.values()].map((a) => a.token)]
   for (const node of readdirSync(join(portico.home, 'nodes'))) {
     const log = readFileSync(join(portico.home, 'nodes', node, 'node.log'), 'utf8')

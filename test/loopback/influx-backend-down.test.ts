@@ -44,7 +44,11 @@ test('backend down: 503 naming the database, with Retry-After; failed revocation
   await waitFor(() => (manager?.stats.revokeFailures ?? 0) >= 2, 10_000, 'retried revocations')
   assert.equal(manager?.stats.revoked, 0)
   const metrics = await outlet.registry.metrics()
-  assert.match(metrics, /^portico_lease_revocation_failures\{outlet="influxdb-outlet"\} [2-9]\d*$/m)
+  assert.match(metrics, /^portico_lease_revocation_failures_total\{outlet="influxdb-outlet"\} [2-9]\d*$/m)
+  // Prometheus naming: every counter is typed as one and ends in _total; nothing else does.
+  const types = [...metrics.matchAll(/^# TYPE (portico_\S+) (\S+)$/gm)].map((m) => [m[1] ?? '', m[2] ?? ''])
+  assert.ok(types.length > 10)
+  for (const [name = '', type] of types) if (!name.startsWith('portico_process_') && !name.startsWith('portico_nodejs_')) assert.equal(name.endsWith('_total'), type === 'counter', `${name} is a ${type}`)
 })
 
 test('api auto, database away at start: the outlet starts, says why it is not ready, and serves once the database answers', async () => {
@@ -87,6 +91,6 @@ test('api auto, database away at start: the outlet starts, says why it is not re
   const metrics = await device.registry.metrics()
   const inlet = [...device.portals.influxdbInlets.keys()][0] ?? ''
   for (const [name, value] of [['requests', '2'], ['without_lease', '1'], ['lease_failures', '[1-9]'], ['leases_obtained', '1'], ['upstream_errors', '0'], ['bad_requests', '0'], ['retried_after_401', '0']] as const) {
-    assert.match(metrics, new RegExp(`^portico_influxdb_inlet_${name}\\{inlet="${inlet.replaceAll('.', '\\.')}"\\} ${value}$`, 'm'))
+    assert.match(metrics, new RegExp(`^portico_influxdb_inlet_${name}_total\\{inlet="${inlet.replaceAll('.', '\\.')}"\\} ${value}$`, 'm'))
   }
 })
