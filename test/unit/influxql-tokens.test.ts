@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkInfluxQL, namedDatabases, statementKind, statements } from '../../src/influxdb/gate/influxql-gate.js'
-import { InfluxQLScanner } from '../../src/influxdb/gate/influxql-scanner.js'
+import { checkInfluxQL, MAX_DEPTH, MAX_QUERY_CHARS, MAX_STATEMENTS, namedDatabases, statementKind, statements } from '../../src/influxdb/gate/influxql-gate.js'
+import { InfluxQLScanner, InfluxQLSyntaxError } from '../../src/influxdb/gate/influxql-scanner.js'
 
 // The gate's reading of InfluxQL pinned token by token, where the mutation run found it untested:
 // which tokens end an operand (a `/` after them divides), every operator, numbers and durations,
@@ -69,4 +69,31 @@ test('database names in qualified chains, and only there', () => {
   assert.equal(passes('SELECT * FROM other.autogen.m'), false)
   assert.throws(() => checkInfluxQL('SHOW MEASUREMENTS ON', scope), /ON must name a database/)
   assert.deepEqual(statements(';;SELECT a FROM m;;').length, 1, 'empty statements are not statements')
+})
+
+test('the gate\'s limits hold exactly at their bounds, and each refusal says which', () => {
+  const long = `SELECT * FROM m WHERE t = '${'x'.repeat(MAX_QUERY_CHARS - 28)}'`
+  assert.equal(long.length, MAX_QUERY_CHARS)
+  assert.deepEqual(checkInfluxQL(long, scope), ['SELECT'])
+  assert.throws(() => checkInfluxQL(`${long} `, scope), (e: Error) => e instanceof InfluxQLSyntaxError && e.message === `query longer than ${MAX_QUERY_CHARS} characters`)
+  const nested = (n: number): string => `SELECT ${'('.repeat(n)}v${')'.repeat(n)} FROM m`
+  assert.deepEqual(checkInfluxQL(nested(MAX_DEPTH - 1), scope), ['SELECT'])
+  assert.throws(() => checkInfluxQL(nested(MAX_DEPTH), scope), (e: Error) => e instanceof InfluxQLSyntaxError && e.message === `parentheses nested deeper than ${MAX_DEPTH}`)
+  const many = (n: number, end: string): string => Array.from({ length: n }, () => 'SELECT * FROM m').join('; ') + end
+  for (const end of ['', ';']) {
+    assert.equal(checkInfluxQL(many(MAX_STATEMENTS, end), scope).length, MAX_STATEMENTS)
+    assert.throws(() => checkInfluxQL(many(MAX_STATEMENTS + 1, end), scope), (e: Error) => e instanceof InfluxQLSyntaxError && e.message === `more than ${MAX_STATEMENTS} statements`)
+  }
+  for (const q of ['SELECT v) FROM m', ') SELECT * FROM m', 'SELECT (v FROM m; SELECT v) FROM m', 'SELECT (v FROM m']) {
+    assert.throws(() => checkInfluxQL(q, scope), (e: Error) => e instanceof InfluxQLSyntaxError && e.message === 'unbalanced parentheses', q)
+  }
+})
+
+test('only tokens of the right kind count: a paren, a semicolon, INTO or ON inside a string or quoted name is text', () => {
+  for (const q of ["SELECT * FROM m WHERE t = '('", "SELECT * FROM m WHERE t = ')'", "SELECT * FROM m WHERE t = 'INTO'", 'SELECT "INTO" FROM m', 'SELECT * FROM m WHERE "ON" = \'x\'', "SELECT * FROM m WHERE t = ';'"]) {
+    assert.deepEqual(checkInfluxQL(q, scope), ['SELECT'], q)
+  }
+  // A SHOW is allowed by its keywords, not by names that read like them.
+  for (const q of ['SHOW "MEASUREMENTS"', 'SHOW USERS KEYS', 'SHOW SHARDS MEASUREMENTS', '"SELECT" * FROM m']) assert.equal(passes(q), false, q)
+  assert.deepEqual(checkInfluxQL('SELECT * FROM m; SHOW TAG KEYS ON mine', scope), ['SELECT', 'SHOW TAG KEYS'])
 })
