@@ -77,3 +77,29 @@ test('an org-wide permission (neither id nor name) allows every bucket of its ac
   assert.equal(status(ask(orgWide, 'POST', '/api/v2/write?org=o&bucket=anything')), 200)
   assert.equal(status(ask(orgWide, 'POST', '/api/v2/query?org=o')), 403)
 })
+
+test('edges the mutation run found untested: a write without db from a read lease, a v3 query body without a content type, encodings, empty bodies', () => {
+  // A read lease may not write even where the request names no database (the server would say why, but it is never asked).
+  const refused = ask(reader, 'POST', '/write')
+  assert.equal(status(refused), 403)
+  assert.match(refused.kind === 'refuse' ? refused.message : '', /this lease may not write/)
+  assert.equal(status(ask(writer, 'GET', '/query?db=site-7&q=SELECT%201')), 403, 'a write lease may not read')
+  const v3: GatedLease = { backend: 'v3', permissions: [bucket('read', 'site-7')] }
+  // InfluxDB 3 takes a query body as JSON even without a content type: it is judged as one.
+  const bare = ask(v3, 'POST', '/api/v3/query_sql')
+  assert.equal(bare.kind, 'body')
+  if (bare.kind === 'body') {
+    assert.equal(bare.check(Buffer.from('{"db":"other","q":"SELECT 1"}'))?.status, 403)
+    assert.equal(bare.check(Buffer.from('{"db":"site-7","q":"SELECT 1"}')), undefined)
+    assert.equal(bare.check(Buffer.from('')), undefined, 'an empty body names nothing')
+    assert.equal(bare.check(Buffer.from('  \n')), undefined)
+  }
+  for (const encoding of ['identity', 'IDENTITY', ' Identity ', '']) {
+    assert.equal(ask(v3, 'POST', '/api/v3/query_sql', ['Content-Type', 'application/json', 'Content-Encoding', encoding]).kind, 'body', JSON.stringify(encoding))
+  }
+  for (const encoding of ['gzip', ' gzip ', 'br', 'identity, gzip']) {
+    assert.equal(status(ask(v3, 'POST', '/api/v3/query_sql', ['Content-Type', 'application/json', 'Content-Encoding', encoding])), 415, JSON.stringify(encoding))
+  }
+  // Where nothing in the body can matter, it is not held back to be judged.
+  assert.equal(ask(v3, 'POST', '/api/v3/query_sql', ['Content-Type', 'text/plain']).kind, 'forward')
+})
