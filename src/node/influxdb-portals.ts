@@ -54,8 +54,8 @@ export class InfluxdbPortals {
     const endpoint: Endpoint = { to: c.to, tls: c.tls, ...(ca !== undefined ? { ca } : {}), ...(c['tls-server-name'] !== undefined ? { serverName: c['tls-server-name'] } : {}) }
     const log = this.o.log.child({ outlet: c.from })
     const backend = c.api === 'auto'
-      ? await detectBackend({ endpoint, make: (api) => makeBackend(api, c, endpoint), log, signal: this.o.signal, ...(c['all-access-token'] !== undefined ? { token: c['all-access-token'] } : {}) })
-      : makeBackend(c.api, c, endpoint)
+      ? await detectBackend({ endpoint, make: (api) => makeBackend(api, c, endpoint, log), log, signal: this.o.signal, ...(c['all-access-token'] !== undefined ? { token: c['all-access-token'] } : {}) })
+      : makeBackend(c.api, c, endpoint, log)
     const manager = new LeaseManager({
       outlet: c.from, owner: `${this.o.node.identifier}/${c.from}`, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions'], { allowOrgWide: c['allow-org-wide-permissions'] === true }),
       ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases'], host: databaseHost(endpoint)
@@ -185,10 +185,15 @@ export class InfluxdbPortals {
   }
 }
 
-function makeBackend(api: 'v1' | 'v2' | 'v3', c: InfluxdbOutletConfig, endpoint: Endpoint): LeaseBackend {
+function makeBackend(api: 'v1' | 'v2' | 'v3', c: InfluxdbOutletConfig, endpoint: Endpoint, log: Logger): LeaseBackend {
   switch (api) {
     case 'v1':
       if (c['admin-username'] === undefined || c['admin-password'] === undefined) throw new PortalError('an InfluxDB 1.x outlet needs admin-username and admin-password')
+      if (c['shared-secret'] === undefined) {
+        // A lease is then a database user, dropped by the outlet at expiry: while the outlet is
+        // down past that, InfluxDB still accepts it. A JWT signed with shared-secret expires by itself.
+        log.warn({ setting: 'shared-secret' }, 'InfluxDB 1.x without shared-secret: a lease stays valid in InfluxDB past its expiry while this outlet is down; set shared-secret (InfluxDB\'s [http] shared-secret) so that leases expire in InfluxDB itself')
+      }
       return new V1Backend({ endpoint, adminUsername: c['admin-username'], adminPassword: c['admin-password'], ...(c['shared-secret'] !== undefined ? { sharedSecret: c['shared-secret'] } : {}) })
     case 'v2':
       if (c['org-id'] === undefined || c['all-access-token'] === undefined) throw new PortalError('an InfluxDB 2.x outlet needs org-id and all-access-token')

@@ -75,6 +75,10 @@ test('an outlet proves its database credentials before it is ready, and names wh
   const reasons = ((await ready.json()) as { reasons: string[] }).reasons.join('\n')
   assert.match(reasons, /no-secret-db: InfluxDB refused a token signed with the outlet's shared-secret/)
   assert.match(reasons, /wrong-admin: InfluxDB refused the outlet's admin credentials/)
+  // The outlet without shared-secret is told at start what that costs, naming the setting; the other is not.
+  const warnings = nodeLog(d.admin, 'outlet').split('\n').filter((l) => l.includes('without shared-secret'))
+  assert.equal(warnings.length, 1)
+  assert.match(warnings[0] ?? '', /"outlet":"wrong-admin".*"setting":"shared-secret"/)
   for (const s of d.secrets) assert.ok(!reasons.includes(s), 'a secret in /readyz')
   const port = await freePort()
   const device = await newcomer('device-3', await ok(d.admin, 'ticket', 'create', '--attribute', 'influxdb-inlet=true', '--attribute', 'bucket=device-3'))
