@@ -8,6 +8,7 @@ import { projectCommands } from './commands/project.js'
 import { policyCommands } from './commands/policy.js'
 import { portalCommands } from './commands/portal.js'
 import { leaseCommands } from './commands/lease.js'
+import { portalLifecycleCommands } from './commands/portal-lifecycle.js'
 
 export function buildProgram(): Command {
   const program = new Command('portico')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   policyCommands(program)
   portalCommands(program)
   leaseCommands(program)
+  portalLifecycleCommands(program)
   return program
 }
 

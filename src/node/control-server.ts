@@ -8,6 +8,7 @@ import { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutletCon
 import { RelayName } from '../relay/relay-service.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { describeIssues } from '../encoding/validation.js'
+import type { PortalKind } from './portals.js'
 import { codeOf, HTTP_STATUS, kindOf, PorticoError, type ErrorKind } from '../util/errors.js'
 
 /** A control request body larger than this is refused before it is read further. */
@@ -56,6 +57,15 @@ export async function startControlServer(runtime: NodeRuntime, socketPath: strin
       const resource = decodeURIComponent(req.url.slice('/policies/'.length))
       if (!await runtime.policies.delete(resource)) throw new ControlError(404, `no policy for resource '${resource}'`)
       return { deleted: resource }
+    }
+    // GET /tcp-inlets, DELETE /tcp-inlets/NAME (URL-encoded: an inlet's name is its address), and so on for every kind.
+    const portal = /^\/(tcp-outlet|tcp-inlet|influxdb-outlet|influxdb-inlet|relay)s(?:\/([^/?]+))?$/.exec(req.url ?? '')
+    const kind = portal?.[1] as PortalKind | undefined
+    if (kind !== undefined && req.method === 'GET' && portal?.[2] === undefined) return runtime.portals.list(kind)
+    if (kind !== undefined && req.method === 'DELETE' && portal?.[2] !== undefined) {
+      const name = decodeURIComponent(portal[2])
+      await runtime.portals.remove(kind, name)
+      return { deleted: name, kind }
     }
     switch (route) {
       case 'GET /show':

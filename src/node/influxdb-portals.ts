@@ -15,7 +15,7 @@ import { parsePermissionTemplate } from '../influxdb/leases/permissions.js'
 import { InfluxdbInlet } from '../influxdb/inlet/influxdb-inlet.js'
 import { LeaseKeeper } from '../influxdb/inlet/lease-keeper.js'
 import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpOutletConfig } from './config.js'
-import { formatTarget, outletTarget, PortalError } from './inlet-route.js'
+import { formatTarget, outletTarget, PortalError, PortalNotFoundError } from './inlet-route.js'
 import { OutletChannel } from './outlet-channel.js'
 import type { PortalsOptions } from './portals-options.js'
 import { readCa } from './tls-ca.js'
@@ -32,6 +32,8 @@ export interface TcpPortals {
   outletTrust(type: string, from: string, allowText: string | undefined): Promise<TrustPolicy>
   /** An inlet used in-process (no listener), listed with the others. */
   addInternalInlet(bound: string, entry: { inlet: TcpInlet; route: string }): void
+  removeInternalInlet(bound: string): Promise<void>
+  removeTcpOutlet(name: string): void
 }
 
 /**
@@ -40,7 +42,7 @@ export interface TcpPortals {
  */
 export class InfluxdbPortals {
   readonly leaseManagers = new Map<string, LeaseManager>()
-  readonly influxdbInlets = new Map<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper; route: string; strategy: 'shared' | 'per-client'; channel: OutletChannel }>()
+  readonly influxdbInlets = new Map<string, { inlet: InfluxdbInlet; keeper: LeaseKeeper; route: string; strategy: 'shared' | 'per-client'; channel: OutletChannel; life: AbortController }>()
   /** influxdb outlets with `api: auto` whose database had not answered when they started. */
   private readonly waitingOutlets = new Map<string, DetectingBackend>()
   /** Influxdb outlets whose database has not yet taken their credentials, with the reason. */
@@ -156,8 +158,10 @@ export class InfluxdbPortals {
     const inlet = new InfluxdbInlet({ log, from: c.from, upstream: () => portal.openStream(), leases: keeper, strategy: c['leased-token-strategy'], outletDown: () => channel.down() })
     const bound = await inlet.start()
     this.tcp.addInternalInlet(bound, { inlet: portal, route: base })
-    this.influxdbInlets.set(bound, { inlet, keeper, route: base, strategy: c['leased-token-strategy'], channel })
-    void channel.keepOpen(this.o.signal)
+    const life = new AbortController()
+    const alive = AbortSignal.any([this.o.signal, life.signal])
+    this.influxdbInlets.set(bound, { inlet, keeper, route: base, strategy: c['leased-token-strategy'], channel, life })
+    void channel.keepOpen(alive)
     // The shared lease is looked after with no client asking: obtained soon after start (so
     // readiness can say whether the outlet and its database answer), renewed when due, asked again
     // after a failure (with its backoff). The first look waits a moment for the node's credential.
@@ -168,9 +172,32 @@ export class InfluxdbPortals {
         tend = setTimeout(look, LEASE_TEND_MS).unref()
       }
       tend = setTimeout(look, LEASE_TEND_FIRST_MS).unref()
-      this.o.signal.addEventListener('abort', () => clearTimeout(tend), { once: true })
+      alive.addEventListener('abort', () => clearTimeout(tend), { once: true })
     }
     return { from: bound, route: base, strategy: c['leased-token-strategy'] }
+  }
+
+  /** Deletes an influxdb outlet: no lease is issued any more, and its live ones are revoked by its sweeper, which goes on. */
+  async removeOutlet(name: string): Promise<void> {
+    const manager = this.leaseManagers.get(name)
+    if (manager === undefined) throw new PortalNotFoundError(`no influxdb outlet named '${name}'`)
+    this.o.node.router.unregister(leaseServiceAddress(name))
+    this.tcp.removeTcpOutlet(name)
+    this.leaseManagers.delete(name)
+    this.waitingOutlets.delete(name)
+    this.unverified.delete(name)
+    await manager.retire()
+  }
+
+  /** Deletes an influxdb inlet: it stops listening, and its route to the outlet is closed. */
+  async removeInlet(from: string): Promise<void> {
+    const i = this.influxdbInlets.get(from)
+    if (i === undefined) throw new PortalNotFoundError(`no influxdb inlet listening on '${from}'`)
+    this.influxdbInlets.delete(from)
+    i.life.abort()
+    await i.inlet.stop()
+    await this.tcp.removeInternalInlet(from)
+    i.channel.close('the influxdb inlet was deleted')
   }
 
   show(): Record<string, unknown> {

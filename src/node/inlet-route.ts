@@ -9,6 +9,13 @@ export class PortalError extends PorticoError {
   override name = 'PortalError'
 }
 
+/** No portal or relay of that name (or address) on this node. */
+export class PortalNotFoundError extends PortalError {
+  override readonly code: string = 'portal-not-found'
+  override readonly kind: ErrorKind = 'not-found'
+  override name = 'PortalNotFoundError'
+}
+
 /**
  * Where an inlet sends its clients, parsed once: the route to the outlet node's secure channel,
  * which carries the portal (and an influxdb inlet's lease requests), and the outlet's name there.

@@ -124,6 +124,11 @@ export class OutletChannel {
 
   isOpen = (channel: string): boolean => this.node.channels.has(channel)
 
+  /** Closes the route's channel (its inlet was deleted); keepOpen must have been stopped first. */
+  close(reason: string): void {
+    if (this.opened !== undefined && this.node.channels.has(this.opened)) this.node.closeChain(this.opened, reason)
+  }
+
   /** Aborts, with the reason, once `channel` closes: one signal per channel, shared by all its requests. */
   closedSignal(channel: string): AbortSignal {
     if (this.closedFor?.channel === channel) return this.closedFor.signal

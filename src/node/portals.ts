@@ -1,4 +1,4 @@
-import { formatTarget, outletTarget, PortalError } from './inlet-route.js'
+import { formatTarget, outletTarget, PortalError, PortalNotFoundError } from './inlet-route.js'
 import { local } from '../routing/address.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { policyTrust } from '../policy/trust.js'
@@ -15,10 +15,17 @@ import { OutletChannel } from './outlet-channel.js'
 
 export type { PortalsOptions } from './portals-options.js'
 
+export const PORTAL_KINDS = ['tcp-outlet', 'tcp-inlet', 'influxdb-outlet', 'influxdb-inlet', 'relay'] as const
+export type PortalKind = typeof PORTAL_KINDS[number]
+/** Where `show` lists each kind. */
+const LISTED: Readonly<Record<PortalKind, string>> = {
+  'tcp-outlet': 'tcpOutlets', 'tcp-inlet': 'tcpInlets', 'influxdb-outlet': 'influxdbOutlets', 'influxdb-inlet': 'influxdbInlets', relay: 'relays'
+}
+
 /** The node's TCP outlets, inlets and relay registrations, from config or the CLI. */
 export class Portals {
   readonly outlets = new Map<string, TcpOutlet>()
-  readonly inlets = new Map<string, { inlet: TcpInlet; route: string; channel?: OutletChannel }>()
+  readonly inlets = new Map<string, { inlet: TcpInlet; route: string; channel?: OutletChannel; life?: AbortController }>()
   readonly relays = new Map<string, RelayRegistration>()
   private readonly influxdb: InfluxdbPortals
 
@@ -26,7 +33,16 @@ export class Portals {
     this.influxdb = new InfluxdbPortals(o, {
       addTcpOutlet: (c, targetName) => this.addOutlet(c, targetName),
       outletTrust: (type, from, allow) => this.outletTrust(type, from, allow),
-      addInternalInlet: (bound, entry) => this.inlets.set(`internal:${bound}`, entry)
+      addInternalInlet: (bound, entry) => this.inlets.set(`internal:${bound}`, entry),
+      removeInternalInlet: async (bound) => {
+        const entry = this.inlets.get(`internal:${bound}`)
+        this.inlets.delete(`internal:${bound}`)
+        await entry?.inlet.stop()
+      },
+      removeTcpOutlet: (name) => {
+        this.outlets.get(name)?.stop()
+        this.outlets.delete(name)
+      }
     })
   }
 
@@ -92,8 +108,9 @@ export class Portals {
       await inlet.stop()
       throw new PortalError(`an inlet already listens on ${bound}`)
     }
-    this.inlets.set(bound, { inlet, route, channel })
-    void channel.keepOpen(this.o.signal)
+    const life = new AbortController()
+    this.inlets.set(bound, { inlet, route, channel, life })
+    void channel.keepOpen(AbortSignal.any([this.o.signal, life.signal]))
     return { ...inlet.summary(), route }
   }
 
@@ -122,6 +139,48 @@ export class Portals {
     relay.start(this.o.signal)
     this.relays.set(name, relay)
     return relay.summary()
+  }
+
+  /** The portals (or relays) of one kind, as `show` lists them. */
+  list(kind: PortalKind): Record<string, unknown>[] {
+    const all = this.show()
+    return (all[LISTED[kind]] as Record<string, unknown>[] | undefined) ?? []
+  }
+
+  /**
+   * Deletes one portal or relay by its name (an inlet by its listening address): it stops at once,
+   * its connections and route close; a relay is given up at the project node; an influxdb outlet's
+   * live leases are revoked. Not kept across a restart of the node: its configuration is.
+   */
+  async remove(kind: PortalKind, name: string): Promise<void> {
+    switch (kind) {
+      case 'tcp-outlet': {
+        const o = this.outlets.get(name)
+        if (o === undefined) throw new PortalNotFoundError(`no tcp outlet named '${name}'`)
+        if (this.influxdb.leaseManagers.has(name)) throw new PortalError(`tcp outlet '${name}' belongs to influxdb outlet '${name}': delete that`)
+        o.stop()
+        this.outlets.delete(name)
+        return
+      }
+      case 'tcp-inlet': {
+        const i = name.startsWith('internal:') ? undefined : this.inlets.get(name)
+        if (i === undefined) throw new PortalNotFoundError(`no tcp inlet listening on '${name}'`)
+        this.inlets.delete(name)
+        i.life?.abort()
+        await i.inlet.stop()
+        i.channel?.close('the tcp inlet was deleted')
+        return
+      }
+      case 'relay': {
+        const r = this.relays.get(name)
+        if (r === undefined) throw new PortalNotFoundError(`no relay named '${name}' is registered by this node`)
+        this.relays.delete(name)
+        await r.stop()
+        return
+      }
+      case 'influxdb-outlet': return this.influxdb.removeOutlet(name)
+      case 'influxdb-inlet': return this.influxdb.removeInlet(name)
+    }
   }
 
   show(): Record<string, unknown> {

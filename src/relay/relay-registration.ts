@@ -38,8 +38,19 @@ export class RelayRegistration {
 
   constructor(private readonly o: RelayRegistrationOptions) {}
 
+  private readonly life = new AbortController()
+  private lastRoute: Route | undefined
+
   start(signal: AbortSignal): void {
-    void this.loop(signal)
+    void this.loop(AbortSignal.any([signal, this.life.signal]))
+  }
+
+  /** Stops keeping the name and gives it up at the project node, so the relay goes at once (not when the channel closes). */
+  async stop(): Promise<void> {
+    this.life.abort()
+    const route = this.lastRoute
+    this.registered = false
+    if (route !== undefined) await callRpc(this.o.router, [...route, local(RELAY_ADDRESS)], 'unregister', { name: this.o.name }, { timeoutMs: 3000 }).catch(() => undefined)
   }
 
   summary(): Record<string, unknown> {
@@ -52,6 +63,7 @@ export class RelayRegistration {
       try {
         const route = await this.o.connect(signal)
         await callRpc(this.o.router, [...route, local(RELAY_ADDRESS)], 'register', { name: this.o.name }, { signal })
+        this.lastRoute = route
         this.registered = true
         this.registrations++
         this.lastError = undefined

@@ -55,12 +55,27 @@ export class RelayService {
   constructor(private readonly o: RelayServiceOptions) {}
 
   start(): void {
-    serveRpc(this.o.router, RELAY_ADDRESS, { register: (args, msg) => Promise.resolve(this.register(args, msg)) }, this.o.log,
+    serveRpc(this.o.router, RELAY_ADDRESS, {
+      register: (args, msg) => Promise.resolve(this.register(args, msg)),
+      unregister: (args, msg) => Promise.resolve(this.unregister(args, msg))
+    }, this.o.log,
       (msg) => msg.secureChannel !== undefined)
   }
 
   list(): Omit<Registration, 'channel'>[] {
     return [...this.relays.values()].map(({ channel: _c, ...r }) => r)
+  }
+
+  /** Its holder gives a name up (the relay was deleted at its node); no one else may. */
+  private unregister(args: unknown, msg: LocalMessage): unknown {
+    const { name } = z.object({ name: RelayName }).strict().parse(args)
+    const held = this.relays.get(name)
+    if (held === undefined || held.identifier !== msg.secureChannel?.identifier) return { name, removed: false }
+    this.relays.delete(name)
+    this.o.router.unregister(forwarderAddress(name))
+    this.o.onChange?.('removed')
+    this.o.log.info({ relay: name, identifier: held.identifier }, 'relay removed by its holder')
+    return { name, removed: true }
   }
 
   private register(args: unknown, msg: LocalMessage): unknown {

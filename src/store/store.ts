@@ -76,6 +76,8 @@ export interface LeaseRepository {
   markFailed(id: string, error: string, nextAttemptAt: number): Promise<void>
   /** Makes every active lease of `identifier` at the outlet due now, for `reason` (the member was deleted). */
   expireIdentity(outlet: string, identifier: string, now: number, reason: string): Promise<number>
+  /** The same for every live lease of the outlet (it was deleted): all become due for revocation now. */
+  expireOutlet(outlet: string, now: number, reason: string): Promise<number>
 }
 
 export class StoreError extends PorticoError {

@@ -127,6 +127,11 @@ export function storeCompliance(name: string, freshUrl: TestSetup<string>): void
       assert.deepEqual((await store.leases.due('influxdb', NOW + 22, 10)).map((l) => [l.id, l.revokeReason]), [['l3', 'member deleted']])
       assert.equal((await store.leases.get('l2'))?.revokeReason, undefined)
       assert.deepEqual((await store.leases.active('analysts', 'Ib')).map((l) => l.expiresAt), [NOW + 1000])
+      // A deleted outlet: all its live leases due now, the other outlet's untouched, revoked ones left alone.
+      assert.equal(await store.leases.expireOutlet('analysts', NOW + 23, 'outlet deleted'), 1, 'o1 had expired already')
+      assert.deepEqual((await store.leases.due('analysts', NOW + 23, 10)).map((l) => [l.id, l.revokeReason ?? null]), [['o1', null], ['o2', 'outlet deleted']])
+      assert.equal(await store.leases.expireOutlet('analysts', NOW + 24, 'outlet deleted'), 0)
+      assert.equal((await store.leases.get('l3'))?.revokeReason, 'member deleted')
     })
 
     test('a failed transaction leaves the store unchanged', async () => {

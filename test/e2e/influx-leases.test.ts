@@ -74,7 +74,7 @@ before(async () => {
 })
 
 after(async () => {
-  for (const n of ['dev1', 'dev2', 'plain', 'outlet', 'authority']) await portico('node', 'delete', n)
+  for (const n of ['dev1', 'dev2', 'plain', 'ghost', 'outlet', 'authority']) await portico('node', 'delete', n)
   await influx.stop()
 })
 
@@ -238,6 +238,50 @@ test('deleting a member revokes its leases within 15 s, long before they would e
   assert.equal(r.status, 403)
   assert.equal(r.headers.get('retry-after'), null)
   assert.match(await r.text(), /refused this node: .*has been revoked/)
+})
+
+test('portals and relays are listed, shown and deleted at a running node; a deleted influxdb outlet revokes its leases', async () => {
+  const inlets = JSON.parse(await ok(portico, 'influxdb-inlet', 'list', '--at', 'dev1', '--output', 'json')) as { from: string; route: string }[]
+  assert.deepEqual(inlets.map((i) => i.from), [`127.0.0.1:${ports.dev1 ?? 0}`])
+  assert.match(await ok(portico, 'influxdb-inlet', 'show', `127.0.0.1:${ports.dev1 ?? 0}`, '--at', 'dev1'), /^route: \/project\/.*\/service\/influxdb-outlet$/m)
+  assert.equal((await portico('influxdb-inlet', 'show', '127.0.0.1:1', '--at', 'dev1')).code, EXIT_CODE['not-found'])
+  const relays = JSON.parse(await ok(portico, 'relay', 'list', '--node', 'outlet', '--output', 'json')) as { name: string; registered: boolean }[]
+  assert.deepEqual(relays.map((r) => [r.name, r.registered]), [['influxdb', true]])
+  assert.deepEqual((JSON.parse(await ok(portico, 'influxdb-outlet', 'list', '--at', 'outlet', '--output', 'json')) as { name: string }[]).map((o) => o.name).sort(), ['analysts', 'influxdb-outlet'])
+  const part = await portico('tcp-outlet', 'delete', 'analysts', '--at', 'outlet')
+  assert.match(part.stderr, /belongs to influxdb outlet 'analysts'/)
+
+  // An analyst's lease, then its outlet deleted: no new lease, and the live one is revoked.
+  const at = ['--via', 'influxdb', '--outlet', 'analysts', '--identity', 'analyst']
+  const lease = JSON.parse(await ok(portico, 'lease', 'create', ...at, '--output', 'json')) as { token: string }
+  secrets.push(lease.token)
+  const query = (): Promise<Response> => fetch(`${influx.url}/query?db=dev1&q=${encodeURIComponent('SHOW MEASUREMENTS')}`, { headers: { authorization: `Bearer ${lease.token}` } })
+  assert.equal((await query()).status, 200)
+  assert.match(await ok(portico, 'influxdb-outlet', 'delete', 'analysts', '--at', 'outlet'), /influxdb-outlet analysts deleted/)
+  assert.notEqual((await portico('lease', 'create', ...at)).code, 0)
+  let status = 200
+  for (let i = 0; i < 60 && status === 200; i++) {
+    await new Promise((r) => setTimeout(r, 250))
+    status = (await query()).status
+  }
+  assert.equal(status, 401, 'the deleted outlet\'s lease still reads')
+  assert.match(readFileSync(join(portico.home, 'nodes', 'outlet', 'node.log'), 'utf8'), /"reason":"outlet deleted"[^\n]*"msg":"lease revoked"/)
+
+  // A deleted inlet stops listening at once; the other devices are unaffected.
+  await ok(portico, 'influxdb-inlet', 'delete', `127.0.0.1:${ports.dev1 ?? 0}`, '--at', 'dev1')
+  const refused = await new Promise<string>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: ports.dev1 ?? 0 })
+    s.once('connect', () => { s.destroy(); resolve('connected') })
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'))
+  })
+  assert.equal(refused, 'ECONNREFUSED')
+  assert.deepEqual(JSON.parse(await ok(portico, 'influxdb-inlet', 'list', '--at', 'dev1', '--output', 'json')), [])
+  assert.equal((await write(ports.ghost ?? 0, 'nosuchdb', 'x v=1')).status, 404, 'another device is still served')
+
+  // A deleted relay is given up at the project node at once, not when the channel closes.
+  await ok(portico, 'relay', 'delete', 'influxdb', '--node', 'outlet')
+  assert.deepEqual(JSON.parse(await ok(portico, 'relay', 'list', '--node', 'outlet', '--output', 'json')), [])
+  assert.match(readFileSync(join(portico.home, 'nodes', 'authority', 'node.log'), 'utf8'), /"relay":"influxdb"[^\n]*"msg":"relay removed by its holder"/)
 })
 
 test('no token, password or shared secret appears in any log', () => {

@@ -32,6 +32,8 @@ export const MAX_CONCURRENT_ISSUES = 4
 export const MAX_WAITING_ISSUES = 10_000
 /** The reason logged for the leases of a deleted member. */
 export const REVOKED_MEMBER = 'member deleted'
+/** The revoke reason of the leases of an outlet that was deleted. */
+export const OUTLET_DELETED = 'outlet deleted'
 
 export interface LeaseManagerOptions {
   outlet: string
@@ -177,6 +179,17 @@ export class LeaseManager {
   }
 
   /** The member was deleted: all its leases become due now; the sweeper revokes them within a sweep. */
+  /**
+   * The outlet is deleted: it issues no more leases, and every live one becomes due now, so the
+   * sweeper (which goes on) revokes them all within its interval.
+   */
+  async retire(): Promise<number> {
+    this.unavailable = 'the outlet was deleted'
+    const n = await this.o.leases.expireOutlet(this.o.outlet, this.now(), OUTLET_DELETED)
+    this.o.log.info({ leases: n }, 'outlet deleted: revoking its leases')
+    return n
+  }
+
   async revokeIdentity(identifier: string, signal: AbortSignal): Promise<number> {
     setNewest(this.revokedIdentities, identifier, this.now(), MAX_REVOKED_IDENTITIES)
     // A deleted member's leases must be gone within 15 s: a store that fails for a moment is asked again.
