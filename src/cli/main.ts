@@ -9,6 +9,8 @@ import { policyCommands } from './commands/policy.js'
 import { portalCommands } from './commands/portal.js'
 import { leaseCommands } from './commands/lease.js'
 import { portalLifecycleCommands } from './commands/portal-lifecycle.js'
+import { completionCommands } from './commands/completion.js'
+import { addHelpExamples } from './help-examples.js'
 
 export function buildProgram(): Command {
   const program = new Command('portico')
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   portalCommands(program)
   leaseCommands(program)
   portalLifecycleCommands(program)
+  completionCommands(program)
+  addHelpExamples(program)
   return program
 }
 
