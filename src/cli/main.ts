@@ -11,12 +11,14 @@ import { leaseCommands } from './commands/lease.js'
 import { portalLifecycleCommands } from './commands/portal-lifecycle.js'
 import { completionCommands } from './commands/completion.js'
 import { addHelpExamples } from './help-examples.js'
+import { setQuiet } from './progress.js'
 
 export function buildProgram(): Command {
   const program = new Command('portico')
     .description('Reach private time-series databases through end-to-end encrypted portals.\nState lives in $PORTICO_HOME (default ~/.portico).')
     .version('0.1.0')
     .showHelpAfterError()
+    .option('-q, --quiet', 'no progress lines on standard error')
     // Before the commands are added, so that they inherit it: a usage error is thrown, not exited on.
     .exitOverride()
   identityCommands(program)
@@ -42,6 +44,7 @@ export const USAGE_EXIT_CODE = EXIT_CODE['bad-input']
  */
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram()
+  setQuiet(argv.includes('--quiet') || argv.includes('-q'))
   try {
     await program.parseAsync(argv)
   } catch (err) {

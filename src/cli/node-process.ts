@@ -1,6 +1,7 @@
 import { ERROR_KINDS, EXIT_CODE } from '../util/errors.js'
 import { CliError } from './cli-error.js'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { step } from './progress.js'
 import { z } from 'zod'
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -102,6 +103,12 @@ export async function startBackground(home: Home, name: string, args: string[], 
   child.stdin?.end(JSON.stringify(secrets))
   child.unref()
   const deadline = startedAt + START_TIMEOUT_MS
+  await step(`starting node '${name}' (enrolling, opening its store and portals)`, () => waitForStart(home, name, child, deadline))
+  return home.nodeRecord(name)
+}
+
+/** Until the node answers on its control socket, or its process exits (its last logged error is then the message). */
+async function waitForStart(home: Home, name: string, child: ChildProcess, deadline: number): Promise<void> {
   while (!(existsSync(home.apiSocket(name)) && home.nodeRecord(name)?.pid === child.pid)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       const reason = lastError(home.logFile(name))
@@ -111,5 +118,4 @@ export async function startBackground(home: Home, name: string, args: string[], 
     }
     await sleep(50)
   }
-  return home.nodeRecord(name)
 }

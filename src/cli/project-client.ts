@@ -1,4 +1,5 @@
 import { CliError } from './cli-error.js'
+import { step } from './progress.js'
 import { nodeCrypto } from '../crypto/node-crypto.js'
 import type { AuthorityClient } from '../authority/authority-client.js'
 import type { Project } from '../authority/project.js'
@@ -20,7 +21,7 @@ export async function withAuthority<T>(home: Home, options: { identity?: string;
   const log = process.env.PORTICO_LOG_LEVEL !== undefined ? createLogger({ name: 'cli', destination: pino.destination(2) }) : silentLogger
   const node = await PorticoNode.start({ name: 'cli', identity, log, authorities: () => [project.authority], project })
   try {
-    return await fn(authorityClientFor(node, project), node, project)
+    return await step(`talking to project ${project.name} (${project.route})`, () => fn(authorityClientFor(node, project), node, project))
   } finally {
     await node.stop()
   }

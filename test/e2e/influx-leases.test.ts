@@ -184,6 +184,21 @@ test('lease commands say plainly what is wrong: no such lease, no such relay', a
   assert.match(relay.stderr, /relay 'nosuchrelay'/)
   assert.doesNotMatch(relay.stderr, /timed out|Timeout/)
   assert.equal(relay.code, EXIT_CODE.unavailable)
+  // A step that takes over a second says what it waits for, on standard error, unless --quiet.
+  portico.env.PORTICO_PROGRESS = '1'
+  // Every step, however quick it is this time: the line is what is under test, not the machine's speed.
+  portico.env.PORTICO_PROGRESS_AFTER_MS = '0'
+  try {
+    const slow = await portico('lease', 'list', '--via', 'nosuchrelay', '--identity', 'dev1')
+    assert.match(slow.stderr, /^… reaching the lease manager 'influxdb-outlet' through relay 'nosuchrelay'$/m)
+    assert.equal(slow.stdout, '')
+    const quiet = await portico('lease', 'list', '--via', 'nosuchrelay', '--identity', 'dev1', '--quiet')
+    assert.doesNotMatch(quiet.stderr, /^…/m)
+    assert.match(quiet.stderr, /relay 'nosuchrelay'/)
+  } finally {
+    delete portico.env.PORTICO_PROGRESS
+    delete portico.env.PORTICO_PROGRESS_AFTER_MS
+  }
 })
 
 test('a lease for a database that does not exist is a 404 with InfluxDB\'s reason', async () => {

@@ -1,4 +1,5 @@
 import { CliError } from '../cli-error.js'
+import { step } from '../progress.js'
 import type { Command } from 'commander'
 import { Home } from '../../node/home.js'
 import { callNode } from '../../node/control-client.js'
@@ -23,12 +24,13 @@ const withLeases = <T>(o: LeaseOptions, fn: (c: LeaseClient) => Promise<T>): Pro
   let route: Route | undefined
   const open = async (): Promise<Route> => {
     if (target === undefined) return node.resolve(at ?? '')
-    let step: RouteStep | undefined
+    let hop: RouteStep | undefined
     try {
-      return [...await node.resolve(target.channel, { onStep: (s) => { step = s } }), local(leaseServiceAddress(target.outlet))]
+      return await step(`reaching the lease manager '${target.outlet}' through relay '${target.relay ?? ''}'`, async () =>
+        [...await node.resolve(target.channel, { onStep: (s) => { hop = s } }), local(leaseServiceAddress(target.outlet))])
     } catch (err) {
       // Which hop failed, in words: the relay not registered, the project node refusing us, the outlet silent.
-      const message = describeFailure(target, step, err)
+      const message = describeFailure(target, hop, err)
       throw kindOf(err) === 'refused' ? new OutletRefusedError(message, { cause: err }) : new OutletUnreachableError(message, { cause: err })
     }
   }
