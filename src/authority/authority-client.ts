@@ -28,6 +28,10 @@ const CreatedTicket = z.object({
   ticket: z.string(), expiresAt: z.number(), usageCount: z.number(), attributes: attributesSchema, role: z.string()
 })
 export type CreatedTicket = z.infer<typeof CreatedTicket>
+const TicketView = z.object({
+  id: z.string(), attributes: attributesSchema, role: z.string(), usesLeft: z.number(), expiresAt: z.number(), createdAt: z.number(), createdBy: z.string()
+})
+export type TicketView = z.infer<typeof TicketView>
 
 export interface TicketRequest {
   attributes?: Record<string, string>
@@ -64,6 +68,14 @@ export class AuthorityClient {
 
   async createTicket(request: TicketRequest, signal?: AbortSignal): Promise<CreatedTicket> {
     return CreatedTicket.parse(await this.call('ticket.create', request, signal))
+  }
+
+  async listTickets(signal?: AbortSignal): Promise<TicketView[]> {
+    return z.array(TicketView).parse(await this.call('ticket.list', {}, signal))
+  }
+
+  async revokeTicket(id: string, signal?: AbortSignal): Promise<void> {
+    await this.call('ticket.revoke', { id }, signal)
   }
 
   async addMember(identifier: string, attributes: Record<string, string>, role: 'member' | 'enroller' | 'admin' = 'member', signal?: AbortSignal): Promise<MemberView> {

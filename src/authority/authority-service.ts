@@ -24,6 +24,9 @@ export const REVOCATION_LIST_CACHE_MS = 1000
 
 const Identifier = z.string().refine(isIdentifier, 'not an identifier (I followed by 64 hex digits)')
 const RoleSchema = z.enum(['member', 'enroller', 'admin'])
+/** A ticket is listed and revoked by this many hex digits of its code's hash (the code itself is never kept). */
+export const TICKET_ID_CHARS = 16
+
 const Args = {
   enroll: z.object({ code: bytesSchema.refine((b) => b.byteLength === TICKET_CODE_BYTES, 'wrong code length') }).strict(),
   none: z.object({}).strict(),
@@ -36,7 +39,9 @@ const Args = {
   }).strict(),
   memberAdd: z.object({ identifier: Identifier, attributes: attributesSchema.default({}), role: RoleSchema.default('member') }).strict(),
   memberList: z.object({ after: z.string().max(80).optional(), limit: z.number().int().positive().max(10_000).optional() }).strict(),
-  member: z.object({ identifier: Identifier }).strict()
+  member: z.object({ identifier: Identifier }).strict(),
+  ticketList: z.object({ limit: z.number().int().positive().max(10_000).optional() }).strict(),
+  ticketRevoke: z.object({ id: z.string().regex(/^[0-9a-f]{16,64}$/, 'a ticket id is 16 hexadecimal digits, as `ticket list` shows it') }).strict()
 }
 
 export interface AuthorityOptions {
@@ -85,6 +90,20 @@ export class AuthorityService {
       enroll: (a, m) => this.enroll(a, m),
       credential: (a, m) => this.credential(a, m),
       'ticket.create': (a, m) => this.createTicket(a, m),
+      'ticket.list': async (a, m) => {
+        const { limit } = Args.ticketList.parse(a)
+        const caller = await this.require(m, 'enroller')
+        // An enroller sees the tickets it made; an admin, all of them. Never the codes: they are not kept.
+        const rows = await this.o.store.tickets.outstanding(this.o.now(), limit ?? 1000, caller.role === 'admin' ? undefined : caller.identifier)
+        return rows.map((t) => ({ id: t.codeHash.slice(0, TICKET_ID_CHARS), attributes: t.attributes, role: t.role, usesLeft: t.usesLeft, expiresAt: t.expiresAt, createdAt: t.createdAt, createdBy: t.createdBy }))
+      },
+      'ticket.revoke': async (a, m) => {
+        const { id } = Args.ticketRevoke.parse(a)
+        const caller = await this.require(m, 'enroller')
+        if (!await this.o.store.tickets.revoke(id, caller.role === 'admin' ? undefined : caller.identifier)) throw new RpcError(`no outstanding ticket ${id}${caller.role === 'admin' ? '' : ' of yours'}`, 'not-found')
+        this.o.log.info({ ticket: id, by: caller.identifier }, 'ticket revoked')
+        return { revoked: id }
+      },
       'member.add': (a, m) => this.addMember(a, m),
       'member.list': async (a, m) => {
         await this.require(m, 'admin')

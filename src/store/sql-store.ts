@@ -166,7 +166,20 @@ function ticketRepository(db: SqlDb): TicketRepository {
       await putMember(tx, member)
       return member
     }),
-    prune: (now) => db.run('DELETE FROM tickets WHERE expires_at <= ? OR uses_left = 0', [now])
+    prune: (now) => db.run('DELETE FROM tickets WHERE expires_at <= ? OR uses_left = 0', [now]),
+    async outstanding(now, limit, createdBy) {
+      const rows = await db.all(`SELECT * FROM tickets WHERE uses_left > 0 AND expires_at > ?${createdBy !== undefined ? ' AND created_by = ?' : ''} ORDER BY created_at, code_hash LIMIT ?`,
+        createdBy !== undefined ? [now, createdBy, limit] : [now, limit])
+      return rows.map((r) => ({
+        codeHash: String(r.code_hash), attributes: parseAttributes(r.attributes), role: parseRole(r.role), usesLeft: Number(r.uses_left), expiresAt: Number(r.expires_at),
+        createdAt: Number(r.created_at), createdBy: String(r.created_by), ...(r.may_grant !== null && r.may_grant !== undefined ? { mayGrant: parseScope(r.may_grant) ?? [] } : {})
+      }))
+    },
+    async revoke(idPrefix, createdBy) {
+      // The id is a prefix of a hash: only hex reaches the LIKE pattern.
+      if (!/^[0-9a-f]{16,64}$/.test(idPrefix)) return false
+      return await db.run(`DELETE FROM tickets WHERE code_hash LIKE ?${createdBy !== undefined ? ' AND created_by = ?' : ''}`, createdBy !== undefined ? [`${idPrefix}%`, createdBy] : [`${idPrefix}%`]) > 0
+    }
   }
 }
 

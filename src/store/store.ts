@@ -111,6 +111,10 @@ export interface TicketRepository {
   redeem(codeHash: string, identifier: string, now: number): Promise<MemberRecord>
   /** Removes tickets that expired or are used up. */
   prune(now: number): Promise<number>
+  /** Outstanding tickets (uses left, not expired), oldest first; `createdBy` limits them to one creator's. */
+  outstanding(now: number, limit: number, createdBy?: string): Promise<TicketRecord[]>
+  /** Deletes the outstanding ticket whose code hash starts with `idPrefix` (of `createdBy`'s, if given); whether one was. */
+  revoke(idPrefix: string, createdBy?: string): Promise<boolean>
 }
 
 export interface PolicyRepository {

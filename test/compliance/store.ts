@@ -52,6 +52,22 @@ export function storeCompliance(name: string, freshUrl: TestSetup<string>): void
       assert.equal(await store.revocations.prune(NOW + 100), 0)
     })
 
+    test('tickets: outstanding ones are listed (all, or one creator\'s) and revoked by an id prefix, never a used or expired one', async () => {
+      await store.tickets.create(ticket({ codeHash: 'a1'.repeat(32), createdBy: 'Iadmin', createdAt: NOW }))
+      await store.tickets.create(ticket({ codeHash: 'b2'.repeat(32), createdBy: 'Ienroller', createdAt: NOW + 1 }))
+      await store.tickets.create(ticket({ codeHash: 'c3'.repeat(32), createdBy: 'Iadmin', createdAt: NOW + 2, expiresAt: NOW + 3 }))
+      assert.deepEqual((await store.tickets.outstanding(NOW + 5, 10)).map((t) => t.codeHash.slice(0, 2)), ['a1', 'b2'], 'the expired one is not outstanding')
+      assert.deepEqual((await store.tickets.outstanding(NOW + 5, 10, 'Ienroller')).map((t) => t.createdBy), ['Ienroller'])
+      assert.equal((await store.tickets.outstanding(NOW + 5, 1)).length, 1)
+      assert.equal(await store.tickets.revoke('a1'.repeat(8), 'Ienroller'), false, 'an enroller revokes only its own')
+      assert.equal(await store.tickets.revoke('a1'.repeat(8)), true)
+      assert.equal(await store.tickets.revoke('a1'.repeat(8)), false)
+      assert.equal(await store.tickets.revoke("a1%' OR 1=1 --"), false, 'only hex reaches the pattern')
+      assert.equal(await store.tickets.revoke('b2'), false, 'too short an id')
+      await assert.rejects(store.tickets.redeem('a1'.repeat(32), 'Ix', NOW + 5), /not known/)
+      assert.deepEqual((await store.tickets.outstanding(NOW + 5, 10)).map((t) => t.codeHash.slice(0, 2)), ['b2'])
+    })
+
     test('tickets: redeem makes a member, never lowers a role, and refuses reuse, expiry and unknown codes', async () => {
       await store.tickets.create(ticket({ codeHash: '01'.repeat(32), attributes: { 'influxdb-inlet': 'true' } }))
       const m = await store.tickets.redeem('01'.repeat(32), 'Idevice', NOW)

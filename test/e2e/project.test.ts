@@ -129,3 +129,22 @@ test('one time format and plain output for people: ISO times in JSON, no JSON in
   assert.doesNotMatch(plain, /^\s*[{[]/)
   assert.match(plain, /^identifier: I[0-9a-f]{64}$/m)
 })
+
+test('outstanding tickets are listed without their secret and can be revoked before use', async () => {
+  const t = await ok(portico, 'ticket', 'create', '--attribute', 'site=lyon', '--usage-count', '3')
+  const listed = JSON.parse(await ok(portico, 'ticket', 'list', '--output', 'json')) as { id: string; attributes: Record<string, string>; usesLeft: number; expiresAt: string }[]
+  const mine = listed.find((x) => x.attributes.site === 'lyon')
+  assert.ok(mine !== undefined)
+  assert.equal(mine.usesLeft, 3)
+  assert.match(mine.id, /^[0-9a-f]{16}$/)
+  assert.match(mine.expiresAt, /^\d{4}-\d\d-\d\dT/)
+  assert.ok(!JSON.stringify(listed).includes(t), 'a ticket was listed')
+  assert.match(await ok(portico, 'ticket', 'list'), /^ID\s+ROLE\s+ATTRIBUTES/)
+  assert.match(await ok(portico, 'ticket', 'revoke', mine.id), /revoked/)
+  const again = await portico('ticket', 'revoke', mine.id)
+  assert.equal(again.code, EXIT_CODE['not-found'])
+  await ok(portico, 'identity', 'create', 'late')
+  const late = await portico('enroll', t, '--identity', 'late')
+  assert.match(late.stderr, /not known to this authority/)
+  assert.equal(late.code, EXIT_CODE.refused)
+})

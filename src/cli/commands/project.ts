@@ -94,7 +94,8 @@ export function projectCommands(program: Command): void {
       console.log(`project ${p.name} imported (authority ${p.authority.identifier}, route ${p.route})`)
     })
 
-  program.command('ticket').description('Enrollment tickets').command('create')
+  const ticket = program.command('ticket').description('Enrollment tickets')
+  ticket.command('create')
     .description('Print a one-time enrollment ticket (admins and enrollers only)')
     .option('--attribute <key=value>', 'attribute the redeemer gets (repeatable)', collect, [])
     .option('--relay <name>', 'allow the redeemer to register this relay name (sets the relay attribute)')
@@ -113,6 +114,17 @@ export function projectCommands(program: Command): void {
       const t = await withAuthority(new Home(), o, (c) => c.createTicket({ attributes, expiresIn: parseDuration(o.expiresIn), usageCount, role: o.enroller === true ? 'enroller' : 'member', ...(o.mayGrant.length > 0 ? { mayGrant: o.mayGrant } : {}) }))
       // One time format everywhere: ISO 8601, as leases and credentials are shown.
       print(o.output, { ...t, expiresAt: iso(t.expiresAt) }, () => t.ticket)
+    })
+  const ticketAsker = (c: Command): Command => c.option('--identity <name>', 'identity to ask as').option('--project <name>', 'project').option('--output <format>', 'plain or json', parseOutput, 'plain')
+  ticketAsker(ticket.command('list').description('Outstanding tickets (uses left, not expired): all of them for an admin, its own for an enroller; never the ticket itself'))
+    .action(async (o: AdminOptions) => {
+      const rows = (await withAuthority(new Home(), o, (c) => c.listTickets())).map((t) => ({ ...t, expiresAt: iso(t.expiresAt), createdAt: iso(t.createdAt) }))
+      print(o.output, rows, () => table(rows, ['id', 'role', 'attributes', 'usesLeft', 'expiresAt', 'createdBy']))
+    })
+  ticketAsker(ticket.command('revoke').argument('<id>', 'ticket id, as `ticket list` shows it').description('Revoke an outstanding ticket: it can no longer be redeemed'))
+    .action(async (id: string, o: AdminOptions) => {
+      await withAuthority(new Home(), o, (c) => c.revokeTicket(id))
+      print(o.output, { revoked: id }, () => `ticket ${id} revoked`)
     })
 
   program.command('enroll').argument('<ticket>', 'ticket from `portico ticket create`')
