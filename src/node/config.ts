@@ -83,6 +83,8 @@ export const InfluxdbOutletConfig = z.object({
   'tls-ca-file': z.string().optional(),
   'tls-server-name': z.string().optional(),
   allow: policyText.optional(),
+  /** Who may list every holder's leases and end one identity's (`lease list --all`, `lease revoke --identity`); nobody without it. */
+  'admin-allow': policyText.optional(),
   api: z.enum(['auto', 'v1', 'v2', 'v3']).default('auto'),
   'org-id': z.string().max(128).optional(),
   'all-access-token': z.string().max(1024).optional(),

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { nowSeconds } from '../identity/signed-data.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TrustPolicy } from '../channel/trust-policy.js'
 import { local } from '../routing/address.js'
@@ -64,7 +65,10 @@ export class InfluxdbPortals {
     })
     const tcpSummary = await this.tcp.addTcpOutlet({ to: c.to, from: c.from, tls: c.tls, ...(c.allow !== undefined ? { allow: c.allow } : {}),
       ...(c['tls-ca-file'] !== undefined ? { 'tls-ca-file': c['tls-ca-file'] } : {}), ...(c['tls-server-name'] !== undefined ? { 'tls-server-name': c['tls-server-name'] } : {}) }, 'the database')
-    serveLeases(this.o.node.router, leaseServiceAddress(c.from), manager, (msg) => this.o.policies.decide(c.from, 'influxdb-outlet', msg), log)
+    const adminResource = `${c.from}/lease-admin`
+    if (c['admin-allow'] !== undefined) await this.o.policies.set(adminResource, c['admin-allow'], nowSeconds())
+    serveLeases(this.o.node.router, leaseServiceAddress(c.from), manager, (msg) => this.o.policies.decide(c.from, 'influxdb-outlet', msg), log,
+      c['admin-allow'] !== undefined ? (msg) => this.o.policies.decide(adminResource, 'influxdb-outlet-admin', msg) : undefined)
     this.leaseManagers.set(c.from, manager)
     this.o.node.onRevoke((id) => {
       manager.revokeIdentity(id, this.o.signal).catch((err: unknown) => log.error({ identifier: id, err: (err as Error).message }, 'a revoked identity\'s leases could not be marked for revocation; they end at their expiry'))

@@ -51,18 +51,29 @@ export function leaseCommands(program: Command): void {
     const out = { id: g.id, token: g.token, authorization: g.authorization, expiresAt: new Date(g.expiresAt).toISOString(), backend: g.backend }
     print(o.output, out, () => `token:      ${g.token}\nid:         ${g.id}\nexpires at: ${out.expiresAt}\nheader:     Authorization: ${g.authorization}`)
   })
-  common(lease.command('list').description('Your active leases (never their secrets)')).action(async (o: LeaseOptions) => {
-    const rows = await withLeases(o, (c) => c.list())
-    print(o.output, rows, () => table(rows.map((r) => ({ ...r })), ['id', 'backend', 'createdAt', 'expiresAt']))
-  })
+  common(lease.command('list').description('Your active leases (never their secrets); with --all, every holder\'s (lease admins of the outlet only)'))
+    .option('--all', 'every holder\'s leases: for the outlet\'s lease admins (its admin-allow policy)')
+    .action(async (o: LeaseOptions & { all?: boolean }) => {
+      const rows = await withLeases(o, (c) => c.list(undefined, o.all === true))
+      print(o.output, rows, () => table(rows.map((r) => ({ ...r })), o.all === true ? ['id', 'identifier', 'backend', 'createdAt', 'expiresAt'] : ['id', 'backend', 'createdAt', 'expiresAt']))
+    })
   common(lease.command('show').argument('<id>', 'lease id').description('One of your leases')).action(async (id: string, o: LeaseOptions) => {
     const v = await withLeases(o, (c) => c.show(id))
     print(o.output, v, () => details(v))
   })
-  common(lease.command('revoke').argument('<id>', 'lease id').description('Revoke one of your leases now')).action(async (id: string, o: LeaseOptions) => {
-    await withLeases(o, (c) => c.revoke(id))
-    print(o.output, { revoked: id }, () => `lease ${id} revoked`)
-  })
+  common(lease.command('revoke').argument('[id]', 'lease id').description('Revoke one of your leases now; with --holder, every lease of that identity (lease admins of the outlet only)'))
+    .option('--holder <identifier>', 'revoke every lease this identity holds at the outlet (lease admins only)')
+    .action(async (id: string | undefined, o: LeaseOptions & { holder?: string }) => {
+      if ((id === undefined) === (o.holder === undefined)) throw new CliError('give a lease id, or --holder IDENTIFIER (not both)', 'bad-input')
+      if (o.holder !== undefined) {
+        const holder = o.holder
+        const n = await withLeases(o, (c) => c.revokeIdentity(holder))
+        print(o.output, { holder, revoked: n }, () => `${n} lease${n === 1 ? '' : 's'} of ${holder} revoked (the outlet ends them within its sweep)`)
+        return
+      }
+      await withLeases(o, (c) => c.revoke(id ?? ''))
+      print(o.output, { revoked: id }, () => `lease ${id ?? ''} revoked`)
+    })
 
   const jsonBody = (text: string): unknown => JSON.parse(text) as unknown
   program.command('influxdb-outlet').description('An outlet to InfluxDB with a lease manager').command('create')

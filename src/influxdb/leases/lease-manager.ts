@@ -32,6 +32,8 @@ export const MAX_CONCURRENT_ISSUES = 4
 export const MAX_WAITING_ISSUES = 10_000
 /** The reason logged for the leases of a deleted member. */
 export const REVOKED_MEMBER = 'member deleted'
+/** The revoke reason of the leases a lease admin ended. */
+export const REVOKED_BY_ADMIN = 'revoked by a lease admin'
 /** The revoke reason of the leases of an outlet that was deleted. */
 export const OUTLET_DELETED = 'outlet deleted'
 
@@ -178,7 +180,6 @@ export class LeaseManager {
     return l
   }
 
-  /** The member was deleted: all its leases become due now; the sweeper revokes them within a sweep. */
   /**
    * The outlet is deleted: it issues no more leases, and every live one becomes due now, so the
    * sweeper (which goes on) revokes them all within its interval.
@@ -190,6 +191,19 @@ export class LeaseManager {
     return n
   }
 
+  /** Every lease of this outlet, of every holder: for the outlet's lease admins. */
+  async listAll(): Promise<LeaseView[]> {
+    return (await this.o.leases.active(this.o.outlet)).map(view)
+  }
+
+  /** A lease admin ends every lease of one identity now (they become due; the sweeper revokes them within a sweep). */
+  async revokeAllOf(identifier: string, by: string): Promise<number> {
+    const n = await this.o.leases.expireIdentity(this.o.outlet, identifier, this.now(), REVOKED_BY_ADMIN)
+    this.o.log.warn({ identifier, by, leases: n }, 'a lease admin revoked an identity\'s leases')
+    return n
+  }
+
+  /** The member was deleted: all its leases become due now; the sweeper revokes them within a sweep. */
   async revokeIdentity(identifier: string, signal: AbortSignal): Promise<number> {
     setNewest(this.revokedIdentities, identifier, this.now(), MAX_REVOKED_IDENTITIES)
     // A deleted member's leases must be gone within 15 s: a store that fails for a moment is asked again.

@@ -17,7 +17,15 @@ const Id = z.object({ id: z.string().regex(/^(?:[0-9a-f]{8})?[0-9a-f]{16}$/, 'no
  * The lease manager's service: its only callers are identities on secure channels that pass the
  * outlet's policy; each sees and revokes only its own leases.
  */
-export function serveLeases(router: Router, address: string, manager: LeaseManager, decide: (msg: LocalMessage) => Decision, log: Logger): void {
+export function serveLeases(router: Router, address: string, manager: LeaseManager, decide: (msg: LocalMessage) => Decision, log: Logger, decideAdmin?: (msg: LocalMessage) => Decision): void {
+  // The outlet's lease admins (its `admin-allow` policy; none without one) see and end every holder's leases.
+  const admin = (msg: LocalMessage): string => {
+    const sc = msg.secureChannel
+    if (sc === undefined) throw new RpcError('leases are only given through a secure channel', 'unauthenticated')
+    const d = decideAdmin?.(msg)
+    if (d?.allowed !== true) throw new RpcError(`${sc.identifier} is not a lease admin of this outlet${d === undefined ? ' (it has no admin-allow policy)' : `: ${d.reason}`}`, 'forbidden')
+    return sc.identifier
+  }
   const caller = (msg: LocalMessage): { identifier: string; attributes: Record<string, string> } => {
     const sc = msg.secureChannel
     if (sc === undefined) throw new RpcError('leases are only given through a secure channel', 'unauthenticated')
@@ -31,8 +39,16 @@ export function serveLeases(router: Router, address: string, manager: LeaseManag
       return manager.create(caller(m))
     },
     list: async (a, m) => {
-      z.object({}).strict().parse(a)
+      const { all } = z.object({ all: z.literal(true).optional() }).strict().parse(a)
+      if (all === true) {
+        admin(m)
+        return manager.listAll()
+      }
       return manager.list(caller(m).identifier)
+    },
+    'revoke-identity': async (a, m) => {
+      const { identifier } = z.object({ identifier: z.string().regex(/^I[0-9a-f]{64}$/) }).strict().parse(a)
+      return { identifier, revoked: await manager.revokeAllOf(identifier, admin(m)) }
     },
     show: async (a, m) => manager.show(caller(m).identifier, Id.parse(a).id),
     revoke: async (a, m) => {
@@ -91,8 +107,12 @@ export class LeaseClient {
     return parseLeaseGrant(await this.call('create', {}, signal))
   }
 
-  async list(signal?: AbortSignal): Promise<LeaseView[]> {
-    return z.array(View).parse(await this.call('list', {}, signal))
+  async list(signal?: AbortSignal, all = false): Promise<LeaseView[]> {
+    return z.array(View).parse(await this.call('list', all ? { all: true } : {}, signal))
+  }
+
+  async revokeIdentity(identifier: string, signal?: AbortSignal): Promise<number> {
+    return z.object({ revoked: z.number() }).parse(await this.call('revoke-identity', { identifier }, signal)).revoked
   }
 
   async show(id: string, signal?: AbortSignal): Promise<LeaseView> {
