@@ -31,7 +31,7 @@ export class ControlClientError extends PorticoError {
 /** What a node answered on its control socket instead of a result: its code and kind kept, so the CLI exits by them. */
 export class NodeAnswerError extends PorticoError {
   override name = 'NodeAnswerError'
-  constructor(message: string, override readonly code: string, override readonly kind: ErrorKind) {
+  constructor(message: string, override readonly code = 'internal', override readonly kind: ErrorKind = 'internal') {
     super(message)
   }
 }

@@ -178,7 +178,7 @@ test('an influxdb-inlet with `to`, a route straight to the outlet node, uses the
   assert.equal(v2.points.get('lan')?.length, 1)
   assert.equal((await direct.portals.leaseManagers.get('lan-outlet')?.list(device.node.identifier))?.length, 1)
   await assert.rejects(device.portals.addInfluxdbInlet({ from: '127.0.0.1:0', to: to.replace('/service/lan-outlet', ''), outlet: 'lan-outlet', 'leased-token-strategy': 'shared' }),
-    /an influxdb-inlet route must end in \/secure\/…\/service\/OUTLET/)
+    /an inlet's route must end in \/secure\/…\/service\/OUTLET/)
 })
 
 test('a database reached by address but certified under a name (tls-server-name) is checked and addressed by that name', async () => {
