@@ -31,6 +31,16 @@ export function encodeTicket(t: Ticket): string {
 }
 
 export function decodeTicket(text: string): Ticket {
+  try {
+    return decodeTicketText(text)
+  } catch (err) {
+    // Said plainly first; the decoder's detail after it, for whoever made the ticket.
+    if (err instanceof DecodeError) throw new DecodeError(`not a valid ticket (${err.message}): copy it whole from \`portico ticket create\``, { cause: err })
+    throw err
+  }
+}
+
+function decodeTicketText(text: string): Ticket {
   const trimmed = text.trim()
   if (trimmed.length > MAX_TICKET_LENGTH) throw new DecodeError('ticket too long')
   if (!/^[A-Za-z0-9_-]+$/.test(trimmed)) throw new DecodeError('a ticket is one base64url string')

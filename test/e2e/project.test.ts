@@ -100,7 +100,10 @@ test('bad input: reused, forged and garbage tickets, invalid config, corrupt sto
   const expired = await ok(portico, 'ticket', 'create', '--expires-in', '1s')
   await new Promise((r) => setTimeout(r, 2100))
   assert.match((await portico('enroll', expired, '--identity', 'two')).stderr, /expired/)
-  assert.match((await portico('enroll', 'not a ticket', '--identity', 'two')).stderr, /^error: a ticket is one base64url string/)
+  assert.match((await portico('enroll', 'not a ticket', '--identity', 'two')).stderr, /^error: not a valid ticket \(a ticket is one base64url string\)/)
+  const garbage = await portico('enroll', 'garbage', '--identity', 'two')
+  assert.match(garbage.stderr, /^error: not a valid ticket \(/)
+  assert.equal(garbage.code, EXIT_CODE['bad-input'])
   assert.match((await portico('ticket', 'create', '--identity', 'two')).stderr, /is not a member/)
   assert.equal(await members(), before)
 

@@ -6,6 +6,7 @@ import { detectBackend, DetectingBackend } from '../../src/influxdb/backends/det
 import { V2Backend } from '../../src/influxdb/backends/v2-backend.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { freePort } from '../support/postgres.js'
+import { call, DatabaseUnavailableError } from '../../src/influxdb/backends/http.js'
 
 const issue = { leaseId: '00', identifier: 'I1', expiresAt: Date.now() + 60_000, lifetimeMs: 60_000, permissions: [] }
 
@@ -53,4 +54,17 @@ test('api auto: a database that answers at once gives the backend of its version
   } finally {
     server.close()
   }
+})
+
+test('a connection failure says what is wrong in an operator\'s words: TLS asked of a plain HTTP server, nothing listening', async () => {
+  const plain = createServer((req, res) => res.writeHead(204).end()).listen(0, '127.0.0.1')
+  await once(plain, 'listening')
+  const port = (plain.address() as { port: number }).port
+  try {
+    await assert.rejects(call({ to: `127.0.0.1:${port}`, tls: true }, 'GET', '/ping', {}),
+      (err: Error) => err instanceof DatabaseUnavailableError && /the server does not speak TLS \(is tls: true set for a plain HTTP server\?\)/.test(err.message))
+  } finally {
+    plain.close()
+  }
+  await assert.rejects(call({ to: `127.0.0.1:${await freePort()}`, tls: false }, 'GET', '/ping', {}), /connection refused \(nothing listens there\)/)
 })

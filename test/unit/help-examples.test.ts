@@ -22,3 +22,14 @@ test('every --help example names its own command and only options that command t
     for (const line of lines) assert.ok(shown.includes(line), `${path}: --help does not show ${line}`)
   }
 })
+
+test('every command takes --output json, but those whose output is a stream or a script', () => {
+  const streams = new Set(['portico node logs', 'portico completion', 'portico project export'])
+  const missing: string[] = []
+  const walk = (c: Command, path: string): void => {
+    if (c.commands.length === 0 && !streams.has(path) && !c.options.some((o) => o.long === '--output')) missing.push(path)
+    for (const s of c.commands) walk(s, `${path} ${s.name()}`)
+  }
+  walk(buildProgram(), 'portico')
+  assert.deepEqual(missing, [])
+})

@@ -8,7 +8,7 @@ import { loadLaunch, saveLaunch } from '../launch-record.js'
 import { createAuthority } from './project.js'
 import { Home } from '../../node/home.js'
 import { callNode, nodeAnswers } from '../../node/control-client.js'
-import { details, parseOutput, print, table } from '../output.js'
+import { details, parseOutput, print, table, type OutputFormat } from '../output.js'
 import { readLaunchSecrets, runForeground, startBackground, START_TIMEOUT_MS, TICKET_ENV } from '../node-process.js'
 
 interface CreateOptions {
@@ -165,9 +165,10 @@ export function nodeCommands(program: Command): void {
     })
 
   node.command('stop').argument('[name]', 'node name', 'default').description('Stop a background node')
-    .action(async (name: string) => {
+    .option('--output <format>', 'plain or json', parseOutput, 'plain')
+    .action(async (name: string, o: { output: OutputFormat }) => {
       await stopNode(new Home(), name)
-      console.log(`node ${name} stopped`)
+      print(o.output, { stopped: name }, () => `node ${name} stopped`)
     })
 
   node.command('logs').argument('[name]', 'node name', 'default').description('Print a node\'s log (JSON lines); --follow goes on printing as it grows')
@@ -177,11 +178,12 @@ export function nodeCommands(program: Command): void {
     })
 
   node.command('delete').argument('<name>', 'node name').description('Stop a node if running and delete its state')
-    .action(async (name: string) => {
+    .option('--output <format>', 'plain or json', parseOutput, 'plain')
+    .action(async (name: string, o: { output: OutputFormat }) => {
       const home = new Home()
       if (!home.listNodes().includes(name)) throw new CliError(`no node named '${name}'`, 'not-found')
       if (await nodeAnswers(home.apiSocket(name))) await stopNode(home, name)
       home.deleteNode(name)
-      console.log(`node ${name} deleted`)
+      print(o.output, { deleted: name }, () => `node ${name} deleted`)
     })
 }

@@ -24,8 +24,9 @@ export function policyCommands(program: Command): void {
     })
   policy.command('delete').description('Remove a policy: the resource falls back to the default policy')
     .requiredOption('--resource <name>', 'resource').option('--at <node>', 'node', 'default')
-    .action(async (o: { resource: string; at: string }) => {
+    .option('--output <format>', 'plain or json', parseOutput, 'plain')
+    .action(async (o: { resource: string; at: string; output: OutputFormat }) => {
       await callNode(new Home().apiSocket(o.at), 'DELETE', `/policies/${encodeURIComponent(o.resource)}`)
-      console.log(`policy for ${o.resource} on node ${o.at} deleted`)
+      print(o.output, { deleted: o.resource, at: o.at }, () => `policy for ${o.resource} on node ${o.at} deleted`)
     })
 }

@@ -88,10 +88,11 @@ export function projectCommands(program: Command): void {
       else process.stdout.write(text)
     })
   project.command('import').argument('<file>', 'project file from `portico project export`').description('Trust a project and make it the default')
-    .action((file: string) => {
+    .option('--output <format>', 'plain or json', parseOutput, 'plain')
+    .action((file: string, o: { output: OutputFormat }) => {
       const p = projectFromFile(nodeCrypto, JSON.parse(readFileSync(file, 'utf8')))
       new Home().saveProject(p, true)
-      console.log(`project ${p.name} imported (authority ${p.authority.identifier}, route ${p.route})`)
+      print(o.output, { imported: p.name, authority: p.authority.identifier, route: p.route }, () => `project ${p.name} imported (authority ${p.authority.identifier}, route ${p.route})`)
     })
 
   const ticket = program.command('ticket').description('Enrollment tickets')

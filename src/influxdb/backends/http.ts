@@ -84,9 +84,18 @@ export function call(endpoint: Endpoint, method: string, path: string, headers: 
       res.on('error', reject)
     })
     req.on('timeout', () => req.destroy(new DatabaseUnavailableError(`the database at ${endpoint.to} did not answer within ${BACKEND_TIMEOUT_MS} ms`)))
-    req.on('error', (err) => reject(err instanceof BackendError ? err : new DatabaseUnavailableError(`cannot reach the database at ${endpoint.to}: ${err.message}`, undefined, { cause: err })))
+    req.on('error', (err) => reject(err instanceof BackendError ? err : new DatabaseUnavailableError(`cannot reach the database at ${endpoint.to}: ${describeConnectError(err, endpoint)}`, undefined, { cause: err })))
     req.end(body)
   })
+}
+
+/** OpenSSL's words for the mistakes operators make, in theirs. */
+function describeConnectError(err: NodeJS.ErrnoException, endpoint: Endpoint): string {
+  if (endpoint.tls && (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|http request/i.test(err.message))) {
+    return 'the server does not speak TLS (is tls: true set for a plain HTTP server?)'
+  }
+  if (err.code === 'ECONNREFUSED') return 'connection refused (nothing listens there)'
+  return err.message
 }
 
 /** A short error text from a JSON answer's `field` (`message` for v2, `error` for v3); empty if none. */
