@@ -34,6 +34,26 @@ after(async () => {
   await influx.stop()
 })
 
+test('README "Using the CLI": two nodes, a secure channel, an echo through it and from a temporary node, a stop and a start', async () => {
+  const home = cli('portico-docs-channel-')
+  const env = { ...home.env, PATH: `${work}:${process.env.PATH ?? ''}`, N1_PORT: String(await freePort()) }
+  const script = new URL('../../docs/examples/channel.sh', import.meta.url).pathname
+  let out: { stdout: string; stderr: string }
+  try {
+    out = await run('bash', ['-euo', 'pipefail', script], { cwd: work, env, timeout: 120_000 })
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number }
+    await home('node', 'stop', 'n1')
+    await home('node', 'stop', 'n2')
+    assert.fail(`the README's CLI example failed (exit ${String(e.code)}):\n${e.stdout ?? ''}\n${e.stderr ?? ''}`)
+  }
+  // Both echoes came back, the listing shows both nodes, and n1 came back with `node start`.
+  assert.equal(out.stdout.split('\n').filter((l) => l === 'hello').length, 2, out.stdout)
+  assert.match(out.stdout, /^n1\s+running/m)
+  assert.match(out.stdout, /^n2\s+running/m)
+  assert.match(out.stdout, /node n1 started/)
+})
+
 test('README "A fleet on one machine": the device writes with no credential, the analyst reads with a lease of their own', async (t) => {
   const env = {
     ...portico.env, PATH: `${work}:${process.env.PATH ?? ''}`,
