@@ -151,3 +151,17 @@ test('outstanding tickets are listed without their secret and can be revoked bef
   assert.match(late.stderr, /not known to this authority/)
   assert.equal(late.code, EXIT_CODE.refused)
 })
+
+test('a second ticket for an identity that enrolled before is redeemed, not ignored: its attributes arrive', async () => {
+  await ok(portico, 'identity', 'create', 'twice')
+  const id = (await ok(portico, 'identity', 'show', 'twice')).trim()
+  await ok(portico, 'node', 'create', 'twice-a', '--identity', 'twice', '--enrollment-ticket', await ok(portico, 'ticket', 'create', '--attribute', 'first=yes'))
+  const second = await ok(portico, 'ticket', 'create', '--attribute', 'second=yes')
+  await ok(portico, 'node', 'create', 'twice-b', '--identity', 'twice', '--enrollment-ticket', second)
+  const m = JSON.parse(await ok(portico, 'member', 'show', id, '--output', 'json')) as { attributes: Record<string, string> }
+  assert.deepEqual({ first: m.attributes.first, second: m.attributes.second }, { first: 'yes', second: 'yes' })
+  // Given the ticket it already redeemed (a node started again with its configuration), it does not
+  // redeem it twice, which the authority would refuse: the node starts.
+  assert.match(await ok(portico, 'node', 'create', 'twice-c', '--identity', 'twice', '--enrollment-ticket', second), /started/)
+  for (const n of ['twice-a', 'twice-b', 'twice-c']) await portico('node', 'delete', n)
+})
