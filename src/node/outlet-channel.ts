@@ -72,8 +72,7 @@ export class OutletChannel {
       this.opened = channel
       return { route: r, channel }
     }, (err: unknown) => {
-      const message = describeFailure(this.target, step, err)
-      const e = kindOf(err) === 'refused' ? new OutletRefusedError(message, { cause: err }) : new OutletUnreachableError(message, { cause: err })
+      const e = outletFailure(this.target, step, err)
       this.failure = e
       this.failedAt = Date.now()
       throw e
@@ -149,6 +148,12 @@ export class OutletChannel {
     return () => undefined
   }
 
+}
+
+/** A failed route to the outlet as the error callers act on: refused by a hop, or unreachable; the message names the hop. */
+export function outletFailure(target: OutletTarget, step: RouteStep | undefined, err: unknown): OutletUnreachableError {
+  const message = describeFailure(target, step, err)
+  return kindOf(err) === 'refused' ? new OutletRefusedError(message, { cause: err }) : new OutletUnreachableError(message, { cause: err })
 }
 
 /** Puts a failure down to the hop it happened at, in words an operator can act on. */

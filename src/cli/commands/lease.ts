@@ -5,10 +5,9 @@ import { Home } from '../../node/home.js'
 import { callNode } from '../../node/control-client.js'
 import { LeaseClient, leaseServiceAddress } from '../../influxdb/leases/lease-service.js'
 import { outletTarget } from '../../node/inlet-route.js'
-import { describeFailure, OutletRefusedError, OutletUnreachableError } from '../../node/outlet-channel.js'
+import { outletFailure } from '../../node/outlet-channel.js'
 import type { RouteStep } from '../../node/portico-node.js'
 import { local, type Route } from '../../routing/address.js'
-import { kindOf } from '../../util/errors.js'
 import { details, parseOutput, print, table, type OutputFormat } from '../output.js'
 import { withAuthority } from '../project-client.js'
 
@@ -30,8 +29,7 @@ const withLeases = <T>(o: LeaseOptions, fn: (c: LeaseClient) => Promise<T>): Pro
         [...await node.resolve(target.channel, { onStep: (s) => { hop = s } }), local(leaseServiceAddress(target.outlet))])
     } catch (err) {
       // Which hop failed, in words: the relay not registered, the project node refusing us, the outlet silent.
-      const message = describeFailure(target, hop, err)
-      throw kindOf(err) === 'refused' ? new OutletRefusedError(message, { cause: err }) : new OutletUnreachableError(message, { cause: err })
+      throw outletFailure(target, hop, err)
     }
   }
   return fn(new LeaseClient(node.router, async () => { route ??= await open(); return route }))

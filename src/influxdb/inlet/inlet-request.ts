@@ -9,7 +9,8 @@ import type { RequestOwner } from './request-owner.js'
 import { HeldBody } from './held-body.js'
 import { gateRequest, MAX_GATED_BODY_BYTES, type Refusal } from '../gate/api-gate.js'
 import { LeaseUnavailableError } from './lease-keeper.js'
-import { kindOf } from '../../util/errors.js'
+import { HTTP_STATUS, kindOf } from '../../util/errors.js'
+import { STATUS_CODES } from 'node:http'
 
 /**
  * One request of a client connection, from its head to its answer: it takes a lease, sends the
@@ -165,8 +166,7 @@ export class InletRequest implements AnswerHandler {
       const message = `no database lease could be obtained: ${(err as Error).message}`
       // A refusal is not worth retrying (a client told to retry would, for ever); a shortage is.
       const kind = kindOf(err instanceof LeaseUnavailableError ? err.cause : err)
-      if (kind === 'refused') return this.own(403, 'forbidden', message, false)
-      if (kind === 'not-found') return this.own(404, 'not found', message, false)
+      if (kind === 'refused' || kind === 'not-found') return this.own(HTTP_STATUS[kind], STATUS_CODES[HTTP_STATUS[kind]]?.toLowerCase() ?? kind, message, false)
       // Clients that honour Retry-After (Telegraf's influxdb_v2 output does) come back when the next attempt is due.
       const after = leases.retryAfterMs(this.conn.leaseKey)
       this.own(503, 'unavailable', message, false, after === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(after / 1000))}\r\n`)
@@ -175,7 +175,7 @@ export class InletRequest implements AnswerHandler {
     if (this.abandoned) return
     const down = this.conn.ctx.outletDown?.()
     if (down !== undefined) {
-      if (kindOf(down) === 'refused') this.own(403, 'forbidden', down.message, false)
+      if (kindOf(down) === 'refused') this.own(HTTP_STATUS.refused, 'forbidden', down.message, false)
       else this.unavailable(down.message)
       return
     }
