@@ -13,17 +13,29 @@ import { HTTP_STATUS, kindOf } from '../../util/errors.js'
 import { STATUS_CODES } from 'node:http'
 
 /**
+ * Where a request stands, as the handshake has its step:
+ * - `leasing`: waiting for its lease (again, when an answer said the lease had expired, or a
+ *   kept-alive connection closed under it);
+ * - `gathering`: its body is read whole, to be judged before anything is sent;
+ * - `ready`: cleared, with its lease, waiting for more of its body before it takes a connection;
+ * - `queued`: waiting for an upstream connection to be free;
+ * - `sending`: on an upstream connection, whose answer it handles;
+ * - `answered`: its answer is complete (the rest of its body goes nowhere);
+ * - `abandoned`: its client connection went, or refused it: nothing more is sent for it.
+ */
+export type RequestPhase = 'leasing' | 'gathering' | 'ready' | 'queued' | 'sending' | 'answered' | 'abandoned'
+
+/**
  * One request of a client connection, from its head to its answer: it takes a lease, sends the
  * request upstream with the lease in place of the client's credentials, and passes the answer
  * back. While it holds an upstream connection it is that connection's answer handler.
  */
 export class InletRequest implements AnswerHandler {
   private readonly forward: UpstreamRequest
+  private phase: RequestPhase = 'leasing'
   /** The whole request has been read from the client. */
   private whole = false
   private readonly held = new HeldBody()
-  /** The rest of the body goes nowhere: the request was answered without it. */
-  private discard = false
   private upstream: Upstream | undefined
   private cancelWait: (() => void) | undefined
   private grantId = ''
@@ -39,23 +51,17 @@ export class InletRequest implements AnswerHandler {
   private upstreamKeepAlive = false
   /** The answer's head went to the client: a failure now can only cut the answer short. */
   private answerStarted = false
-  private answered = false
   private clientFull = false
-  /** Its connection went, or was refused: nothing more is sent for it. */
-  private abandoned = false
   /** The request passed the lease's gate (path, databases, statements): a second sending is not judged again. */
   private cleared = false
   /** The target as it goes upstream (origin-form). */
   private target: string
   /** The body must be read whole and judged before anything is sent (a query in a form or JSON body). */
   private bodyCheck: ((body: Buffer) => Refusal | undefined) | undefined
-  private gathering = false
   private gatheredBytes = 0
   /** Bytes of held pieces counted in the connection's `buffered` (a gathered body is not: it must not stop its own reading). */
   private countedBytes = 0
   private grant: LeaseGrant | undefined
-  /** Cleared, with its lease, and waiting for its body before it takes an upstream connection. */
-  private readyGrant: LeaseGrant | undefined
 
   constructor(private readonly conn: RequestOwner, private readonly req: MessageHead) {
     this.forward = upstreamRequest(req.headers)
@@ -73,7 +79,12 @@ export class InletRequest implements AnswerHandler {
 
   /** Part of the answer went to the client, and not all of it. */
   get answerInProgress(): boolean {
-    return this.answerStarted && !this.answered
+    return this.answerStarted && this.phase !== 'answered'
+  }
+
+  /** Where the request stands (for tests and logs). */
+  get state(): RequestPhase {
+    return this.phase
   }
 
   /** The request's turn has come: the ones before it on its connection are answered. */
@@ -88,33 +99,32 @@ export class InletRequest implements AnswerHandler {
   /** A piece of the body, as the client's bytes are parsed. */
   bodyPiece(chunk: Buffer): void {
     this.held.keep(chunk)
-    if (this.discard) return
+    if (this.phase === 'answered' || this.phase === 'abandoned') return
     if (this.upstream !== undefined) {
       this.writeUp(this.upstream, chunk)
       return
     }
     this.held.hold(chunk)
-    if (this.gathering) {
+    if (this.phase === 'gathering') {
       this.gatheredBytes += chunk.length
       if (this.gatheredBytes > MAX_GATED_BODY_BYTES) this.own(413, 'too large', `a query body is limited to ${MAX_GATED_BODY_BYTES} bytes`, true)
       return
     }
     this.countedBytes += chunk.length
     this.conn.buffered += chunk.length
-    if (this.readyGrant !== undefined && this.countedBytes >= CLIENT_BUFFER_BYTES) this.goNow()
+    if (this.phase === 'ready' && this.countedBytes >= CLIENT_BUFFER_BYTES) this.goNow()
     this.conn.updateReading()
   }
 
   /** The whole request has been read. */
   requestComplete(): void {
     this.whole = true
-    if (this.readyGrant !== undefined) {
+    if (this.phase === 'ready') {
       this.goNow()
-      if (this.answered) this.conn.done(this)
+      if (this.state === 'answered') this.conn.done(this)
       return
     }
-    if (this.gathering) {
-      this.gathering = false
+    if (this.phase === 'gathering') {
       const grant = this.grant
       if (grant !== undefined && this.bodyPasses()) {
         this.cleared = true
@@ -126,14 +136,13 @@ export class InletRequest implements AnswerHandler {
       }
       return
     }
-    if (this.forward.chunked && this.upstream !== undefined && !this.discard && this.upstream.stream.writable) this.upstream.stream.write(LAST_CHUNK, 'latin1')
-    if (this.answered) this.conn.done(this)
+    if (this.forward.chunked && this.upstream !== undefined && this.phase === 'sending' && this.upstream.stream.writable) this.upstream.stream.write(LAST_CHUNK, 'latin1')
+    if (this.phase === 'answered') this.conn.done(this)
   }
 
   /** The client connection is gone: whatever this request holds upstream goes too. */
   abandon(): void {
-    this.abandoned = true
-    this.readyGrant = undefined
+    this.phase = 'abandoned'
     this.cancelWait?.()
     this.cancelWait = undefined
     const u = this.upstream
@@ -150,7 +159,7 @@ export class InletRequest implements AnswerHandler {
 
   /** The request could not be sent at all, for a reason of the inlet's own. */
   failed(err: unknown): void {
-    if (this.abandoned) return
+    if (this.phase === 'abandoned') return
     this.conn.ctx.counters.upstreamErrors++
     this.conn.ctx.log.error({ err: (err as Error).message }, 'request through the portal could not be sent')
     this.own(502, 'bad gateway', `the request could not be sent through the portal: ${(err as Error).message}`, false)
@@ -158,10 +167,12 @@ export class InletRequest implements AnswerHandler {
 
   private async send(): Promise<void> {
     const { leases, counters } = this.conn.ctx
+    this.phase = 'leasing'
     let grant
     try {
       grant = await leases.get(this.conn.leaseKey)
     } catch (err) {
+      if (this.phase !== 'leasing') return
       counters.withoutLease++
       const message = `no database lease could be obtained: ${(err as Error).message}`
       // A refusal is not worth retrying (a client told to retry would, for ever); a shortage is.
@@ -172,7 +183,7 @@ export class InletRequest implements AnswerHandler {
       this.own(503, 'unavailable', message, false, after === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(after / 1000))}\r\n`)
       return
     }
-    if (this.abandoned) return
+    if (this.phase !== 'leasing') return
     const down = this.conn.ctx.outletDown?.()
     if (down !== undefined) {
       if (kindOf(down) === 'refused') this.own(HTTP_STATUS.refused, 'forbidden', down.message, false)
@@ -191,7 +202,7 @@ export class InletRequest implements AnswerHandler {
         this.bodyCheck = verdict.check
         if (!this.whole) {
           // The body is read whole first; what was held of it so far no longer stops the client.
-          this.gathering = true
+          this.phase = 'gathering'
           this.gatheredBytes = this.countedBytes
           this.conn.buffered -= this.countedBytes
           this.countedBytes = 0
@@ -206,16 +217,15 @@ export class InletRequest implements AnswerHandler {
     // came: a client that trickles its body holds a little memory here, never a connection
     // that every other client needs.
     if (!this.whole && this.countedBytes < CLIENT_BUFFER_BYTES) {
-      this.readyGrant = grant
+      this.phase = 'ready'
       return
     }
     this.go(grant)
   }
 
   private goNow(): void {
-    const g = this.readyGrant
-    this.readyGrant = undefined
-    if (g === undefined || this.abandoned || this.answered) return
+    const g = this.grant
+    if (this.phase !== 'ready' || g === undefined) return
     try {
       this.go(g)
     } catch (err) {
@@ -248,6 +258,7 @@ export class InletRequest implements AnswerHandler {
       this.use(u, head, again)
       return
     }
+    this.phase = 'queued'
     this.cancelWait = pool.wait(this.conn.address, (ready) => {
       this.cancelWait = undefined
       this.use(ready, head, again)
@@ -256,6 +267,7 @@ export class InletRequest implements AnswerHandler {
 
   /** Sends the head and what there is of the body on `u`; `again` is the whole body of a request sent once more. */
   private use(u: Upstream, head: string, again: readonly Buffer[] | undefined): void {
+    this.phase = 'sending'
     this.upstream = u
     this.onReused = u.reused
     u.attach(this)
@@ -345,20 +357,19 @@ export class InletRequest implements AnswerHandler {
       return
     }
     if (this.framing === 'chunked') this.conn.write(LAST_CHUNK)
-    this.answered = true
+    this.phase = 'answered'
     // An answer before the whole request was sent leaves the connection in the middle of a request.
     if (u !== undefined) this.conn.ctx.pool.release(u, this.upstreamKeepAlive && this.whole)
     if (this.whole) {
       this.conn.done(this)
       return
     }
-    this.discard = true
     this.held.forget()
   }
 
   lost(err: Error | undefined): void {
     this.upstream = undefined
-    if (this.abandoned || this.conn.gone || this.answered) return
+    if (this.phase === 'abandoned' || this.phase === 'answered' || this.conn.gone) return
     const { counters, log } = this.conn.ctx
     if (this.answerStarted) {
       counters.upstreamErrors++
@@ -397,18 +408,16 @@ export class InletRequest implements AnswerHandler {
 
   /** Answers the client with the inlet's own answer; the rest of the body goes nowhere. */
   private own(status: number, code: string, message: string, close: boolean, extra = ''): void {
-    if (this.answerStarted || this.answered || this.conn.gone) {
+    if (this.answerStarted || this.phase === 'answered' || this.phase === 'abandoned' || this.conn.gone) {
       this.conn.socket.destroy()
       return
     }
-    this.readyGrant = undefined
     const u = this.upstream
     this.upstream = undefined
     if (u !== undefined) this.conn.ctx.pool.release(u, false)
-    this.discard = true
+    this.phase = 'answered'
     this.held.forget()
     this.dropHeld()
-    this.answered = true
     if (close || !this.req.keepAlive) this.conn.closing = true
     this.conn.write(ownAnswer(status, code, message, this.conn.closing, extra))
     if (close) this.conn.closeAfterWrites()
