@@ -18,8 +18,7 @@ import { LeaseKeeper } from '../influxdb/inlet/lease-keeper.js'
 import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpOutletConfig } from './config.js'
 import { formatTarget, outletTarget, PortalError, PortalNotFoundError } from './inlet-route.js'
 import { OutletChannel } from './outlet-channel.js'
-import type { PortalsOptions } from './portals-options.js'
-import { readCa } from './tls-ca.js'
+import { readCa, type PortalsOptions } from './portals-options.js'
 
 /** How often a shared-strategy influxdb inlet looks after its lease with no client asking (renewal, retry). */
 export const LEASE_TEND_MS = 5000

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import type { Project } from '../authority/project.js'
 import type { LeaseRepository } from '../store/store.js'
 import type { PorticoNode } from './portico-node.js'
+import { PortalError } from './inlet-route.js'
 import type { ResourcePolicies } from './resource-policies.js'
 
 export interface PortalsOptions {
@@ -13,4 +15,14 @@ export interface PortalsOptions {
   leases: LeaseRepository
   /** Settles once the node holds its first project credential: inlets open their routes after it (a relay admits no one before). */
   credential?: Promise<void>
+}
+
+/** The CA certificate file an outlet's TLS trusts, read at start. */
+export function readCa(file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined
+  try {
+    return readFileSync(file)
+  } catch (err) {
+    throw new PortalError(`cannot read tls-ca-file ${file}: ${(err as Error).message}`)
+  }
 }

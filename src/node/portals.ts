@@ -1,15 +1,15 @@
 import { formatTarget, outletTarget, PortalError, PortalNotFoundError } from './inlet-route.js'
 import { local } from '../routing/address.js'
 import { nowSeconds } from '../identity/signed-data.js'
-import { policyTrust } from '../policy/trust.js'
+import { UntrustedPeerError } from '../channel/errors.js'
+import type { Policy } from '../policy/policy.js'
 import { TcpInlet } from '../portal/tcp-inlet.js'
 import { TcpOutlet } from '../portal/tcp-outlet.js'
 import { RelayRegistration } from '../relay/relay-registration.js'
 import type { InfluxdbInletConfig, InfluxdbOutletConfig, TcpInletConfig, TcpOutletConfig } from './config.js'
 import type { LeaseManager } from '../influxdb/leases/lease-manager.js'
-import type { PortalsOptions } from './portals-options.js'
+import { readCa, type PortalsOptions } from './portals-options.js'
 import { InfluxdbPortals } from './influxdb-portals.js'
-import { readCa } from './tls-ca.js'
 import type { TrustPolicy } from '../channel/trust-policy.js'
 import { OutletChannel } from './outlet-channel.js'
 
@@ -199,3 +199,15 @@ export class Portals {
   }
 }
 
+/** A policy applied to the peer of a secure channel, at handshake: how an inlet checks its outlet. */
+export function policyTrust(policy: () => Policy, resource: { id: string; type: string }): TrustPolicy {
+  return {
+    get description() {
+      return `policy ${policy().source}`
+    },
+    check(peer) {
+      const d = policy().decide({ identifier: peer.identifier, hasCredential: peer.credentials.length > 0, attributes: peer.attributes }, resource)
+      if (!d.allowed) throw new UntrustedPeerError(`${resource.type} ${resource.id}: ${d.reason}`)
+    }
+  }
+}
