@@ -86,6 +86,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE tickets ADD COLUMN may_grant TEXT`,
       `ALTER TABLE leases ADD COLUMN revoke_reason TEXT`
     ]
+  },
+  {
+    version: 5,
+    name: 'project replicas',
+    // The project a store serves (one row: replicas started on a store of another project refuse
+    // it), and the routes of the project nodes in front of it, each kept fresh by its own node.
+    statements: [
+      `CREATE TABLE project (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL,
+        authority TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE project_replicas (
+        route TEXT PRIMARY KEY,
+        started_at BIGINT NOT NULL,
+        seen_at BIGINT NOT NULL
+      )`
+    ]
   }
 ]
 

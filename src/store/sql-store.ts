@@ -1,9 +1,10 @@
 import type { Attributes } from '../identity/credential.js'
 import { MIGRATIONS, SCHEMA_TABLE, type Migration } from './migrations.js'
 import type { Row, SqlDb, SqlExecutor } from './sql-db.js'
+import { projectRepository } from './sql-project.js'
 import {
   ROLES, StoreError, TicketRejectedError, type MemberRecord, type MemberRepository, type PolicyRecord, type PolicyRepository,
-  type LeaseRecord, type LeaseRepository, type RevocationRecord, type RevocationRepository, type Role, type Store, type TicketRecord, type TicketRepository
+  type LeaseRecord, type LeaseRepository, type ProjectRepository, type RevocationRecord, type RevocationRepository, type Role, type Store, type TicketRecord, type TicketRepository
 } from './store.js'
 
 export const MAX_LIST_LIMIT = 100_000
@@ -17,8 +18,10 @@ export class SqlStore implements Store {
   readonly policies: PolicyRepository
   readonly revocations: RevocationRepository
   readonly leases: LeaseRepository
+  readonly project: ProjectRepository
 
   private constructor(private readonly db: SqlDb) {
+    this.project = projectRepository(db)
     this.leases = leaseRepository(db)
     this.members = memberRepository(db)
     this.tickets = ticketRepository(db)
@@ -56,7 +59,11 @@ export class SqlStore implements Store {
 }
 
 async function migrate(db: SqlDb, migrations: readonly Migration[]): Promise<void> {
-  await db.run(SCHEMA_TABLE)
+  // Replicas started together on a new PostgreSQL database would race even on CREATE … IF NOT EXISTS.
+  await db.transaction(async (tx) => {
+    if (db.dialect === 'postgres') await tx.all('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK_ID])
+    await tx.run(SCHEMA_TABLE)
+  })
   const known = Math.max(0, ...migrations.map((m) => m.version))
   for (const m of migrations) {
     await db.transaction(async (tx) => {

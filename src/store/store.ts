@@ -130,6 +130,35 @@ export interface RevocationRepository {
   prune(before: number): Promise<number>
 }
 
+/** The project a store serves: its name and its authority's identifier. */
+export interface ProjectRecord {
+  name: string
+  authority: string
+  createdAt: number
+}
+
+/** A project node serving the project from this store; times in Unix seconds. */
+export interface ReplicaRecord {
+  route: string
+  startedAt: number
+  seenAt: number
+}
+
+export interface ProjectRepository {
+  /**
+   * Binds the store to `project` if it serves none yet, and returns the project it serves: a
+   * caller whose project differs must not serve from it.
+   */
+  claim(project: ProjectRecord): Promise<ProjectRecord>
+  get(): Promise<ProjectRecord | undefined>
+  /** Records that a replica at `route` serves now (first call: it started). */
+  seen(route: string, now: number, started: boolean): Promise<void>
+  /** Replicas seen since `since`, in the order they started. */
+  replicas(since: number): Promise<ReplicaRecord[]>
+  /** Forgets a replica (it was retired); whether it was known. */
+  forget(route: string): Promise<boolean>
+}
+
 /** One store per node: SQLite by default, PostgreSQL on request; both pass one test suite. */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
@@ -138,6 +167,7 @@ export interface Store {
   readonly policies: PolicyRepository
   readonly revocations: RevocationRepository
   readonly leases: LeaseRepository
+  readonly project: ProjectRepository
   /** Applied migration version. */
   schemaVersion(): Promise<number>
   /** Bytes used on disk (SQLite file or PostgreSQL database). */

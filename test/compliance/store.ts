@@ -109,6 +109,31 @@ export function storeCompliance(name: string, freshUrl: TestSetup<string>): void
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3)
     })
 
+    test('project: the first of concurrent claims binds the store, every claimer reads the winner; replicas are kept fresh, listed in start order and forgotten', async () => {
+      const url = await freshUrl()
+      // Replicas start together on one PostgreSQL database; SQLite has one node per file.
+      const stores = store.kind === 'postgres' ? await Promise.all([0, 1, 2].map(() => openStore(url))) : [await openStore(url), await openStore(url), await openStore(url)]
+      try {
+        assert.equal(await stores[0]?.project.get(), undefined)
+        const claims = await Promise.all(stores.map((s, i) => s.project.claim({ name: `p${i}`, authority: `I${i}`, createdAt: NOW + i })))
+        const winner = claims[0]
+        assert.ok(winner !== undefined && claims.every((c) => c.name === winner.name && c.authority === winner.authority))
+        assert.deepEqual(await stores[2]?.project.get(), winner)
+        const [a, b] = stores
+        await a?.project.seen('/ip4/127.0.0.1/tcp/2', NOW + 5, true)
+        await b?.project.seen('/ip4/127.0.0.1/tcp/1', NOW + 1, true)
+        // A heartbeat moves seen, never started: the order stays the order of starts.
+        await b?.project.seen('/ip4/127.0.0.1/tcp/1', NOW + 60, false)
+        assert.deepEqual((await a?.project.replicas(NOW))?.map((r) => [r.route, r.startedAt, r.seenAt]), [['/ip4/127.0.0.1/tcp/1', NOW + 1, NOW + 60], ['/ip4/127.0.0.1/tcp/2', NOW + 5, NOW + 5]])
+        assert.deepEqual((await a?.project.replicas(NOW + 10))?.map((r) => r.route), ['/ip4/127.0.0.1/tcp/1'])
+        assert.equal(await a?.project.forget('/ip4/127.0.0.1/tcp/1'), true)
+        assert.equal(await a?.project.forget('/ip4/127.0.0.1/tcp/1'), false)
+        assert.deepEqual((await b?.project.replicas(0))?.map((r) => r.route), ['/ip4/127.0.0.1/tcp/2'])
+      } finally {
+        for (const s of stores) await s.close()
+      }
+    })
+
     test('policies: set replaces, list is ordered, delete', async () => {
       await store.policies.set({ resource: 'tcp-outlet', expression: 'a', updatedAt: NOW })
       await store.policies.set({ resource: 'echo', expression: 'b', updatedAt: NOW })
