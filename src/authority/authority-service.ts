@@ -48,7 +48,8 @@ export interface AuthorityOptions {
   identity: LocalIdentity
   crypto: Crypto
   store: Store
-  project: { name: string; route: string }
+  /** `replicas`: the routes of every replica, read at each ticket (they change as replicas come and go). */
+  project: { name: string; route: string; replicas?: () => readonly string[] }
   log: Logger
   credentialTtlSeconds?: number
   now: () => number
@@ -180,7 +181,7 @@ export class AuthorityService {
     })
     this.o.log.info({ by: caller.identifier, attributes: a.attributes, role: a.role, uses: a.usageCount, expiresIn: a.expiresIn }, 'ticket created')
     return {
-      ticket: encodeTicket({ code, project: this.o.project.name, route: this.o.project.route, authority: this.o.identity.identity.export() }),
+      ticket: encodeTicket({ code, project: this.o.project.name, route: this.o.project.route, authority: this.o.identity.identity.export(), replicas: this.o.project.replicas?.() ?? [this.o.project.route] }),
       expiresAt: now + a.expiresIn, usageCount: a.usageCount, attributes: a.attributes, role: a.role
     }
   }

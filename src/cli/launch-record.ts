@@ -18,7 +18,7 @@ export const LaunchRecord = z.object({
   project: z.string().optional(),
   store: z.string().optional(),
   /** A project node (`authority create`): what it was created with beyond the above. */
-  authority: z.object({ credentialTtl: z.string(), publicRoute: z.string().optional() }).strict().optional()
+  authority: z.object({ credentialTtl: z.string(), publicRoute: z.string().optional(), replica: z.boolean().optional() }).strict().optional()
 }).strict()
 export type LaunchRecord = z.infer<typeof LaunchRecord>
 

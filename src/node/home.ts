@@ -9,6 +9,7 @@ import { LocalIdentity } from '../identity/local-identity.js'
 import { FileVault } from '../identity/vault.js'
 import { projectFromFile, projectToFile, type Project } from '../authority/project.js'
 import { NAME_PATTERN } from '../encoding/names.js'
+import { fromHex, toHex } from '../encoding/hex.js'
 import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 const NAME_RE = NAME_PATTERN
@@ -21,6 +22,9 @@ export class HomeError extends PorticoError {
 
 const IdentityRecord = z.object({ name: z.string(), identifier: z.string(), changeHistory: z.string(), createdAt: z.string() })
 export type IdentityRecord = z.infer<typeof IdentityRecord>
+/** An identity exported with its primary secret key (`identity export --with-secret`). */
+export const IdentityWithSecret = z.object({ identifier: z.string().max(80), changeHistory: z.string().regex(/^[0-9a-f]+$/).max(65_536), primarySecretKey: z.string().regex(/^[0-9a-f]{64}$/) }).strict()
+export type IdentityWithSecret = z.infer<typeof IdentityWithSecret>
 
 const NodeRecord = z.object({
   name: z.string(), identity: z.string(), identifier: z.string(), pid: z.number(),
@@ -63,6 +67,38 @@ export class Home {
     writeJson(this.identityPath(name), record)
     if (this.defaultIdentityName() === undefined) this.setDefaultIdentity(name)
     return record
+  }
+
+  /**
+   * The identity with its primary secret key, to run it on another machine (a replica of a
+   * project node). Whoever holds this can act as the identity: it goes to a file of mode 0600.
+   */
+  exportIdentityWithSecret(crypto: Crypto, name: string): IdentityWithSecret {
+    const r = this.identityRecord(name)
+    const id = importIdentityHex(crypto, r.changeHistory)
+    const entry = this.vault.get(toHex(id.primaryPublicKey))
+    if (entry?.type !== 'ed25519') throw new HomeError(`the vault holds no primary key for identity '${name}'`)
+    return { identifier: r.identifier, changeHistory: r.changeHistory, primarySecretKey: toHex(entry.secret) }
+  }
+
+  /** Takes an identity exported with its secret: checks the history and that the key is its primary, then keeps both. */
+  importIdentityWithSecret(crypto: Crypto, name: string, value: unknown): IdentityRecord {
+    checkName('identity', name)
+    if (existsSync(this.identityPath(name))) throw new HomeError(`identity '${name}' already exists`)
+    const f = IdentityWithSecret.parse(value)
+    const id = importIdentityHex(crypto, f.changeHistory)
+    if (id.identifier !== f.identifier) throw new HomeError(`the change history is of ${id.identifier}, not ${f.identifier}`)
+    const key = crypto.ed25519FromSecret(fromHex(f.primarySecretKey))
+    if (toHex(key.publicKey) !== toHex(id.primaryPublicKey)) throw new HomeError(`the secret key is not the primary key of ${id.identifier}`)
+    this.vault.put(toHex(key.publicKey), 'ed25519', key.secretKey)
+    const record = { name, identifier: id.identifier, changeHistory: f.changeHistory, createdAt: new Date().toISOString() }
+    writeJson(this.identityPath(name), record)
+    return record
+  }
+
+  /** The local identity with this identifier, if this home holds it. */
+  identityByIdentifier(identifier: string): IdentityRecord | undefined {
+    return this.listIdentities().find((r) => r.identifier === identifier)
   }
 
   identityRecord(name: string): IdentityRecord {

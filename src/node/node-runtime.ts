@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js'
 import type { NodeConfig } from './config.js'
 import type { Home } from './home.js'
 import { Membership } from './membership.js'
+import { ProjectReplicas } from './project-replicas.js'
 import { NodeMetrics } from './metrics.js'
 import { PorticoNode } from './portico-node.js'
 import { ResourcePolicies } from './resource-policies.js'
@@ -24,8 +25,10 @@ import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 export interface AuthorityMode {
   projectName: string
-  /** The identity that created the project: its first admin. */
-  admin: string
+  /** The identity that created the project: its first admin. A replica has none: the store holds the admins. */
+  admin?: string
+  /** Another replica of a project whose store (PostgreSQL) already serves it. */
+  replica?: boolean
   /** The route other nodes use to reach this node, when it differs from the listener address. */
   publicRoute?: string
   credentialTtlSeconds?: number
@@ -81,7 +84,7 @@ export class NodeRuntime {
     const ticket = config.ticket !== undefined ? decodeTicket(config.ticket) : undefined
     if (ticket !== undefined) {
       const authority = importIdentity(crypto, ticket.authority)
-      home.saveProject({ name: ticket.project, authority, route: ticket.route })
+      home.saveProject({ name: ticket.project, authority, route: ticket.route, ...(ticket.replicas !== undefined ? { replicas: ticket.replicas } : {}) })
     }
     rt.project = o.authority !== undefined ? undefined : home.project(crypto, ticket?.project ?? config.project)
     if (rt.project !== undefined) rt.membership = new Membership(rt.project, crypto, log, nowSeconds)
@@ -140,15 +143,24 @@ export class NodeRuntime {
     const listen = this.node.listenAddress
     const route = mode.publicRoute ?? (listen !== undefined ? tcpRoute(listen) : undefined)
     if (route === undefined) throw new Error('an authority node needs a TCP listener address')
+    const replicas = await ProjectReplicas.start({
+      store: this.o.store, route, log: this.o.log.child({ scope: 'replicas' }), now: nowSeconds,
+      revoked: this.node.revoked, revoke: (id) => this.node.revoke(id), unrevoke: (id) => this.node.unrevoke(id),
+      onRoutes: (routes) => {
+        if (this.project === undefined) return
+        this.project = { ...this.project, replicas: routes }
+        this.o.home.saveProject(this.project, true)
+      }
+    }, { name: mode.projectName, authority: this.o.identity.identifier, replica: mode.replica === true }, AbortSignal.any([this.o.signal, this.lifetime.signal]))
     this.authority = new AuthorityService({
-      identity: this.o.identity, crypto: this.o.crypto, store: this.o.store, project: { name: mode.projectName, route },
+      identity: this.o.identity, crypto: this.o.crypto, store: this.o.store, project: { name: mode.projectName, route, replicas: () => replicas.routes },
       log: this.o.log.child({ scope: 'authority' }), now: nowSeconds,
       ...(mode.credentialTtlSeconds !== undefined ? { credentialTtlSeconds: mode.credentialTtlSeconds } : {}),
       peerOf: (channel) => this.node.channels.get(channel)?.peer.identity,
       onRevoked: (id) => this.node.revoke(id),
       onMember: (id) => this.node.unrevoke(id)
     })
-    await this.authority.bootstrap(mode.admin)
+    if (mode.admin !== undefined) await this.authority.bootstrap(mode.admin)
     for (const r of await this.o.store.revocations.list()) this.node.revoked.add(r.identifier)
     this.authority.start(this.node.router)
     this.relayService = new RelayService({
@@ -158,7 +170,7 @@ export class NodeRuntime {
       onChange: (change) => this.metrics.relayChanges.inc({ change })
     })
     this.relayService.start()
-    this.project = { name: mode.projectName, authority: this.o.identity.identity, route }
+    this.project = { name: mode.projectName, authority: this.o.identity.identity, route, ...(replicas.routes.length > 1 ? { replicas: replicas.routes } : {}) }
     this.o.home.saveProject(this.project, true)
   }
 
@@ -193,7 +205,7 @@ export class NodeRuntime {
     return {
       name: this.node.name, identifier: this.node.identifier, tcpListenerAddress: this.node.listenAddress ?? null,
       httpServerAddress: this.httpServerAddress ?? null, uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
-      project: this.project === undefined ? null : { name: this.project.name, route: this.project.route, authority: this.project.authority.identifier },
+      project: this.project === undefined ? null : { name: this.project.name, route: this.project.route, authority: this.project.authority.identifier, ...(this.project.replicas !== undefined ? { replicas: this.project.replicas } : {}) },
       authority: this.authority !== undefined,
       credential: m === undefined ? null : { attributes: m.credentials.attributes ?? null, expiresAt: m.credentials.expiresAt === undefined ? null : new Date(m.credentials.expiresAt * 1000).toISOString() },
       store: this.o.store.kind,

@@ -1,5 +1,6 @@
 import { formatTarget, outletTarget, PortalError, PortalNotFoundError } from './inlet-route.js'
-import { local } from '../routing/address.js'
+import { local, type Route } from '../routing/address.js'
+import { projectRoutes } from '../authority/project.js'
 import { nowSeconds } from '../identity/signed-data.js'
 import { UntrustedPeerError } from '../channel/errors.js'
 import type { Policy } from '../policy/policy.js'
@@ -26,7 +27,8 @@ const LISTED: Readonly<Record<PortalKind, string>> = {
 export class Portals {
   readonly outlets = new Map<string, TcpOutlet>()
   readonly inlets = new Map<string, { inlet: TcpInlet; route: string; channel?: OutletChannel; life?: AbortController }>()
-  readonly relays = new Map<string, RelayRegistration>()
+  /** A relay name's registrations: one, or one at each replica of the project. */
+  readonly relays = new Map<string, RelayRegistration[]>()
   private readonly influxdb: InfluxdbPortals
 
   constructor(private readonly o: PortalsOptions) {
@@ -64,7 +66,8 @@ export class Portals {
   /** Reasons the portals cannot serve yet: relays not registered, inlets without a route to their outlet, influxdb outlets and inlets not ready. */
   notReady(): string[] {
     const reasons: string[] = []
-    for (const r of this.relays.values()) if (!r.registered) reasons.push(`relay ${r.summary().name as string} not registered`)
+    // One replica that holds the relay is enough for the inlets to reach this node.
+    for (const [name, rs] of this.relays) if (!rs.some((r) => r.registered)) reasons.push(`relay ${name} not registered`)
     reasons.push(...this.influxdb.notReady())
     for (const [from, i] of this.inlets) {
       const down = from.startsWith('internal:') ? undefined : i.channel?.notOpen()
@@ -125,20 +128,24 @@ export class Portals {
     if (this.relays.has(name)) throw new PortalError(`relay '${name}' is already being registered`)
     const { node, project } = this.o
     if (at === undefined && project === undefined) throw new PortalError('registering a relay needs a project (enroll first) or --at ROUTE')
-    const target = at ?? `/project/${project?.name ?? ''}`
-    const relay = new RelayRegistration({
-      router: node.router, log: this.o.log.child({ relay: name }), name,
-      connect: (signal) => node.resolve(target, { signal }),
+    // At every replica of the project: an inlet reaches this node through whichever replica it is connected to.
+    const replicas = at === undefined && project !== undefined && projectRoutes(project).length > 1 ? projectRoutes(project) : undefined
+    const targets: { replica?: string; connect: (signal: AbortSignal) => Promise<Route> }[] = replicas !== undefined && project !== undefined
+      ? replicas.map((route) => ({ replica: route, connect: async (signal) => [local((await node.replicaChannel(project, route, { signal })).address)] }))
+      : [{ connect: (signal) => node.resolve(at ?? `/project/${project?.name ?? ''}`, { signal }) }]
+    const relays = targets.map((t) => new RelayRegistration({
+      router: node.router, log: this.o.log.child({ relay: name, ...(t.replica !== undefined ? { replica: t.replica } : {}) }), name, connect: t.connect,
+      ...(t.replica !== undefined ? { replica: t.replica } : {}),
       closed: (address) => new Promise((resolve) => {
         const c = node.channels.get(address)
         if (c === undefined) resolve('channel already closed')
         else c.onClose(resolve)
       }),
       ...(this.o.credential !== undefined ? { credential: this.o.credential } : {})
-    })
-    relay.start(this.o.signal)
-    this.relays.set(name, relay)
-    return relay.summary()
+    }))
+    for (const r of relays) r.start(this.o.signal)
+    this.relays.set(name, relays)
+    return relaySummary(name, relays)
   }
 
   /** The portals (or relays) of one kind, as `show` lists them. */
@@ -175,7 +182,7 @@ export class Portals {
         const r = this.relays.get(name)
         if (r === undefined) throw new PortalNotFoundError(`no relay named '${name}' is registered by this node`)
         this.relays.delete(name)
-        await r.stop()
+        await Promise.all(r.map((one) => one.stop()))
         return
       }
       case 'influxdb-outlet': return this.influxdb.removeOutlet(name)
@@ -188,7 +195,7 @@ export class Portals {
       ...this.influxdb.show(),
       tcpOutlets: [...this.outlets.values()].map((o) => o.summary()),
       tcpInlets: [...this.inlets.values()].map(({ inlet, route }) => ({ ...inlet.summary(), route })),
-      relays: [...this.relays.values()].map((r) => r.summary())
+      relays: [...this.relays].map(([name, rs]) => relaySummary(name, rs))
     }
   }
 
@@ -210,4 +217,11 @@ export function policyTrust(policy: () => Policy, resource: { id: string; type: 
       if (!d.allowed) throw new UntrustedPeerError(`${resource.type} ${resource.id}: ${d.reason}`)
     }
   }
+}
+
+/** A relay as `show` lists it: registered when any replica holds it, and each replica's registration. */
+function relaySummary(name: string, relays: readonly RelayRegistration[]): Record<string, unknown> {
+  const [one] = relays
+  if (relays.length === 1 && one !== undefined) return one.summary()
+  return { name, registered: relays.some((r) => r.registered), registrations: relays.reduce((n, r) => n + r.registrations, 0), replicas: relays.map((r) => r.summary()) }
 }

@@ -21,7 +21,8 @@ import type { SecureChannel } from '../channel/secure-channel.js'
 import { trustAll, trustEveryone, trustIdentifier, type TrustPolicy } from '../channel/trust-policy.js'
 import { startEcho } from '../services/echo.js'
 import type { AccessControl } from '../routing/router.js'
-import type { Project } from '../authority/project.js'
+import { projectRoutes, type Project } from '../authority/project.js'
+import { kindOf, PorticoError, type ErrorKind } from '../util/errors.js'
 import { UntrustedPeerError } from '../channel/errors.js'
 
 export const DEFAULT_LISTENER = 'api'
@@ -60,6 +61,13 @@ export interface ChannelOptions {
 /** A secure channel `resolve` opens: to the project node, or to listener `value` along the route so far. */
 export type RouteStep = { kind: 'project'; value: string } | { kind: 'secure'; value: string; afterProject: boolean }
 
+/** No replica of the project could be reached. */
+export class ProjectUnreachableError extends PorticoError {
+  override readonly code: string = 'project-unreachable'
+  override readonly kind: ErrorKind = 'unavailable'
+  override name = 'ProjectUnreachableError'
+}
+
 /** A Portico process: router, TCP transport, secure channel listener, services. */
 export class PorticoNode {
   readonly router: Router
@@ -71,6 +79,8 @@ export class PorticoNode {
   private listening: HostPort | undefined
   /** Identities the authority revoked: refused at handshake, their open channels closed. */
   readonly revoked = new Set<string>()
+  /** The replica of the project the last channel to it reached; each node starts at one of them at random, to spread the load. */
+  private replica = Math.floor(Math.random() * 1024)
   private readonly revocationListeners: ((identifier: string) => void)[] = []
   private readonly notRevoked: TrustPolicy = {
     description: 'not revoked',
@@ -210,9 +220,7 @@ export class PorticoNode {
           if (project === undefined || (s.value !== project.name && s.value !== 'default')) {
             throw new Error(`this node is not in project '${s.value}' (enroll with a ticket first)`)
           }
-          const channel = await this.createSecureChannel([...(await this.resolve(project.route, options)), local(DEFAULT_LISTENER)], {
-            ...options, trustPolicy: trustIdentifier(project.authority.identifier)
-          })
+          const channel = await this.projectChannel(project, options)
           route = [local(channel.address)]
           projectChannel = channel
           break
@@ -222,6 +230,38 @@ export class PorticoNode {
       }
     }
     return route
+  }
+
+  /**
+   * A secure channel to the project: to the replica that answered last, else to the next one in
+   * turn. A replica that refuses this node ends the search (every replica would); one that cannot
+   * be reached is passed over.
+   */
+  private async projectChannel(project: Project, options: ChannelOptions): Promise<SecureChannel> {
+    const routes = projectRoutes(project)
+    const failures: string[] = []
+    let last: unknown
+    for (let i = 0; i < routes.length; i++) {
+      const index = (this.replica + i) % routes.length
+      const route = routes[index] ?? project.route
+      try {
+        const channel = await this.replicaChannel(project, route, options)
+        this.replica = index
+        return channel
+      } catch (err) {
+        if (routes.length === 1 || options.signal?.aborted === true || kindOf(err) === 'refused') throw err
+        last = err
+        failures.push(`${route}: ${(err as Error).message}`)
+      }
+    }
+    throw new ProjectUnreachableError(`no replica of project ${project.name} answered (${failures.join('; ')})`, { cause: last })
+  }
+
+  /** A secure channel to the replica of the project at `route`, whose peer must be the project's authority. */
+  async replicaChannel(project: Project, route: string, options: ChannelOptions = {}): Promise<SecureChannel> {
+    return this.createSecureChannel([...(await this.resolve(route, options)), local(DEFAULT_LISTENER)], {
+      ...options, trustPolicy: trustIdentifier(project.authority.identifier)
+    })
   }
 
   async send(route: Route, payload: Uint8Array, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Uint8Array> {

@@ -24,6 +24,8 @@ export interface RelayRegistrationOptions {
   connect: (signal: AbortSignal) => Promise<Route>
   /** Resolves when the channel at `address` closes. */
   closed: (address: string) => Promise<string>
+  /** The replica of the project this registration is kept at, when the project has several. */
+  replica?: string
   /** Settles once the node holds its first credential: without it the relay service refuses the name, so the first attempt waits for it. */
   credential?: Promise<unknown>
 }
@@ -54,7 +56,7 @@ export class RelayRegistration {
   }
 
   summary(): Record<string, unknown> {
-    return { name: this.o.name, registered: this.registered, registrations: this.registrations, lastError: this.lastError ?? null }
+    return { name: this.o.name, ...(this.o.replica !== undefined ? { replica: this.o.replica } : {}), registered: this.registered, registrations: this.registrations, lastError: this.lastError ?? null }
   }
 
   private async loop(signal: AbortSignal): Promise<void> {

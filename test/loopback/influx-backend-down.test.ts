@@ -26,7 +26,7 @@ test('backend down: 503 naming the database, with Retry-After; failed revocation
       'leased-token-expires-in': 2, 'leased-token-permissions': '[{"action":"write","resource":{"type":"buckets","name":"b"}}]', 'max-leases-per-identity': 10, 'max-leases': 100
     }]
   })
-  await waitFor(() => outlet.portals.relays.get('influxdb')?.registered === true, 5000, 'relay')
+  await waitFor(() => outlet.portals.relays.get('influxdb')?.[0]?.registered === true, 5000, 'relay')
   const device = await project.member('device', { 'influxdb-inlet': 'true' }, {
     'influxdb-inlet': [{ from: '127.0.0.1:0', via: 'influxdb', outlet: 'influxdb-outlet', 'leased-token-strategy': 'shared' }]
   })
@@ -61,7 +61,7 @@ test('api auto, database away at start: the outlet starts, says why it is not re
       'leased-token-expires-in': 300, 'leased-token-permissions': '[{"action":"write","resource":{"type":"buckets","name":"b"}}]', 'max-leases-per-identity': 10, 'max-leases': 100
     }]
   })
-  await waitFor(() => outlet.portals.relays.get('late')?.registered === true, 5000, 'relay')
+  await waitFor(() => outlet.portals.relays.get('late')?.[0]?.registered === true, 5000, 'relay')
   assert.match(outlet.notReady().join('; '), /influxdb outlet influxdb-outlet: waiting for the database: cannot reach the database at 127\.0\.0\.1:\d+/)
   const device = await project.member('late-device', { 'influxdb-inlet': 'true' }, {
     'influxdb-inlet': [{ from: '127.0.0.1:0', via: 'late', outlet: 'influxdb-outlet', 'leased-token-strategy': 'shared' }]

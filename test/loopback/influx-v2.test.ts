@@ -32,7 +32,7 @@ before(async () => {
       'leased-token-expires-in': 300, 'leased-token-permissions': permissions, from: 'small-outlet', 'max-leases-per-identity': 2, 'max-leases': 2
     }]
   })
-  await waitFor(() => outlet.portals.relays.get('influxdb')?.registered === true, 5000, 'relay')
+  await waitFor(() => outlet.portals.relays.get('influxdb')?.[0]?.registered === true, 5000, 'relay')
   for (const device of ['sensor-a', 'sensor-b']) {
     const rt = await project.member(device, { 'amazon-influxdb-inlet': 'true', bucket: device }, {
       'influxdb-inlet': [{ from: '127.0.0.1:0', via: 'influxdb', outlet: 'influxdb-outlet', 'leased-token-strategy': 'shared' }]

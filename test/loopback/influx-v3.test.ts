@@ -26,7 +26,7 @@ before(async () => {
       'max-leases-per-identity': 2, 'max-leases': 100
     }]
   })
-  await waitFor(() => outlet.portals.relays.get('influxdb3')?.registered === true, 5000, 'relay')
+  await waitFor(() => outlet.portals.relays.get('influxdb3')?.[0]?.registered === true, 5000, 'relay')
   for (const device of ['plant-1', 'plant-2']) {
     const rt = await project.member(device, { 'influxdb-inlet': 'true', bucket: device }, {
       'influxdb-inlet': [{ from: '127.0.0.1:0', via: 'influxdb3', outlet: 'influxdb-outlet', 'leased-token-strategy': 'shared' }]

@@ -26,7 +26,7 @@ before(async () => {
     'tcp-listener-address': undefined, relay: ['db'],
     'tcp-outlet': [{ to: target.address, from: 'outlet', allow: '(= subject.db-inlet "true")', tls: false }]
   })
-  await waitFor(() => outletNode.portals.relays.get('db')?.registered === true, 5000, 'relay registered')
+  await waitFor(() => outletNode.portals.relays.get('db')?.[0]?.registered === true, 5000, 'relay registered')
   inletNode = await project.member('inlet', { 'db-inlet': 'true' }, {
     'tcp-inlet': [{ from: '127.0.0.1:0', via: 'db', outlet: 'outlet', allow: '(= subject.db-outlet "true")' }]
   })
@@ -157,16 +157,16 @@ test('the inlet refuses an outlet whose identity fails its policy', async () => 
 
 test('a non-member cannot register a relay it was not given', async () => {
   const sneaky = await project.member('sneaky', { relay: 'other' }, { relay: ['db'] })
-  await waitFor(() => sneaky.portals.relays.get('db')?.summary().lastError !== null, 5000, 'registration refused')
-  assert.match(String(sneaky.portals.relays.get('db')?.summary().lastError), /may not register relay 'db'/)
+  await waitFor(() => sneaky.portals.relays.get('db')?.[0]?.summary().lastError !== null, 5000, 'registration refused')
+  assert.match(String(sneaky.portals.relays.get('db')?.[0]?.summary().lastError), /may not register relay 'db'/)
   // The real outlet's registration is untouched.
   assert.equal((await roundTrip(inletAddress, Buffer.from('still mine'))).toString(), 'still mine')
 })
 
 test('a relay name held by a live registration is refused to another identity, even one allowed to register it', async () => {
   const rogue = await project.member('rogue', { relay: 'db' }, { relay: ['db'] })
-  await waitFor(() => /registered by another identity/.test(String(rogue.portals.relays.get('db')?.summary().lastError)), 10_000, 'registration refused')
-  assert.equal(rogue.portals.relays.get('db')?.registered, false)
+  await waitFor(() => /registered by another identity/.test(String(rogue.portals.relays.get('db')?.[0]?.summary().lastError)), 10_000, 'registration refused')
+  assert.equal(rogue.portals.relays.get('db')?.[0]?.registered, false)
   assert.equal((await roundTrip(inletAddress, Buffer.from('still the real outlet'))).toString(), 'still the real outlet')
   const metrics = await project.authority.metrics.registry.getSingleMetricAsString('portico_relay_registration_changes_total')
   assert.match(metrics, /change="refused"} [1-9]/)

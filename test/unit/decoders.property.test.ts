@@ -177,9 +177,10 @@ test('multiaddrs round-trip: any route of names, hosts and ports formats and par
 })
 
 test('tickets round-trip, and a changed byte never yields a different valid ticket silently', () => {
-  fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.uint8Array({ minLength: 1, maxLength: 200 }), (code, project, authority) => {
-    const t = { code, project, route: '/dnsaddr/project.example/tcp/4000', authority }
+  const route = fc.tuple(fc.ipV4(), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `/ip4/${h}/tcp/${p}`)
+  fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.array(route, { minLength: 1, maxLength: 16 }), fc.nat(), (code, project, authority, replicas, pick) => {
+    const t = { code, project, route: replicas[pick % replicas.length] ?? '', authority, replicas }
     const back = decodeTicket(encodeTicket(t))
-    assert.deepEqual([Buffer.from(back.code), back.project, back.route, Buffer.from(back.authority)], [Buffer.from(code), project, t.route, Buffer.from(authority)])
+    assert.deepEqual([Buffer.from(back.code), back.project, back.route, Buffer.from(back.authority), back.replicas], [Buffer.from(code), project, t.route, Buffer.from(authority), replicas])
   }), { numRuns: 300 })
 })

@@ -1,4 +1,6 @@
 import type { Command } from 'commander'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { CliError } from '../cli-error.js'
 import { nodeCrypto } from '../../crypto/node-crypto.js'
 import { importIdentityHex } from '../../identity/identity.js'
 import { Home } from '../../node/home.js'
@@ -41,6 +43,36 @@ export function identityCommands(program: Command): void {
         }))
       }
       print(o.output, data, () => (o.full === true ? r.changeHistory : r.identifier))
+    })
+
+  identity.command('export').argument('<name>', 'identity to export')
+    .description('Write an identity with its secret key to a new file (mode 0600), to run it on another machine: a replica of a project node')
+    .requiredOption('--with-secret', 'include the primary secret key (required: the file lets its holder act as the identity)')
+    .requiredOption('--file <path>', 'the file to create (never printed)')
+    .option('--output <format>', 'plain or json', parseOutput, 'plain')
+    .action((name: string, o: { file: string; output: 'plain' | 'json' }) => {
+      const exported = new Home().exportIdentityWithSecret(nodeCrypto, name)
+      try {
+        writeFileSync(o.file, JSON.stringify(exported) + '\n', { mode: 0o600, flag: 'wx' })
+      } catch (err) {
+        throw new CliError(`cannot create ${o.file}: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'conflict' : 'bad-input')
+      }
+      print(o.output, { exported: name, identifier: exported.identifier, file: o.file }, () => `identity ${name} (${exported.identifier}) and its secret key written to ${o.file}: move it, import it, delete it`)
+    })
+
+  identity.command('import').argument('<file>', 'a file from `identity export --with-secret`')
+    .description('Take an identity and its secret key into this home\'s vault')
+    .option('--name <name>', 'local name for it', 'default')
+    .option('--output <format>', 'plain or json', parseOutput, 'plain')
+    .action((file: string, o: { name: string; output: 'plain' | 'json' }) => {
+      let value: unknown
+      try {
+        value = JSON.parse(readFileSync(file, 'utf8'))
+      } catch (err) {
+        throw new CliError(`cannot read ${file}: ${(err as Error).message}`, 'bad-input')
+      }
+      const r = new Home().importIdentityWithSecret(nodeCrypto, o.name, value)
+      print(o.output, { name: r.name, identifier: r.identifier }, () => `identity ${r.name} (${r.identifier}) imported`)
     })
 
   identity.command('verify').argument('<change-history>', 'a change history in hex')

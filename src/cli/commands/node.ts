@@ -136,7 +136,7 @@ export function nodeCommands(program: Command): void {
         const { authority, tcpListenerAddress, project, identity, store, httpServerPort } = launch
         await createAuthority(name, {
           tcpListenerAddress, project: project ?? 'default', credentialTtl: authority.credentialTtl, output: o.output,
-          ...(authority.publicRoute !== undefined ? { publicRoute: authority.publicRoute } : {}), ...(identity !== undefined ? { identity } : {}),
+          ...(authority.publicRoute !== undefined ? { publicRoute: authority.publicRoute } : {}), ...(identity !== undefined ? { identity } : {}), ...(authority.replica === true ? { replica: true } : {}),
           ...(store !== undefined ? { store } : {}), ...(httpServerPort !== undefined ? { httpServerPort } : {}), ...(o.foreground === true ? { foreground: true } : {})
         })
         return

@@ -11,6 +11,7 @@ import { details, parseOutput, print, table, type OutputFormat } from '../output
 import { withAuthority } from '../project-client.js'
 import { readLaunchSecrets, runForeground, startBackground } from '../node-process.js'
 import { saveLaunch } from '../launch-record.js'
+import { STORE_ENV } from '../../store/open-store.js'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -26,7 +27,28 @@ function parseAttributes(pairs: string[]): Record<string, string> {
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString()
 
-export interface AuthorityOptions { secretsStdin?: boolean; tcpListenerAddress: string; store?: string; project: string; identity?: string; publicRoute?: string; credentialTtl: string; httpServerPort?: string; foreground?: boolean; output: OutputFormat }
+export interface AuthorityOptions {
+  secretsStdin?: boolean; tcpListenerAddress: string; store?: string; project: string; identity?: string; publicRoute?: string; credentialTtl: string
+  httpServerPort?: string; foreground?: boolean; output: OutputFormat
+  /** A project file: this node is another replica of that project, on its PostgreSQL store. */
+  replicaOf?: string
+  /** Started again as a replica of `project` (already imported). */
+  replica?: boolean
+}
+
+/** A replica runs as the project's authority identity, which this home must hold (`identity import`). */
+function replicaIdentity(home: Home, o: AuthorityOptions): { project: string; identity: string } {
+  const project = o.replicaOf !== undefined ? projectFromFile(nodeCrypto, JSON.parse(readFileSync(o.replicaOf, 'utf8'))) : home.project(nodeCrypto, o.project)
+  if (project === undefined) throw new CliError(`no project '${o.project}' in this home: give --replica-of PROJECT_FILE`, 'not-found')
+  const store = o.store ?? process.env[STORE_ENV]
+  if (store === undefined || !/^postgres(ql)?:\/\//.test(store)) throw new CliError('replicas of a project share its PostgreSQL store: give --store postgres://… (or $PORTICO_STORE)', 'bad-input')
+  const identity = home.identityByIdentifier(project.authority.identifier)
+  if (identity === undefined) {
+    throw new CliError(`this home holds no key of the authority ${project.authority.identifier}: on the first project node run \`portico identity export NAME --with-secret --file F\`, then here \`portico identity import F\``, 'not-found')
+  }
+  if (o.replicaOf !== undefined) home.saveProject(project, true)
+  return { project: project.name, identity: identity.name }
+}
 
 /** `authority create`, and `node start` of a project node: starts it, and records how (no secret) for `node start`. */
 export async function createAuthority(name: string, o: AuthorityOptions): Promise<void> {
@@ -35,17 +57,23 @@ export async function createAuthority(name: string, o: AuthorityOptions): Promis
     const s = await readLaunchSecrets()
     if (s.store !== undefined) o = { ...o, store: s.store }
   }
-  const admin = home.loadIdentity(nodeCrypto, o.identity).identifier
-  if (!home.listIdentities().some((i) => i.name === name)) home.createIdentity(nodeCrypto, name)
+  const replica = o.replicaOf !== undefined || o.replica === true ? replicaIdentity(home, o) : undefined
+  if (replica !== undefined) o = { ...o, project: replica.project }
+  const admin = replica === undefined ? home.loadIdentity(nodeCrypto, o.identity).identifier : undefined
+  if (replica === undefined && !home.listIdentities().some((i) => i.name === name)) home.createIdentity(nodeCrypto, name)
   const config = {
-    identity: name, 'tcp-listener-address': o.tcpListenerAddress,
+    identity: replica?.identity ?? name, 'tcp-listener-address': o.tcpListenerAddress,
     ...(o.store !== undefined ? { store: o.store } : {}), ...(o.httpServerPort !== undefined ? { 'http-server-port': Number(o.httpServerPort) } : {})
   }
-  const authority = { projectName: o.project, admin, credentialTtlSeconds: parseDuration(o.credentialTtl), ...(o.publicRoute !== undefined ? { publicRoute: o.publicRoute } : {}) }
+  const authority = {
+    projectName: o.project, credentialTtlSeconds: parseDuration(o.credentialTtl), ...(admin !== undefined ? { admin } : { replica: true }),
+    ...(o.publicRoute !== undefined ? { publicRoute: o.publicRoute } : {})
+  }
   if (o.secretsStdin !== true) {
     mkdirSync(home.nodeDir(name), { recursive: true, mode: 0o700 })
     saveLaunch(home, name, {
-      tcpListenerAddress: o.tcpListenerAddress, project: o.project, authority: { credentialTtl: o.credentialTtl, ...(o.publicRoute !== undefined ? { publicRoute: o.publicRoute } : {}) },
+      tcpListenerAddress: o.tcpListenerAddress, project: o.project,
+      authority: { credentialTtl: o.credentialTtl, ...(o.publicRoute !== undefined ? { publicRoute: o.publicRoute } : {}), ...(replica !== undefined ? { replica: true } : {}) },
       ...(o.identity !== undefined ? { identity: o.identity } : {}), ...(o.store !== undefined ? { store: o.store } : {}), ...(o.httpServerPort !== undefined ? { httpServerPort: o.httpServerPort } : {})
     })
   }
@@ -54,10 +82,12 @@ export async function createAuthority(name: string, o: AuthorityOptions): Promis
     return
   }
   const args = ['authority', 'create', name, '--tcp-listener-address', o.tcpListenerAddress, '--project', o.project, '--credential-ttl', o.credentialTtl,
+    ...(replica !== undefined ? ['--replica'] : []),
     ...(o.identity !== undefined ? ['--identity', o.identity] : []),
     ...(o.publicRoute !== undefined ? ['--public-route', o.publicRoute] : []), ...(o.httpServerPort !== undefined ? ['--http-server-port', o.httpServerPort] : [])]
   const r = await startBackground(home, name, args, o.store !== undefined ? { store: o.store } : {})
-  print(o.output, { ...r, admin }, () => `project ${o.project}: authority ${r?.identifier ?? '?'} at ${r?.tcpListenerAddress ?? '?'}, first admin ${admin}`)
+  if (admin === undefined) print(o.output, { ...r, replica: true }, () => `project ${o.project}: replica ${name} of authority ${r?.identifier ?? '?'} at ${r?.tcpListenerAddress ?? '?'}`)
+  else print(o.output, { ...r, admin }, () => `project ${o.project}: authority ${r?.identifier ?? '?'} at ${r?.tcpListenerAddress ?? '?'}, first admin ${admin}`)
 }
 
 export function projectCommands(program: Command): void {
@@ -71,6 +101,8 @@ export function projectCommands(program: Command): void {
     .option('--public-route <multiaddr>', 'route that members use, when not the listener address (e.g. /dnsaddr/project.example.com/tcp/4000)')
     .option('--credential-ttl <duration>', 'life of the credentials the authority signs', '1h')
     .option('--http-server-port <port>', 'serve /healthz /readyz /show /metrics on 127.0.0.1:PORT')
+    .option('--replica-of <project-file>', 'start another replica of that project, on its PostgreSQL store, as its authority identity (imported with `identity import`)')
+    .addOption(new Option('--replica', 'start again as a replica of --project (used by background starts and `node start`)').hideHelp())
     .option('--foreground', 'run in this process until interrupted')
     .addOption(new Option('--secrets-stdin', 'read the store URL from standard input (used by background starts)').hideHelp())
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
@@ -135,7 +167,7 @@ export function projectCommands(program: Command): void {
     .action(async (text: string, o: { identity?: string; output: OutputFormat }) => {
       const home = new Home()
       const ticket = decodeTicket(text)
-      const p = { name: ticket.project, authority: importIdentity(nodeCrypto, ticket.authority), route: ticket.route }
+      const p = { name: ticket.project, authority: importIdentity(nodeCrypto, ticket.authority), route: ticket.route, ...(ticket.replicas !== undefined ? { replicas: ticket.replicas } : {}) }
       const result = await withAuthority(home, { ...o, project: p }, async (c, node) => {
         const member = await c.enroll(ticket.code)
         const credential = await c.credential()
