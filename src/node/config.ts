@@ -140,7 +140,8 @@ export const NodeConfigSchema = z.object({
   'http-server-port': port.optional(),
   'http-server-host': z.string().optional(),
   policies: PolicyEntries.optional(),
-  relay: z.union([RelayNameSchema(), z.array(RelayNameSchema())]).transform((v) => Array.isArray(v) ? v : [v]).optional(),
+  // A name, or {name, shared: true} for one of several outlets in front of the same service.
+  relay: oneOrMany(z.union([RelayNameSchema(), z.object({ name: RelayNameSchema(), shared: z.boolean().optional() }).strict()]), ['name', 'shared'], 'name').optional(),
   'tcp-outlet': oneOrMany(TcpOutletConfig, Object.keys(TcpOutletConfig.shape), 'from').optional(),
   'tcp-inlet': oneOrMany(TcpInletConfig, Object.keys(TcpInletConfig.shape)).optional(),
   'influxdb-outlet': oneOrMany(InfluxdbOutletConfig, Object.keys(InfluxdbOutletConfig.shape), 'from').optional(),

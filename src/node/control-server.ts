@@ -15,7 +15,7 @@ import { codeOf, HTTP_STATUS, kindOf, PorticoError, type ErrorKind } from '../ut
 export const MAX_CONTROL_BODY = 64 * 1024
 
 const ChannelRequest = z.object({ to: z.string().max(1024), authorized: z.string().optional(), timeoutMs: z.number().int().positive().max(120_000).optional() }).strict()
-const RelayRequest = z.object({ name: RelayName, at: z.string().max(1024).optional() }).strict()
+const RelayRequest = z.object({ name: RelayName, at: z.string().max(1024).optional(), shared: z.boolean().optional() }).strict()
 const PolicyRequest = z.object({ resource: z.string().min(1).max(128), expression: z.string().min(1).max(4096) }).strict()
 const MessageRequest = z.object({ to: z.string().max(1024), text: z.string().max(MAX_CONTROL_BODY), timeoutMs: z.number().int().positive().max(120_000).optional() }).strict()
 
@@ -99,7 +99,7 @@ export async function startControlServer(runtime: NodeRuntime, socketPath: strin
         return runtime.portals.addInfluxdbInlet(InfluxdbInletConfig.parse(await readJson(req)))
       case 'POST /relays': {
         const body = RelayRequest.parse(await readJson(req))
-        return runtime.portals.addRelay(body.name, body.at)
+        return runtime.portals.addRelay(body.name, body.at, body.shared === true)
       }
       case 'POST /messages': {
         const body = MessageRequest.parse(await readJson(req))

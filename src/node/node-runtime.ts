@@ -125,7 +125,10 @@ export class NodeRuntime {
       })
       rt.metrics.leaseManagers = rt.portals.leaseManagers
       rt.metrics.influxdbInlets = rt.portals.influxdbInlets
-      for (const name of config.relay ?? []) rt.portals.addRelay(name)
+      for (const r of config.relay ?? []) {
+        if (typeof r === 'string') rt.portals.addRelay(r)
+        else rt.portals.addRelay(r.name, undefined, r.shared === true)
+      }
       for (const c of config['tcp-outlet'] ?? []) await rt.portals.addOutlet(c)
       for (const c of config['tcp-inlet'] ?? []) await rt.portals.addInlet(c)
       for (const c of config['influxdb-outlet'] ?? []) await rt.portals.addInfluxdbOutlet(c)

@@ -124,7 +124,8 @@ export class Portals {
     return policyTrust(() => this.o.policies.get(resource), { id: resource, type })
   }
 
-  addRelay(name: string, at?: string): Record<string, unknown> {
+  /** `shared`: one of several outlet nodes in front of the same service registering one name (each must ask to share it). */
+  addRelay(name: string, at?: string, shared = false): Record<string, unknown> {
     if (this.relays.has(name)) throw new PortalError(`relay '${name}' is already being registered`)
     const { node, project } = this.o
     if (at === undefined && project === undefined) throw new PortalError('registering a relay needs a project (enroll first) or --at ROUTE')
@@ -134,7 +135,7 @@ export class Portals {
       ? replicas.map((route) => ({ replica: route, connect: async (signal) => [local((await node.replicaChannel(project, route, { signal })).address)] }))
       : [{ connect: (signal) => node.resolve(at ?? `/project/${project?.name ?? ''}`, { signal }) }]
     const relays = targets.map((t) => new RelayRegistration({
-      router: node.router, log: this.o.log.child({ relay: name, ...(t.replica !== undefined ? { replica: t.replica } : {}) }), name, connect: t.connect,
+      router: node.router, log: this.o.log.child({ relay: name, ...(t.replica !== undefined ? { replica: t.replica } : {}) }), name, shared, connect: t.connect,
       ...(t.replica !== undefined ? { replica: t.replica } : {}),
       closed: (address) => new Promise((resolve) => {
         const c = node.channels.get(address)

@@ -24,6 +24,8 @@ export interface RelayRegistrationOptions {
   connect: (signal: AbortSignal) => Promise<Route>
   /** Resolves when the channel at `address` closes. */
   closed: (address: string) => Promise<string>
+  /** Asks to share the name with other outlets in front of the same service. */
+  shared?: boolean
   /** The replica of the project this registration is kept at, when the project has several. */
   replica?: string
   /** Settles once the node holds its first credential: without it the relay service refuses the name, so the first attempt waits for it. */
@@ -55,8 +57,12 @@ export class RelayRegistration {
     if (route !== undefined) await callRpc(this.o.router, [...route, local(RELAY_ADDRESS)], 'unregister', { name: this.o.name }, { timeoutMs: 3000 }).catch(() => undefined)
   }
 
+  private get request(): Record<string, unknown> {
+    return { name: this.o.name, ...(this.o.shared === true ? { shared: true } : {}) }
+  }
+
   summary(): Record<string, unknown> {
-    return { name: this.o.name, ...(this.o.replica !== undefined ? { replica: this.o.replica } : {}), registered: this.registered, registrations: this.registrations, lastError: this.lastError ?? null }
+    return { name: this.o.name, ...(this.o.shared === true ? { shared: true } : {}), ...(this.o.replica !== undefined ? { replica: this.o.replica } : {}), registered: this.registered, registrations: this.registrations, lastError: this.lastError ?? null }
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
@@ -64,7 +70,7 @@ export class RelayRegistration {
     while (!signal.aborted) {
       try {
         const route = await this.o.connect(signal)
-        await callRpc(this.o.router, [...route, local(RELAY_ADDRESS)], 'register', { name: this.o.name }, { signal })
+        await callRpc(this.o.router, [...route, local(RELAY_ADDRESS)], 'register', this.request, { signal })
         this.lastRoute = route
         this.registered = true
         this.registrations++
@@ -100,7 +106,7 @@ export class RelayRegistration {
         return new Promise<string>(() => undefined)
       }
       try {
-        await callRpc(this.o.router, [...route, local(RELAY_ADDRESS)], 'register', { name: this.o.name }, { signal })
+        await callRpc(this.o.router, [...route, local(RELAY_ADDRESS)], 'register', this.request, { signal })
       } catch (err) {
         if (signal.aborted) return new Promise<string>(() => undefined)
         return `the registration could not be confirmed: ${(err as Error).message}`

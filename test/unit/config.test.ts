@@ -51,6 +51,17 @@ test('portals keyed by name, as Ockam writes them: the key is an outlet\'s name 
   assert.equal(parseNodeConfig('tcp-outlet: [{to: "127.0.0.1:5432", from: a}, {to: "127.0.0.1:5433", from: b}]', {})['tcp-outlet']?.length, 2)
 })
 
+test('relays: a name, a list, or a shared one written whole or keyed by its name', () => {
+  const relays = (text: string): unknown => parseNodeConfig(text, {}).relay
+  assert.deepEqual(relays('relay: db'), ['db'])
+  assert.deepEqual(relays('relay: [db, web]'), ['db', 'web'])
+  assert.deepEqual(relays('relay: {name: db, shared: true}'), [{ name: 'db', shared: true }])
+  assert.deepEqual(relays('relay: {db: {shared: true}}'), [{ name: 'db', shared: true }])
+  assert.deepEqual(relays('relay: [web, {name: db, shared: true}]'), ['web', { name: 'db', shared: true }])
+  assert.throws(() => relays('relay: {name: db, shard: true}'), ConfigError)
+  assert.throws(() => relays('relay: {name: "-db", shared: true}'), ConfigError)
+})
+
 test('property: any text is a config or a ConfigError, never a crash', () => {
   fc.assert(fc.property(fc.string({ maxLength: 300 }), (text) => {
     try {

@@ -8,10 +8,11 @@ export function portalCommands(program: Command): void {
     .command('create').argument('<name>', 'relay name; the node\'s credential must carry relay=NAME or relay=*')
     .description('Register NAME at the project\'s relay service from a running node, and keep it registered')
     .option('--at <route>', 'relay service route (default: the node\'s project)')
+    .option('--shared', 'share the name with other outlet nodes in front of the same service (each must register it shared): new channels are spread over them')
     .option('--node <name>', 'node that registers it', 'default')
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
-    .action(async (name: string, o: { at?: string; node: string; output: OutputFormat }) => {
-      const r = await callNode(new Home().apiSocket(o.node), 'POST', '/relays', { name, ...(o.at !== undefined ? { at: o.at } : {}) })
+    .action(async (name: string, o: { at?: string; shared?: boolean; node: string; output: OutputFormat }) => {
+      const r = await callNode(new Home().apiSocket(o.node), 'POST', '/relays', { name, ...(o.at !== undefined ? { at: o.at } : {}), ...(o.shared === true ? { shared: true } : {}) })
       print(o.output, r, () => `relay ${name}: registering from node ${o.node} (see \`portico node show ${o.node}\`)`)
     })
 
