@@ -59,7 +59,7 @@ export class InfluxdbPortals {
       ? await detectBackend({ endpoint, make: (api) => makeBackend(api, c, endpoint, log), log, signal: this.o.signal, ...(c['all-access-token'] !== undefined ? { token: c['all-access-token'] } : {}) })
       : makeBackend(c.api, c, endpoint, log)
     const manager = new LeaseManager({
-      outlet: c.from, owner: `${this.o.node.identifier}/${c.from}`, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions'], { allowOrgWide: c['allow-org-wide-permissions'] === true }),
+      outlet: c.from, owner: this.o.sharedStore === true ? `shared/${c.from}` : `${this.o.node.identifier}/${c.from}`, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions'], { allowOrgWide: c['allow-org-wide-permissions'] === true }),
       ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases'], host: databaseHost(endpoint)
     })
     const tcpSummary = await this.tcp.addTcpOutlet({ to: c.to, from: c.from, tls: c.tls, ...(c.allow !== undefined ? { allow: c.allow } : {}),

@@ -120,7 +120,7 @@ export class NodeRuntime {
       const credential = rt.membership?.start(AbortSignal.any([o.signal, rt.lifetime.signal]))
       credential?.catch(() => undefined)
       rt.portals = new Portals({
-        node: rt.node, policies: rt.policies, log: log.child({ scope: 'portal' }), project: rt.project, signal: AbortSignal.any([o.signal, rt.lifetime.signal]), leases: o.store.leases,
+        node: rt.node, policies: rt.policies, log: log.child({ scope: 'portal' }), project: rt.project, signal: AbortSignal.any([o.signal, rt.lifetime.signal]), leases: o.store.leases, sharedStore: o.store.kind === 'postgres',
         ...(credential !== undefined ? { credential } : {})
       })
       rt.metrics.leaseManagers = rt.portals.leaseManagers

@@ -13,6 +13,11 @@ export interface PortalsOptions {
   project: Project | undefined
   signal: AbortSignal
   leases: LeaseRepository
+  /**
+   * The store is PostgreSQL, which outlet nodes in front of one database may share: an influxdb
+   * outlet's leases are then its siblings' too (same outlet name), and orphans are judged as theirs.
+   */
+  sharedStore?: boolean
   /** Settles once the node holds its first project credential: inlets open their routes after it (a relay admits no one before). */
   credential?: Promise<void>
 }

@@ -256,6 +256,14 @@ function leaseRepository(db: SqlDb): LeaseRepository {
     async due(outlet, now, limit) {
       return (await db.all('SELECT * FROM leases WHERE revoked_at IS NULL AND outlet = ? AND expires_at <= ? AND next_attempt_at <= ? ORDER BY expires_at LIMIT ?', [outlet, now, now, limit])).map(toLease)
     },
+    async claimDue(outlet, now, limit, holdUntil) {
+      // PostgreSQL: rows another sweeper is taking right now are skipped, not waited for. SQLite has one writer.
+      const lock = db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''
+      const rows = await db.all(`UPDATE leases SET next_attempt_at = ? WHERE id IN (
+          SELECT id FROM leases WHERE revoked_at IS NULL AND outlet = ? AND expires_at <= ? AND next_attempt_at <= ? ORDER BY expires_at LIMIT ?${lock}
+        ) RETURNING *`, [holdUntil, outlet, now, now, limit])
+      return rows.map(toLease).sort((a, b) => a.expiresAt - b.expiresAt)
+    },
     async markRevoked(id, now) {
       await db.run('UPDATE leases SET revoked_at = ?, last_error = NULL WHERE id = ?', [now, id])
     },

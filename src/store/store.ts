@@ -72,6 +72,12 @@ export interface LeaseRepository {
   countActive(outlet: string, identifier?: string): Promise<number>
   /** The outlet's active leases past expiry whose next revocation attempt is due. */
   due(outlet: string, now: number, limit: number): Promise<LeaseRecord[]>
+  /**
+   * Takes up to `limit` due leases for one sweeper: each is held (not due to anyone else) until
+   * `holdUntil`, so outlet nodes sharing the store never revoke the same lease at once, and one
+   * that dies holding leases leaves them to the others after that time. In expiry order.
+   */
+  claimDue(outlet: string, now: number, limit: number, holdUntil: number): Promise<LeaseRecord[]>
   markRevoked(id: string, now: number): Promise<void>
   markFailed(id: string, error: string, nextAttemptAt: number): Promise<void>
   /** Makes every active lease of `identifier` at the outlet due now, for `reason` (the member was deleted). */

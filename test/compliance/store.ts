@@ -13,6 +13,11 @@ function ticket(over: Partial<TicketRecord> = {}): TicketRecord {
   return { codeHash: 'aa'.repeat(32), attributes: { site: 'a' }, role: 'member', usesLeft: 1, expiresAt: NOW + 600, createdAt: NOW, createdBy: 'Iadmin', ...over }
 }
 
+const lease = (id: string, identifier: string, expiresAt: number, outlet = 'influxdb'): LeaseRecord => ({
+  id, identifier, outlet, backend: 'v2', backendId: `auth-${id}`, permissions: '[]', createdAt: NOW, expiresAt,
+  revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null
+})
+
 const role = (s: Store, id: string): Promise<string | undefined> => s.members.get(id).then((m) => m?.role)
 
 export function storeCompliance(name: string, freshUrl: TestSetup<string>): void {
@@ -144,10 +149,6 @@ export function storeCompliance(name: string, freshUrl: TestSetup<string>): void
     })
 
     test('leases: active, due in expiry order, failures back off, revoked leave the active set, identity expiry; each outlet sees only its own', async () => {
-      const lease = (id: string, identifier: string, expiresAt: number, outlet = 'influxdb'): LeaseRecord => ({
-        id, identifier, outlet, backend: 'v2', backendId: `auth-${id}`, permissions: '[]', createdAt: NOW, expiresAt,
-        revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null
-      })
       await store.leases.insert(lease('l1', 'Ia', NOW + 10))
       await store.leases.insert(lease('l2', 'Ia', NOW + 5))
       await store.leases.insert(lease('l3', 'Ib', NOW + 1000))
@@ -173,6 +174,29 @@ export function storeCompliance(name: string, freshUrl: TestSetup<string>): void
       assert.deepEqual((await store.leases.due('analysts', NOW + 23, 10)).map((l) => [l.id, l.revokeReason ?? null]), [['o1', null], ['o2', 'outlet deleted']])
       assert.equal(await store.leases.expireOutlet('analysts', NOW + 24, 'outlet deleted'), 0)
       assert.equal((await store.leases.get('l3'))?.revokeReason, 'member deleted')
+    })
+
+    test('leases: sweepers sharing the store claim due leases without overlap; a claim held past its time is taken again', async () => {
+      const url = await freshUrl()
+      // Outlet nodes share one PostgreSQL database; a SQLite file has one node, whose sweeps may still overlap.
+      const stores = store.kind === 'postgres' ? await Promise.all([0, 1, 2].map(() => openStore(url))) : [await openStore(url)]
+      try {
+        const [first] = stores
+        for (let i = 0; i < 60; i++) await first?.leases.insert(lease(`c${String(i).padStart(2, '0')}`, `I${i % 7}`, NOW + i, 'shared'))
+        await first?.leases.insert(lease('later', 'Ix', NOW + 1000, 'shared'))
+        const claims = await Promise.all(stores.flatMap((s) => [s, s].map((t) => t.leases.claimDue('shared', NOW + 100, 40, NOW + 130))))
+        const ids = claims.flat().map((l) => l.id)
+        assert.equal(ids.length, 60, 'every due lease claimed')
+        assert.equal(new Set(ids).size, 60, 'no lease claimed twice')
+        for (const c of claims) assert.deepEqual(c.map((l) => l.expiresAt), [...c.map((l) => l.expiresAt)].sort((a, b) => a - b))
+        assert.deepEqual(await first?.leases.claimDue('shared', NOW + 120, 100, NOW + 150), [], 'held until their claim ends')
+        const again = await first?.leases.claimDue('shared', NOW + 130, 100, NOW + 160)
+        assert.equal(again?.length, 60, 'a sweeper that died holding them leaves them to the next')
+        await first?.leases.markRevoked('c00', NOW + 131)
+        assert.equal((await first?.leases.claimDue('shared', NOW + 200, 100, NOW + 230))?.some((l) => l.id === 'c00'), false)
+      } finally {
+        for (const s of stores) await s.close()
+      }
     })
 
     test('a failed transaction leaves the store unchanged', async () => {

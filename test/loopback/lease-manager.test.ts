@@ -11,6 +11,9 @@ import { waitFor } from '../helpers.js'
 
 // The lease manager over a real store (SQLite) and the contract-checked v2 emulator.
 
+/** Reconcile's second look, shortened: the tests that need the grace make it longer themselves. */
+const TEST_RECONCILE_GRACE_MS = 50
+
 const v2 = await startV2Emulator({ buckets: Array.from({ length: 300 }, (_, i) => `b${i}`) })
 const store = await openStore('sqlite::memory:')
 after(async () => {
@@ -77,7 +80,7 @@ function managerAt(outlet: string, clock: { now: number }, leases: LeaseReposito
   return new LeaseManager({
     outlet, owner: `test/${outlet}`, backend: new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }),
     leases, log: silentLogger, orgId: v2.orgId, permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
-    ttlSeconds: 60, maxPerIdentity: 500, maxTotal, now: () => clock.now, ...(sweepIntervalMs !== undefined ? { sweepIntervalMs } : {})
+    ttlSeconds: 60, maxPerIdentity: 500, maxTotal, now: () => clock.now, reconcileGraceMs: TEST_RECONCILE_GRACE_MS, ...(sweepIntervalMs !== undefined ? { sweepIntervalMs } : {})
   })
 }
 const tokenActive = (token: string): boolean => [...v2.authorizations.values()].some((a) => a.token === token)
@@ -250,7 +253,7 @@ function managerAtBackend(outlet: string, clock: { now: number }, backend: Lease
   return new LeaseManager({
     outlet, owner: `test/${outlet}`, backend, leases: store.leases, log: silentLogger, orgId: v2.orgId,
     permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
-    ttlSeconds: 60, maxPerIdentity: 5, maxTotal: 10, now: () => clock.now
+    ttlSeconds: 60, maxPerIdentity: 5, maxTotal: 10, now: () => clock.now, reconcileGraceMs: TEST_RECONCILE_GRACE_MS
   })
 }
 
@@ -269,4 +272,44 @@ test('a lease id is the owner\'s 8-hex mark and 16 random hex digits; reconcile 
   assert.equal(tokenActive(odd.token), true)
   assert.equal(tokenActive(g.token), true)
   await backend.revoke(odd.backendId)
+})
+
+test('outlets sharing a store: reconcile leaves a sibling\'s credential recorded during its grace, and two sweepers revoke each lease exactly once', { timeout: 30_000 }, async () => {
+  const clock = { now: Date.now() }
+  const revoked: string[] = []
+  const counted = (): LeaseBackend => {
+    const b = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+    const revoke = b.revoke.bind(b)
+    b.revoke = async (id, signal) => {
+      revoked.push(id)
+      await revoke(id, signal)
+    }
+    return b
+  }
+  // Siblings: one outlet name, one owner (as outlet nodes sharing a PostgreSQL store are).
+  const sibling = (): LeaseManager => new LeaseManager({
+    outlet: 'shared-outlet', owner: 'shared/shared-outlet', backend: counted(), leases: store.leases, log: silentLogger, orgId: v2.orgId,
+    permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
+    ttlSeconds: 60, maxPerIdentity: 500, maxTotal: 1000, now: () => clock.now, reconcileGraceMs: 500, sweepIntervalMs: 20
+  })
+  const [a, b] = [sibling(), sibling()]
+  // A credential `a` has from the database but has not recorded yet when `b` starts and reconciles.
+  const backend = counted()
+  const inFlightId = `${ownerMark('shared/shared-outlet')}${'3'.repeat(16)}`
+  const inFlight = await backend.issue({ leaseId: inFlightId, identifier: 'I-sib', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions: [{ action: 'write', resource: { type: 'buckets', name: 'b40' } }] })
+  const reconciling = b.reconcile()
+  await new Promise((r) => setTimeout(r, 100))
+  await store.leases.insert({ id: inFlightId, identifier: 'I-sib', outlet: 'shared-outlet', backend: 'v2', backendId: inFlight.backendId, permissions: '[]', createdAt: clock.now, expiresAt: clock.now + 60_000, revokedAt: null, revokeAttempts: 0, nextAttemptAt: 0, lastError: null })
+  assert.equal(await reconciling, 0)
+  assert.equal(tokenActive(inFlight.token), true, 'a sibling\'s fresh lease survives reconcile')
+  const grants = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).create({ identifier: `I-sib${i}`, attributes: { bucket: `b${41 + i}` } })))
+  clock.now += 61_000
+  const sweeping = new AbortController()
+  const done = Promise.all([a.sweep(sweeping.signal), b.sweep(sweeping.signal)])
+  await waitFor(() => grants.every((g) => !tokenActive(g.token)) && !tokenActive(inFlight.token), 20_000, 'every shared lease revoked')
+  sweeping.abort()
+  await done
+  assert.equal(revoked.length, 41)
+  assert.equal(new Set(revoked).size, 41, 'no lease revoked by both sweepers')
+  assert.equal(a.stats.revoked + b.stats.revoked, 41)
 })

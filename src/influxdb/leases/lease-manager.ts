@@ -18,6 +18,17 @@ export const SWEEP_INTERVAL_MS = 250
 export const SWEEP_BATCH = 200
 export const SWEEP_CONCURRENCY = 32
 export const REVOKE_RETRY_MAX_MS = 60_000
+/**
+ * A sweep holds the leases it takes for this long: outlet nodes sharing a store never revoke one
+ * lease together, and the leases of a node that dies mid-sweep go to another after this time.
+ */
+export const SWEEP_CLAIM_MS = 15_000
+/**
+ * At start-up a tagged credential the store does not know is looked up again after this long
+ * before it is revoked: a sibling outlet sharing the store may have just issued it and not yet
+ * recorded it (it records it right after the database answers).
+ */
+export const RECONCILE_GRACE_MS = 5000
 /** Tries at marking a revoked identity's leases due, with backoff from 250 ms to 2 s: at most about 10 s in all, inside the 15 s a member deletion has. */
 export const REVOKE_IDENTITY_ATTEMPTS = 8
 export const REVOKE_IDENTITY_FIRST_WAIT_MS = 250
@@ -58,6 +69,8 @@ export interface LeaseManagerOptions {
   now?: () => number
   /** The sweeper's pause between sweeps (SWEEP_INTERVAL_MS). */
   sweepIntervalMs?: number
+  /** How long reconcile waits before it revokes a credential the store does not know (RECONCILE_GRACE_MS). */
+  reconcileGraceMs?: number
 }
 
 /** Hex digits of the owner's mark that start each lease id; 16 random hex digits follow. */
@@ -228,25 +241,40 @@ export class LeaseManager {
   async reconcile(signal?: AbortSignal): Promise<number> {
     const tagged = (await this.o.backend.listTagged(signal)).filter((t) => this.isOurs(t.leaseId))
     let n = 0
+    const unknown: typeof tagged = []
     for (const t of tagged) {
       const l = await this.o.leases.get(t.leaseId)
       if (l !== undefined && l.revokedAt === null && l.expiresAt > this.now() && l.backendId === t.backendId) continue
-      if (l !== undefined && l.revokedAt === null) {
-        await this.revokeOne(l, 'expired while the outlet was down')
-      } else {
-        await this.o.backend.revoke(t.backendId, signal)
-        this.o.log.warn({ lease: t.leaseId }, 'revoked an orphaned lease credential found in the database')
+      if (l === undefined) {
+        unknown.push(t)
+        continue
       }
+      if (l.revokedAt === null) await this.revokeOne(l, 'expired while the outlet was down')
+      else await this.revokeOrphan(t.backendId, t.leaseId, signal)
+      n++
+    }
+    if (unknown.length === 0) return n
+    await sleep(this.o.reconcileGraceMs ?? RECONCILE_GRACE_MS, undefined, signal !== undefined ? { signal } : {})
+    for (const t of unknown) {
+      // Recorded meanwhile: a sibling's lease, live (the sweep revokes it when it is due).
+      if (await this.o.leases.get(t.leaseId) !== undefined) continue
+      await this.revokeOrphan(t.backendId, t.leaseId, signal)
       n++
     }
     return n
+  }
+
+  private async revokeOrphan(backendId: string, leaseId: string, signal?: AbortSignal): Promise<void> {
+    await this.o.backend.revoke(backendId, signal)
+    this.o.log.warn({ lease: leaseId }, 'revoked an orphaned lease credential found in the database')
   }
 
   /** Runs until `signal` aborts: each sweep revokes the leases that are due. */
   async sweep(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
-        const due = await this.o.leases.due(this.o.outlet, this.now(), SWEEP_BATCH)
+        const now = this.now()
+        const due = await this.o.leases.claimDue(this.o.outlet, now, SWEEP_BATCH, now + SWEEP_CLAIM_MS)
         // A sliding window, not batches: one slow revocation does not hold up the others.
         await Promise.all(due.map((l) => this.revoking.run(() => this.revokeOne(l, l.revokeReason ?? 'expired'))))
         if (due.length === SWEEP_BATCH) continue
