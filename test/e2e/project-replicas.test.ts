@@ -5,7 +5,9 @@ import { cli, ok, type Cli } from '../support/cli.js'
 import { freePort, startPostgres, type PostgresServer } from '../support/postgres.js'
 import { echoServer, roundTrip, type Target } from '../support/tcp-servers.js'
 import { nodePid } from '../support/processes.js'
-import { alive } from '../support/node-processes.js'
+import { alive, writesAgain } from '../support/node-processes.js'
+import { startInflux, type InfluxServer } from '../support/influxdb.js'
+import pg from 'pg'
 import { newIdentity, testLogger } from '../helpers.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
 import { projectFromFile, projectRoutes, type Project } from '../../src/authority/project.js'
@@ -20,12 +22,13 @@ import { PorticoNode } from '../../src/node/portico-node.js'
 const homes: Cli[] = [cli('portico-replica-1-'), cli('portico-replica-2-'), cli('portico-replica-3-')]
 const [first] = homes as [Cli, Cli, Cli]
 const replicaNames = ['r1', 'r2', 'r3']
-let pg: PostgresServer
+let postgres: PostgresServer
 let store = ''
 let ports: number[] = []
 let inletPort = 0
 let target: Target
 let project: Project
+let influx: InfluxServer | undefined
 
 interface Show { identifier: string; secureChannels: { peer: string }[]; connections: { peer: string }[]; relays: { registered: boolean; replicas?: { registered: boolean }[] }[] }
 const show = async (c: Cli, name: string): Promise<Show> => JSON.parse(await ok(c, 'node', 'show', name, '--output', 'json')) as Show
@@ -75,8 +78,8 @@ async function recovered(since: number, timeoutMs = 30_000): Promise<number> {
 }
 
 before(async () => {
-  pg = await startPostgres()
-  store = await pg.createDatabase('project')
+  postgres = await startPostgres()
+  store = await postgres.createDatabase('project')
   ports = await Promise.all([freePort(), freePort(), freePort()])
   inletPort = await freePort()
   target = await echoServer()
@@ -99,10 +102,11 @@ before(async () => {
 })
 
 after(async () => {
-  for (const n of ['inlet', 'outlet', 'r1']) await first('node', 'delete', n)
+  for (const n of ['inlet', 'outlet', 'influx-a', 'influx-b', 'device', 'r1']) await first('node', 'delete', n)
+  await influx?.stop()
   for (const i of [1, 2]) await (homes[i] as Cli)('node', 'delete', replicaNames[i] ?? '')
   await target.close()
-  pg.stop()
+  postgres.stop()
 })
 
 test('replicas: every replica serves the project; a one-use ticket raced by 50 enrollments over 3 replicas is redeemed once, a three-use ticket three times', async () => {
@@ -178,4 +182,64 @@ test('SIGKILL of the replica an inlet goes through: the portal serves again thro
     return relay?.replicas?.every((r) => r.registered) === true ? true : undefined
   })
   t.diagnostic(`after SIGKILL of replica ${used + 1}: ms ${JSON.stringify(figures)}`)
+})
+
+test('two influxdb outlets share a relay and their leases (PostgreSQL): SIGKILL of the one a device writes through, the device writes through the other, and the dead one\'s lease is revoked by its sibling on time', async (t) => {
+  influx = await startInflux()
+  const admin = { username: influx.admin.username, password: influx.admin.password }
+  await influx.query('CREATE DATABASE dev1', admin)
+  const leaseUsers = async (): Promise<string[]> => {
+    const r = await (influx as InfluxServer).query('SHOW USERS', admin)
+    return ((JSON.parse(r.body) as { results: { series?: { values: string[][] }[] }[] }).results[0]?.series?.[0]?.values ?? []).map((v) => v[0] ?? '').filter((u) => u.startsWith('portico_lease_'))
+  }
+  const outletStore = await postgres.createDatabase('outlets')
+  first.env.INFLUX_PASSWORD = influx.admin.password
+  const outlets = ['influx-a', 'influx-b']
+  for (const name of outlets) {
+    await ok(first, 'identity', 'create', name)
+    await ok(first, 'enroll', await ok(first, 'ticket', 'create', '--attribute', 'influxdb-outlet=true', '--relay', 'influx'), '--identity', name)
+    await ok(first, 'node', 'create', name, '--identity', name, '--store', outletStore, '--configuration', JSON.stringify({
+      relay: { name: 'influx', shared: true },
+      'influxdb-outlet': {
+        to: influx.address, api: 'v1', allow: 'influxdb-inlet', 'admin-username': influx.admin.username, 'admin-password': '$INFLUX_PASSWORD',
+        'leased-token-expires-in': '10s', 'leased-token-permissions': [{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]
+      }
+    }))
+  }
+  const devicePort = await freePort()
+  await ok(first, 'identity', 'create', 'device')
+  await ok(first, 'enroll', await ok(first, 'ticket', 'create', '--attribute', 'influxdb-inlet=true', '--attribute', 'bucket=dev1'), '--identity', 'device')
+  await ok(first, 'node', 'create', 'device', '--identity', 'device', '--configuration', `influxdb-inlet: {from: ${devicePort}, via: influx, allow: influxdb-outlet}`)
+  await writesAgain(devicePort, 'dev1', Date.now())
+
+  const ids = await Promise.all(outlets.map(async (n) => (await show(first, n)).identifier))
+  const peers = (await show(first, 'device')).secureChannels.map((c) => c.peer)
+  const serving = ids.findIndex((id) => peers.includes(id))
+  assert.ok(serving >= 0, 'the device has a channel to one of the outlets')
+  const before = await leaseUsers()
+  assert.equal(before.length, 1, 'the device holds one lease')
+  const pid = nodePid(first.home, outlets[serving] ?? '')
+  const killed = Date.now()
+  process.kill(pid, 'SIGKILL')
+  while (alive(pid)) await new Promise((r) => setTimeout(r, 20))
+  const figures: Record<string, number> = { 'writes again': await writesAgain(devicePort, 'dev1', killed) }
+  // The dead outlet's lease is in the shared store: its sibling revokes it when it is due.
+  await until('the dead outlet\'s lease to be revoked by its sibling', 30_000, async () => (await leaseUsers()).includes(before[0] ?? '') ? undefined : true)
+  figures['dead outlet\'s lease revoked'] = Date.now() - killed
+
+  await ok(first, 'node', 'start', outlets[serving] ?? '')
+  await writesAgain(devicePort, 'dev1', Date.now())
+  // Nothing orphaned: every lease user in the database is a live lease in the shared store.
+  const client = new pg.Client({ connectionString: outletStore })
+  await client.connect()
+  try {
+    await until('the database\'s lease users to be the store\'s live leases', 30_000, async () => {
+      const live = (await client.query<{ backend_id: string }>('SELECT backend_id FROM leases WHERE revoked_at IS NULL')).rows.map((r) => r.backend_id)
+      const inDb = await leaseUsers()
+      return inDb.every((u) => live.includes(u)) ? true : undefined
+    })
+  } finally {
+    await client.end()
+  }
+  t.diagnostic(`after SIGKILL of outlet ${outlets[serving] ?? ''}: ms ${JSON.stringify(figures)}`)
 })
