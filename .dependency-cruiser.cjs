@@ -12,6 +12,7 @@ const layers = [
   ['authority', 'relay', 'portal'],
   ['influxdb'],
   ['node'],
+  ['console'],
   ['cli']
 ]
 const influxdbLayers = [['http', 'backends'], ['leases'], ['gate'], ['inlet']]

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Portico needs on a fresh Debian machine (as root), then the npm packages, then builds.
+# Extra Debian packages may be named as arguments (the tests add chromium for the console's browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(openssl openssh-server openssh-client postgresql influxdb influxdb-client python3-influxdb build-essential python3 curl)
+packages=(openssl openssh-server openssh-client postgresql influxdb influxdb-client python3-influxdb build-essential python3 curl "$@")
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -43,6 +43,13 @@ export interface TicketRequest {
 }
 
 /** Calls the authority over one secure channel, reopened when it closes. */
+const ProjectStatusView = z.object({
+  project: z.string(), route: z.string(), members: z.number(), replicas: z.array(z.string()),
+  relays: z.array(z.object({ name: z.string(), identifier: z.string(), shared: z.boolean(), registeredAt: z.string(), forwarded: z.number() })),
+  channels: z.record(z.string(), z.number())
+})
+export type ProjectStatusView = z.infer<typeof ProjectStatusView>
+
 export class AuthorityClient {
   private connection: AuthorityConnection | undefined
 
@@ -60,6 +67,11 @@ export class AuthorityClient {
 
   async credential(signal?: AbortSignal): Promise<IssuedCredential> {
     return IssuedCredential.parse(await this.call('credential', {}, signal))
+  }
+
+  /** The project node's view (admins only): replicas, members counted, relays, identities with channels to it. */
+  async status(signal?: AbortSignal): Promise<ProjectStatusView> {
+    return ProjectStatusView.parse(await this.call('project.status', {}, signal))
   }
 
   async revocations(signal?: AbortSignal): Promise<Uint8Array> {

@@ -59,6 +59,16 @@ export interface AuthorityOptions {
   onRevoked?: (identifier: string) => void
   /** Told when an identity becomes a member (again). */
   onMember?: (identifier: string) => void
+  /** What this project node serves now (relays, peers with channels to it), for `project.status`. */
+  status?: () => ProjectStatus
+}
+
+/** A project node as an admin's console sees it. */
+export interface ProjectStatus {
+  replicas: readonly string[]
+  relays: readonly { name: string; identifier: string; shared: boolean; registeredAt: string; forwarded: number }[]
+  /** Identities with a secure channel to this project node, and how many. */
+  channels: Readonly<Record<string, number>>
 }
 
 function memberView(m: MemberRecord): Record<string, unknown> {
@@ -118,6 +128,12 @@ export class AuthorityService {
         return memberView(found)
       },
       'member.delete': (a, m) => this.deleteMember(a, m),
+      'project.status': async (a, m) => {
+        Args.none.parse(a)
+        await this.require(m, 'admin')
+        const members = await this.o.store.members.count()
+        return { project: this.o.project.name, route: this.o.project.route, members, ...(this.o.status?.() ?? { replicas: [this.o.project.route], relays: [], channels: {} }) }
+      },
       revocations: async (a, m) => {
         Args.none.parse(a)
         await this.require(m, 'member')

@@ -10,6 +10,7 @@ import { portalCommands } from './commands/portal.js'
 import { leaseCommands } from './commands/lease.js'
 import { portalLifecycleCommands } from './commands/portal-lifecycle.js'
 import { completionCommands } from './commands/completion.js'
+import { consoleCommands } from './commands/console.js'
 import { addHelpExamples } from './help-examples.js'
 import { setQuiet } from './progress.js'
 
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   leaseCommands(program)
   portalLifecycleCommands(program)
   completionCommands(program)
+  consoleCommands(program)
   addHelpExamples(program)
   return program
 }

@@ -161,7 +161,12 @@ export class NodeRuntime {
       ...(mode.credentialTtlSeconds !== undefined ? { credentialTtlSeconds: mode.credentialTtlSeconds } : {}),
       peerOf: (channel) => this.node.channels.get(channel)?.peer.identity,
       onRevoked: (id) => this.node.revoke(id),
-      onMember: (id) => this.node.unrevoke(id)
+      onMember: (id) => this.node.unrevoke(id),
+      status: () => {
+        const channels: Record<string, number> = {}
+        for (const c of this.node.listChannels()) channels[c.peer] = (channels[c.peer] ?? 0) + 1
+        return { replicas: replicas.routes, relays: this.relayService?.list() ?? [], channels }
+      }
     })
     if (mode.admin !== undefined) await this.authority.bootstrap(mode.admin)
     for (const r of await this.o.store.revocations.list()) this.node.revoked.add(r.identifier)
