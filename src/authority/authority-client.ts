@@ -46,7 +46,9 @@ export interface TicketRequest {
 const ProjectStatusView = z.object({
   project: z.string(), route: z.string(), members: z.number(), replicas: z.array(z.string()),
   relays: z.array(z.object({ name: z.string(), identifier: z.string(), shared: z.boolean(), registeredAt: z.string(), forwarded: z.number() })),
-  channels: z.record(z.string(), z.number())
+  channels: z.record(z.string(), z.number()),
+  /** Each member's last credential from this project node (Unix seconds), the newest members first to be kept. */
+  credentials: z.record(z.string(), z.object({ issuedAt: z.number(), expiresAt: z.number() }))
 })
 export type ProjectStatusView = z.infer<typeof ProjectStatusView>
 

@@ -10,6 +10,7 @@ import type { LocalMessage } from '../routing/message.js'
 import type { Router } from '../routing/router.js'
 import { attributesSchema, bytesSchema, RpcError, serveRpc } from '../services/rpc.js'
 import type { MemberRecord, Role, Store } from '../store/store.js'
+import { setNewest } from '../util/recency-map.js'
 import { MAX_SCOPE_PATTERNS, outsideScope, ScopePattern } from './grant-scope.js'
 import {
   DEFAULT_TICKET_TTL_SECONDS, DEFAULT_TICKET_USES, encodeTicket, newTicketCode, ticketCodeHash, TICKET_CODE_BYTES
@@ -21,6 +22,8 @@ export const MAX_TICKET_TTL_SECONDS = 30 * 24 * 3600
 export const MAX_TICKET_USES = 1_000_000
 /** Pollers share one signed revocation list for this long, so 10,000 nodes cost one signature a second. */
 export const REVOCATION_LIST_CACHE_MS = 1000
+/** Members whose last credential from this project node is remembered (the newest), for the console. */
+export const MAX_REMEMBERED_CREDENTIALS = 100_000
 
 const Identifier = z.string().refine(isIdentifier, 'not an identifier (I followed by 64 hex digits)')
 const RoleSchema = z.enum(['member', 'enroller', 'admin'])
@@ -81,6 +84,8 @@ function memberView(m: MemberRecord): Record<string, unknown> {
  */
 export class AuthorityService {
   private revocationCache: { bytes: Uint8Array; at: number } | undefined
+  /** When each member last got a credential here, and until when it holds (Unix seconds). */
+  private readonly issued = new Map<string, { issuedAt: number; expiresAt: number }>()
 
   constructor(private readonly o: AuthorityOptions) {}
 
@@ -132,7 +137,10 @@ export class AuthorityService {
         Args.none.parse(a)
         await this.require(m, 'admin')
         const members = await this.o.store.members.count()
-        return { project: this.o.project.name, route: this.o.project.route, members, ...(this.o.status?.() ?? { replicas: [this.o.project.route], relays: [], channels: {} }) }
+        return {
+          project: this.o.project.name, route: this.o.project.route, members, credentials: Object.fromEntries(this.issued),
+          ...(this.o.status?.() ?? { replicas: [this.o.project.route], relays: [], channels: {} })
+        }
       },
       revocations: async (a, m) => {
         Args.none.parse(a)
@@ -174,6 +182,7 @@ export class AuthorityService {
     if (subject?.identifier !== member.identifier) throw new RpcError('the secure channel closed before the credential was issued', 'unavailable')
     const now = this.o.now()
     const c = this.o.identity.issueCredential(subject, member.attributes, { now, ttlSeconds: this.ttlSeconds })
+    setNewest(this.issued, member.identifier, { issuedAt: now, expiresAt: now + this.ttlSeconds }, MAX_REMEMBERED_CREDENTIALS)
     return { credential: c.credential, purposeKey: c.purposeKey, createdAt: now, expiresAt: now + this.ttlSeconds, attributes: member.attributes }
   }
 

@@ -2,8 +2,6 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 
 export const SESSION_COOKIE = 'portico_console'
-/** Sessions a console keeps at once (each browser that exchanged the token, and then its cookie). */
-export const MAX_CONSOLE_SESSIONS = 16
 const SECRET_BYTES = 32
 
 const secret = (): string => randomBytes(SECRET_BYTES).toString('base64url')
@@ -20,6 +18,7 @@ function same(a: string, b: string): boolean {
  */
 export class ConsoleAccess {
   private token: string | undefined = secret()
+  /** One token, so one session: the browser that opened the printed link. */
   private readonly sessions = new Set<string>()
 
   constructor(private readonly port: () => number) {}
@@ -51,7 +50,6 @@ export class ConsoleAccess {
   exchange(token: string): string | undefined {
     if (this.token === undefined || !same(token, this.token)) return undefined
     this.token = undefined
-    if (this.sessions.size >= MAX_CONSOLE_SESSIONS) this.sessions.delete(this.sessions.values().next().value ?? '')
     const session = secret()
     this.sessions.add(session)
     return `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`

@@ -124,6 +124,7 @@ test('a ticket made in the page enrolls a device from the CLI; the member and it
   const deviceId = (JSON.parse(await ok(portico, 'node', 'show', 'device', '--output', 'json')) as { identifier: string }).identifier
   await shows(deviceId)
   assert.match(await textOf(page), /bucket=dev1/)
+  t.diagnostic(`screenshot ${await screenshot(page, 'console-members-live')}`)
 
   await writesAgain(devicePort, 'dev1', Date.now())
   const [user] = await leaseUsers()

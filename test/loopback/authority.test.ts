@@ -161,3 +161,17 @@ test('deleting a member closes its channels on every node within 15 s and denies
   await adminClient.addMember(victim.node.identifier, {})
   await waitFor(() => !server.node.revoked.has(victim.node.identifier), 15_000, 'revocation lifted')
 })
+
+test('project status, for admins only: members counted, the replica, relays, who holds channels, each member\'s last credential here', async () => {
+  const rt = await enrolledNode('status-device', { site: 's' })
+  const member = authorityClientFor(rt.node, rt.project ?? assert.fail())
+  await assert.rejects(member.status(), (e: unknown) => e instanceof RemoteError && e.code === 'forbidden')
+  const s = await adminClient.status()
+  assert.equal(s.project, 'default')
+  assert.equal(s.members, (await adminClient.listMembers()).length)
+  assert.deepEqual(s.replicas, [s.route])
+  assert.ok((s.channels[rt.node.identifier] ?? 0) >= 1, 'the device holds a channel to the project node')
+  const c = s.credentials[rt.node.identifier]
+  assert.ok(c !== undefined && c.expiresAt > c.issuedAt && c.expiresAt - c.issuedAt <= 4)
+  assert.equal(s.credentials[newIdentity().identifier], undefined)
+})

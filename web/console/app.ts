@@ -30,6 +30,7 @@ function h(tag: string, attrs: Record<string, string | boolean | ((e: Event) => 
 const say = (text: string): void => { (document.getElementById('status') as HTMLElement).textContent = text }
 const page = (): Page => PAGES.find((p) => `#${p}` === location.hash) ?? 'overview'
 const when = (iso: string): string => new Date(iso).toLocaleString()
+const seconds = (s: number | undefined): string => s === undefined ? '—' : when(new Date(s * 1000).toISOString())
 const attrs = (a: Record<string, string>): string => Object.entries(a).map(([k, v]) => `${k}=${v}`).join(', ') || '—'
 
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -89,12 +90,14 @@ function members(s: Snapshot): Child[] {
   return [
     h('h2', {}, 'Members'),
     h('label', {}, 'Filter by attribute, role or identifier', h('input', { type: 'search', value: memberFilter, placeholder: 'site=7', input: (e) => { memberFilter = (e.target as HTMLInputElement).value; render() } })),
-    table(['Identifier', 'Attributes', 'Role', 'Added', 'Live channels', ''], shown.map((m) => [
-      h('span', { class: 'id' }, m.identifier), attrs(m.attributes), m.role, when(m.addedAt * 1000 > 0 ? new Date(m.addedAt * 1000).toISOString() : ''), String(live[m.identifier] ?? 0),
+    table(['Identifier', 'Attributes', 'Role', 'Added', 'Credential until', 'Last seen', 'Live channels', ''], shown.map((m) => [
+      h('span', { class: 'id' }, m.identifier), attrs(m.attributes), m.role, seconds(m.addedAt), seconds(s.status?.credentials[m.identifier]?.expiresAt),
+      live[m.identifier] !== undefined ? 'now' : seconds(s.status?.credentials[m.identifier]?.issuedAt), String(live[m.identifier] ?? 0),
       m.role === 'admin' ? '' : h('button', { class: 'danger', type: 'button', 'aria-label': `Delete member ${m.identifier}`, click: () => {
         if (confirm(`Delete and revoke ${m.identifier}? Its channels close and its leases are revoked.`)) void act('deleting the member', () => api('DELETE', `/api/members/${encodeURIComponent(m.identifier)}`))
       } }, 'Delete')
-    ]), [3])
+    ]), [3, 4, 5]),
+    h('p', { class: 'muted' }, 'Credentials and last seen are as this project node knows them (its own credentials, since it started).')
   ]
 }
 
@@ -106,7 +109,7 @@ function tickets(s: Snapshot): Child[] {
     const attributes = Object.fromEntries(field('attributes').split(/[\n,]/).map((l) => l.trim()).filter((l) => l !== '').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
     const relay = field('relay').trim()
     void act('creating a ticket', async () => {
-      lastTicket = await api('POST', '/api/tickets', { attributes, ...(relay !== '' ? { relay } : {}), usageCount: Number(field('uses')), expiresInSeconds: Number(field('expires')) * 60 })
+      lastTicket = await api<{ ticket: string; expiresAt: string }>('POST', '/api/tickets', { attributes, ...(relay !== '' ? { relay } : {}), usageCount: Number(field('uses')), expiresInSeconds: Number(field('expires')) * 60 })
     })
   } },
   h('label', {}, 'Attributes (name=value, one a line)', h('textarea', { name: 'attributes', rows: '3', placeholder: 'influxdb-inlet=true\nbucket=site-7' })),

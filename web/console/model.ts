@@ -5,7 +5,7 @@ export interface Lease { id: string; identifier: string; expiresAt: string; perm
 export interface Relay { name: string; identifier: string; shared: boolean; registeredAt: string; forwarded: number }
 export interface ProjectEvent { at: string; kind: string; subject: string; detail: string }
 export interface Snapshot {
-  status?: { project: string; route: string; members: number; replicas: string[]; relays: Relay[]; channels: Record<string, number> }
+  status?: { project: string; route: string; members: number; replicas: string[]; relays: Relay[]; channels: Record<string, number>; credentials: Record<string, { issuedAt: number; expiresAt: number }> }
   members: Member[]
   tickets: Ticket[]
   outlets: { relay: string; outlet: string; leases: Lease[]; error?: string }[]
