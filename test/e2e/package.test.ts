@@ -41,7 +41,9 @@ test('the packed tarball installs into a working portico command with no dev dep
   assert.match((await portico('node', 'stop', 'n1')).stdout, /stopped/)
 
   const modules = readdirSync(join(installed, 'node_modules'))
-  for (const dev of ['tsx', 'typescript', 'eslint', 'fast-check', '@stryker-mutator', 'influx']) assert.ok(!modules.includes(dev), `${dev} was installed`)
+  for (const dev of ['tsx', 'typescript', 'eslint', 'fast-check', '@stryker-mutator', 'influx', 'esbuild', 'puppeteer-core', 'uplot']) assert.ok(!modules.includes(dev), `${dev} was installed`)
   assert.ok(!existsSync(join(installed, 'src')) && !existsSync(join(installed, 'test')), 'sources or tests were packed')
   assert.ok(existsSync(join(installed, 'dist', 'cli', 'main.js')))
+  // The console's page is built into the package: nothing is fetched when it runs.
+  for (const f of ['index.html', 'app.js', 'app.css']) assert.ok(existsSync(join(installed, 'dist', 'console-web', f)), `dist/console-web/${f} was not packed`)
 })
