@@ -25,6 +25,8 @@ import { benchHome, benchProject } from './lib/portico-cli.js'
 import { BATCH_POINTS, lineProtocolBatch } from './lib/line-protocol.js'
 import { cpuBudgets } from './lib/cpu-budget.js'
 import { startHopChain, startTcpHopChain, type TcpHopChain } from './lib/tcp-hop-chain.js'
+import { startSshBastionChain, type SshBastionChain } from './lib/sshd.js'
+import { mkdirSync } from 'node:fs'
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 200)
 // InfluxDB's own CPU per point swings between runs of the same path (about 1.4 to 2.0 CPU s per
@@ -70,6 +72,12 @@ const DIRECT = 'direct'
 const RELAYED = 'relayed'
 const FLOOR = 'floor'
 const HTTP_FLOOR = 'http floor'
+/** What users would otherwise pick to reach a private database: `ssh -L` through a jump host. */
+const SSH = 'ssh bastion'
+const SSH_COLUMN = 'ssh -J bastion chain (ssh -L)'
+/** Goals against the alternatives (issue: performance against what users would pick instead). */
+const SSH_RATE_GOAL = 1.0
+const FLOOR_CPU_GOAL = 1.5
 const RELAYED_COLUMN = 'relayed inlet (injected lease)'
 const FLOOR_COLUMN = `floor: ${FLOOR_HOPS} plain Node TCP hops`
 const FLOOR_RATIO_COLUMN = 'floor ratio (median pair)'
@@ -128,7 +136,8 @@ function throughputRow(measure: string, r: Rounds | undefined, goal: string): Re
   return {
     measure, direct: fmt(direct, 0), [RELAYED_COLUMN]: fmt(relayed, 0), ratio: fmt(relayed / direct), 'median round-pair ratio': fmt(medianPairRatio(r, RELAYED)), goal,
     [FLOOR_COLUMN]: fmt(r.best[FLOOR] ?? NaN, 0), [FLOOR_RATIO_COLUMN]: floorRatio(FLOOR),
-    [HTTP_FLOOR_COLUMN]: fmt(r.best[HTTP_FLOOR] ?? NaN, 0), [HTTP_FLOOR_RATIO_COLUMN]: floorRatio(HTTP_FLOOR)
+    [HTTP_FLOOR_COLUMN]: fmt(r.best[HTTP_FLOOR] ?? NaN, 0), [HTTP_FLOOR_RATIO_COLUMN]: floorRatio(HTTP_FLOOR),
+    [SSH_COLUMN]: fmt(r.best[SSH] ?? NaN, 0), 'relayed / ssh': fmt(relayed / (r.best[SSH] ?? NaN))
   }
 }
 
@@ -140,8 +149,17 @@ const gzipPercent = (): number => {
 
 /** The processes of each path besides the writers and InfluxDB: what its hops cost. */
 const PATH_PROCESSES: Record<string, readonly string[]> = {
+  // Filled in once the chain runs: ssh, its ProxyJump ssh, and both sshd with their children.
+  [SSH]: [],
   [DIRECT]: [], [RELAYED]: ['inlet', 'relay', 'outlet'], [FLOOR]: Array.from({ length: FLOOR_HOPS }, (_, i) => `floor hop ${i + 1}`),
   [HTTP_FLOOR]: Array.from({ length: FLOOR_HOPS }, (_, i) => i === 0 ? 'http floor proxy' : `http floor hop ${i + 1}`)
+}
+
+/** The ssh chain's processes (after the warm-up opened its connections), named and listed as the path's own. */
+function sshProcesses(chain: SshBastionChain): Record<string, number> {
+  const pids = chain.pids()
+  PATH_PROCESSES[SSH] = pids.map((_, i) => `ssh ${i + 1}`)
+  return Object.fromEntries(pids.map((pid, i) => [`ssh ${i + 1}`, pid]))
 }
 
 /** A hop chain's processes under the names PATH_PROCESSES gives them, from the client's side. */
@@ -169,12 +187,27 @@ function cpuRows(r: Rounds): Record<string, string | number>[] {
 const added = (ms: number): string => `${ms < 0 ? '' : '+'}${fmt(ms, 3)} ms`
 
 /** A latency row at percentile `p`: each path's figure and what it adds to the direct one. */
-function latencyRow(p: number, [direct, relayed, floor, httpFloor]: number[][], goal: string): Record<string, string | number> {
-  const [d, r, f, h] = [direct, relayed, floor, httpFloor].map((t) => percentile(t ?? [], p)) as [number, number, number, number]
+function latencyRow(p: number, [direct, relayed, floor, httpFloor, ssh]: number[][], goal: string): Record<string, string | number> {
+  const [d, r, f, h, x] = [direct, relayed, floor, httpFloor, ssh].map((t) => percentile(t ?? [], p)) as [number, number, number, number, number]
   return {
     measure: `write latency p${p} ms (1 point)`, direct: fmt(d, 3), [RELAYED_COLUMN]: fmt(r, 3), ratio: added(r - d), goal,
-    [FLOOR_COLUMN]: fmt(f, 3), [FLOOR_RATIO_COLUMN]: added(f - d), [HTTP_FLOOR_COLUMN]: fmt(h, 3), [HTTP_FLOOR_RATIO_COLUMN]: added(h - d)
+    [FLOOR_COLUMN]: fmt(f, 3), [FLOOR_RATIO_COLUMN]: added(f - d), [HTTP_FLOOR_COLUMN]: fmt(h, 3), [HTTP_FLOOR_RATIO_COLUMN]: added(h - d),
+    [SSH_COLUMN]: fmt(x, 3), 'relayed / ssh': added(x - d)
   }
+}
+
+/** Portico beside what users would pick instead: the SSH bastion chain, and the floor for CPU. */
+function alternativesRows(r: Rounds, latency: number[][]): Record<string, string | number>[] {
+  const own = (path: string): number => (PATH_PROCESSES[path] ?? []).reduce((sum, name) => sum + (r.cpuSecondsPerMillionPoints[path]?.[name] ?? NaN), 0)
+  const addedAt = (i: number, p: number): number => percentile(latency[i] ?? [], p) - percentile(latency[0] ?? [], p)
+  const rate = (r.best[RELAYED] ?? NaN) / (r.best[SSH] ?? NaN)
+  return [
+    { measure: 'points/s, relayed inlet over the ssh bastion chain', portico: fmt(r.best[RELAYED] ?? NaN, 0), alternative: fmt(r.best[SSH] ?? NaN, 0), ratio: fmt(rate), goal: `>= ${SSH_RATE_GOAL}`, met: String(rate >= SSH_RATE_GOAL) },
+    { measure: 'added p50 ms, relayed inlet beside the ssh bastion chain', portico: fmt(addedAt(1, 50), 3), alternative: fmt(addedAt(4, 50), 3), ratio: '-', goal: '<= ssh', met: String(addedAt(1, 50) <= addedAt(4, 50)) },
+    { measure: 'added p99 ms, relayed inlet beside the ssh bastion chain', portico: fmt(addedAt(1, 99), 3), alternative: fmt(addedAt(4, 99), 3), ratio: '-', goal: '-', met: '-' },
+    { measure: 'CPU s per million points of the path\'s own processes, beside the floor', portico: fmt(own(RELAYED)), alternative: fmt(own(FLOOR)), ratio: fmt(own(RELAYED) / own(FLOOR)), goal: `<= ${FLOOR_CPU_GOAL}`, met: String(own(RELAYED) / own(FLOOR) <= FLOOR_CPU_GOAL) },
+    { measure: 'CPU s per million points of the path\'s own processes, beside the ssh bastion chain', portico: fmt(own(RELAYED)), alternative: fmt(own(SSH)), ratio: fmt(own(RELAYED) / own(SSH)), goal: '-', met: '-' }
+  ]
 }
 
 async function leaseFigures(name: string, backend: LeaseBackend, count: number, ttlSeconds: number): Promise<Record<string, string | number>> {
@@ -211,13 +244,15 @@ async function main(): Promise<void> {
   await reportHopRoundTrips()
   const secret = 'bench-shared-secret'
   const influx = await startInflux({ sharedSecret: secret })
-  const v2 = await startV2Emulator()
+  const v2 = await startV2Emulator({ buckets: ['bench'] })
   const v3 = await startV3Emulator()
   let chain: TcpHopChain | undefined
   let httpChain: TcpHopChain | undefined
+  let ssh: SshBastionChain | undefined
   const cleanUp = cleanUpOnce(async () => {
     await chain?.stop()
     await httpChain?.stop()
+    ssh?.stop()
     for (const n of ['inlet', 'outlet', 'authority']) await portico('node', 'delete', n).catch(() => undefined)
     await influx.stop()
     await v2.close()
@@ -235,17 +270,20 @@ async function main(): Promise<void> {
     await sleep(1000)
     chain = await startTcpHopChain(influx.address, FLOOR_HOPS)
     httpChain = await startHopChain(influx.address, ['http', ...Array.from({ length: FLOOR_HOPS - 1 }, () => 'tcp' as const)])
+    mkdirSync(join(home, 'ssh'), { recursive: true })
+    ssh = await startSshBastionChain(join(home, 'ssh'), { jump: await freePort(), host: await freePort(), local: await freePort() }, influx.port)
     const paths: Path[] = [
       [DIRECT, `${influx.url}/write?db=bench`, writer],
       [RELAYED, `http://127.0.0.1:${inletPort}/write?db=bench`, {}],
       // The client's own credential, as direct: only the hops differ.
       [FLOOR, `http://${chain.address}/write?db=bench`, writer],
-      [HTTP_FLOOR, `http://${httpChain.address}/write?db=bench`, writer]
+      [HTTP_FLOOR, `http://${httpChain.address}/write?db=bench`, writer],
+      [SSH, `http://${ssh.address}/write?db=bench`, writer]
     ]
     for (const [, url, headers] of paths.slice(1)) await pointsPerSecond(url, headers, PLAIN) // warm-up: lease, channels, JIT
     const pids = {
       client: process.pid, influxd: influx.process.pid ?? 0, inlet: nodePid(home, 'inlet'), relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet'),
-      ...processNames(FLOOR, chain.pids), ...processNames(HTTP_FLOOR, httpChain.pids)
+      ...processNames(FLOOR, chain.pids), ...processNames(HTTP_FLOOR, httpChain.pids), ...sshProcesses(ssh)
     }
     const colocated = await rounds(pids, paths)
     const gzipped = await rounds(pids, paths, GZIP)
@@ -271,6 +309,7 @@ async function main(): Promise<void> {
       latencyRow(99, latency, '-')
     ]
     report('influx-writes', rows, { rounds: ROUNDS, colocated, gzipped, databaseHostOnItsOwnCpu: ownHost ?? null, batches: BATCHES, batchPoints: BATCH_POINTS, pings: PINGS })
+    report('influx-vs-alternatives', alternativesRows(colocated, latency), { note: 'same run, same writers and InfluxDB; all paths on this machine\'s CPUs' })
     report('influx-writes-cpu', cpuRows(colocated), { unit: 'CPU s per million points, best round of each path, all on this machine\'s CPUs' })
     const leases = [
       await leaseFigures('v1 (InfluxDB 1.6.7, bcrypt users)', v1, Number(process.env.BENCH_V1_LEASES ?? 300), 3),
