@@ -9,21 +9,12 @@ import { freePort } from '../../test/support/postgres.js'
 import { nodePid } from '../../test/support/processes.js'
 import { alive } from '../../test/support/node-processes.js'
 import { benchHome } from './portico-cli.js'
+import { until } from '../../test/support/until.js'
 
 export type Portico = (...args: string[]) => Promise<string>
 export interface Replica { name: string; home: string; portico: Portico; port: number; route: string }
 
 export const identity = (): LocalIdentity => LocalIdentity.create(nodeCrypto, new MemoryVault())
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 /**
  * `count` project replicas on one PostgreSQL database, each a real process in a home of its own

@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { cli, ok, type Cli } from '../support/cli.js'
+import { until } from '../support/until.js'
 import { freePort, startPostgres, type PostgresServer } from '../support/postgres.js'
 import { echoServer, roundTrip, type Target } from '../support/tcp-servers.js'
 import { nodePid } from '../support/processes.js'
@@ -32,16 +33,6 @@ let influx: InfluxServer | undefined
 
 interface Show { identifier: string; secureChannels: { peer: string }[]; connections: { peer: string }[]; relays: { registered: boolean; replicas?: { registered: boolean }[] }[] }
 const show = async (c: Cli, name: string): Promise<Show> => JSON.parse(await ok(c, 'node', 'show', name, '--output', 'json')) as Show
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 /** A member node in this process that reaches the project through one replica only. */
 async function pinned(identity: LocalIdentity, route: string): Promise<PorticoNode> {
