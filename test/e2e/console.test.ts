@@ -107,6 +107,17 @@ test('every page: screenshot, and no serious or critical accessibility violation
     const found = await seriousViolations(page)
     assert.deepEqual(found.map((v) => `${v.id}: ${v.help}`), [], `page ${name}`)
   }
+  // On a phone: the same pages, nothing wider than the screen but the tables' own scrolling.
+  await page.setViewport({ width: 390, height: 844, isMobile: true })
+  try {
+    for (const name of ['members', 'tickets']) {
+      await visit(name)
+      assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true, `page ${name} is wider than a phone`)
+      t.diagnostic(`screenshot ${await screenshot(page, `console-${name}-phone`)}`)
+    }
+  } finally {
+    await page.setViewport({ width: 1280, height: 900 })
+  }
 })
 
 test('a ticket made in the page enrolls a device from the CLI; the member and its lease appear live; deleting it in the page revokes the lease in InfluxDB', async (t) => {
