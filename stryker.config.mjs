@@ -9,7 +9,7 @@ const modules = {
   'api-gate': { mutate: ['src/influxdb/gate/api-gate.ts', 'src/influxdb/gate/lease-scope.ts', 'src/influxdb/gate/query-params.ts'], tests: ['test/unit/api-gate.test.ts'] },
   'grant-scope': { mutate: ['src/authority/grant-scope.ts'], tests: ['test/loopback/authority.test.ts'] },
   'lease-manager': { mutate: ['src/influxdb/leases/lease-manager.ts'], tests: ['test/loopback/lease-manager.test.ts'] },
-  authority: { mutate: ['src/authority/authority-service.ts'], tests: ['test/loopback/authority.test.ts'] },
+  authority: { mutate: ['src/authority/authority-service.ts'], tests: ['test/loopback/authority.test.ts', 'test/loopback/authority-rpc.test.ts'] },
   'secure-channel': { mutate: ['src/channel/secure-channel.ts'], tests: ['test/loopback/secure-channel.test.ts', 'test/loopback/secure-channel-lifecycle.test.ts', 'test/loopback/keep-alive.test.ts', 'test/loopback/hostile.test.ts'] }
 }
 
