@@ -2,7 +2,10 @@ import type { Command } from 'commander'
 
 /** Examples shown at the end of `--help`, by command path: the common case first, each runnable as written. */
 export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
-  'authority create': ['portico authority create --tcp-listener-address 0.0.0.0:4000 --public-route /ip4/10.0.0.5/tcp/4000'],
+  'authority create': [
+    'portico authority create --tcp-listener-address 0.0.0.0:4000 --public-route /ip4/10.0.0.5/tcp/4000',
+    'portico authority create p2 --replica-of project.json --store "$PORTICO_STORE" --tcp-listener-address 0.0.0.0:4000   # another replica'
+  ],
   'ticket create': [
     'portico ticket create --attribute influxdb-inlet=true --attribute bucket=site-7   # a device',
     'portico ticket create --attribute influxdb-outlet=true --relay influxdb            # the database node',
@@ -21,7 +24,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'tcp-inlet create': ['portico tcp-inlet create --from 15432 --via db --outlet postgres --at laptop'],
   'influxdb-inlet create': ['portico influxdb-inlet create --from 8086 --via influxdb --at edge'],
   'influxdb-outlet create': ['portico influxdb-outlet create --at db --configuration \'{"to": "127.0.0.1:8086", "api": "auto", "admin-username": "admin", "admin-password": "…", "leased-token-permissions": [{"action": "write", "resource": {"type": "buckets", "name": "{subject.bucket}"}}]}\''],
-  'relay create': ['portico relay create influxdb --node db'],
+  'relay create': ['portico relay create influxdb --node db', 'portico relay create influxdb --node db2 --shared   # a second outlet node in front of the same database'],
+  console: ['portico console --identity admin   # prints the link to open; Ctrl-C stops it'],
   'tcp-inlet delete': ['portico tcp-inlet delete 127.0.0.1:15432 --at laptop'],
   'secure-channel create': ['portico secure-channel create --from n2 --to /node/n1/service/api --authorized I5f0c…']
 }

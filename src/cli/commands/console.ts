@@ -13,11 +13,12 @@ import { ConsoleNode } from '../../console/console-node.js'
 import { startConsole } from '../../console/console-server.js'
 import { ProjectView } from '../../console/project-view.js'
 import { CliError } from '../cli-error.js'
+import { parseOutput, print, type OutputFormat } from '../output.js'
 
 /** The built page: dist/console-web, beside dist/ whether this runs from src (tsx) or dist. */
 const ASSETS = fileURLToPath(new URL('../../../dist/console-web/', import.meta.url))
 
-interface ConsoleOptions { identity?: string; project?: string; port: number; open?: boolean; outlet: string }
+interface ConsoleOptions { identity?: string; project?: string; port: number; open?: boolean; outlet: string; output: OutputFormat }
 
 const parsePort = (v: string): number => {
   const n = Number(v)
@@ -45,7 +46,7 @@ async function runConsole(o: ConsoleOptions): Promise<void> {
     if (view.snapshot.status === undefined) throw new CliError(`the console cannot read project ${project.name}: ${view.snapshot.error ?? 'no answer'}`, 'refused')
     const running = await startConsole({ port: o.port, view, actions: access.actions(), assets: ASSETS, log })
     void view.run(life.signal)
-    process.stdout.write(`open ${running.url}\n`)
+    print(o.output, { url: running.url, port: running.port }, () => `open ${running.url}`)
     if (o.open === true) spawn('xdg-open', [running.url], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref()
     if (!life.signal.aborted) await once(life.signal, 'abort')
     await running.close()
@@ -63,5 +64,6 @@ export function consoleCommands(program: Command): void {
     .option('--port <n>', 'port on 127.0.0.1 (0 picks a free one)', parsePort, 0)
     .option('--outlet <name>', 'name of the influxdb outlets behind the relays, for the leases page', 'influxdb-outlet')
     .option('--open', 'open the page in the desktop\'s browser')
+    .option('--output <format>', 'plain or json (the link and the port, then it serves until interrupted)', parseOutput, 'plain')
     .action((o: ConsoleOptions) => runConsole(o))
 }
