@@ -41,6 +41,8 @@ export interface ProjectReplicasOptions {
  */
 export class ProjectReplicas {
   private current: readonly string[] = []
+  /** The revocations the store held at the last look. */
+  private listed = new Set<string>()
 
   private constructor(private readonly o: ProjectReplicasOptions) {}
 
@@ -95,8 +97,11 @@ export class ProjectReplicas {
       this.o.log.info({ member: id }, 'member revoked at another replica: its channels here close')
       this.o.revoke(id)
     }
-    for (const id of [...this.o.revoked]) {
-      if (!listed.has(id) && await this.o.store.members.get(id) !== undefined) this.o.unrevoke(id)
+    // Only what left the list since the last look is asked about (a member added again, or an old
+    // revocation pruned), so the cost follows the changes, not every revocation this node holds.
+    for (const id of this.listed) {
+      if (!listed.has(id) && this.o.revoked.has(id) && await this.o.store.members.get(id) !== undefined) this.o.unrevoke(id)
     }
+    this.listed = listed
   }
 }
