@@ -7,6 +7,7 @@ import { describeIssues } from '../encoding/validation.js'
 import { nameSchema } from '../encoding/names.js'
 import { DEFAULT_LEASE_TTL_SECONDS, DEFAULT_MAX_LEASES, DEFAULT_MAX_LEASES_PER_IDENTITY } from '../influxdb/leases/lease-manager.js'
 import { PorticoError, type ErrorKind } from '../util/errors.js'
+import { MAX_OUTLET_CONNECTIONS_LIMIT } from '../portal/tcp-outlet.js'
 
 /** A config file larger than this is refused before parsing. */
 export const MAX_CONFIG_BYTES = 1024 * 1024
@@ -43,6 +44,9 @@ const policyText = z.string().min(1).max(4096).superRefine((text, ctx) => {
 })
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
 const serviceName = nameSchema('a service name')
+const count = z.union([z.number().int().positive(), z.string().regex(/^\d+$/).transform(Number)])
+/** Connections an outlet carries at once (MAX_OUTLET_CONNECTIONS if not given); each holds a file descriptor of the node's process. */
+const maxConnections = count.pipe(z.number().max(MAX_OUTLET_CONNECTIONS_LIMIT)).optional()
 
 export const TcpOutletConfig = z.object({
   to: hostPort,
@@ -50,7 +54,8 @@ export const TcpOutletConfig = z.object({
   allow: policyText.optional(),
   tls: bool.default(false),
   'tls-ca-file': z.string().optional(),
-  'tls-server-name': z.string().optional()
+  'tls-server-name': z.string().optional(),
+  'max-connections': maxConnections
 }).strict()
 export type TcpOutletConfig = z.infer<typeof TcpOutletConfig>
 
@@ -74,7 +79,6 @@ const duration = z.union([z.number().int().positive(), z.string()]).transform((v
     return z.NEVER
   }
 })
-const count = z.union([z.number().int().positive(), z.string().regex(/^\d+$/).transform(Number)])
 
 export const InfluxdbOutletConfig = z.object({
   to: hostPort,
@@ -97,7 +101,8 @@ export const InfluxdbOutletConfig = z.object({
   }),
   'allow-org-wide-permissions': bool.optional(),
   'max-leases-per-identity': count.default(DEFAULT_MAX_LEASES_PER_IDENTITY),
-  'max-leases': count.default(DEFAULT_MAX_LEASES)
+  'max-leases': count.default(DEFAULT_MAX_LEASES),
+  'max-connections': maxConnections
 }).strict()
 export type InfluxdbOutletConfig = z.infer<typeof InfluxdbOutletConfig>
 

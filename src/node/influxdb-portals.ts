@@ -62,7 +62,7 @@ export class InfluxdbPortals {
       outlet: c.from, owner: this.o.sharedStore === true ? `shared/${c.from}` : `${this.o.node.identifier}/${c.from}`, backend, leases: this.o.leases, log, orgId: c['org-id'] ?? '', permissions: parsePermissionTemplate(c['leased-token-permissions'], { allowOrgWide: c['allow-org-wide-permissions'] === true }),
       ttlSeconds: c['leased-token-expires-in'], maxPerIdentity: c['max-leases-per-identity'], maxTotal: c['max-leases'], host: databaseHost(endpoint)
     })
-    const tcpSummary = await this.tcp.addTcpOutlet({ to: c.to, from: c.from, tls: c.tls, ...(c.allow !== undefined ? { allow: c.allow } : {}),
+    const tcpSummary = await this.tcp.addTcpOutlet({ to: c.to, from: c.from, tls: c.tls, ...(c['max-connections'] !== undefined ? { 'max-connections': c['max-connections'] } : {}), ...(c.allow !== undefined ? { allow: c.allow } : {}),
       ...(c['tls-ca-file'] !== undefined ? { 'tls-ca-file': c['tls-ca-file'] } : {}), ...(c['tls-server-name'] !== undefined ? { 'tls-server-name': c['tls-server-name'] } : {}) }, 'the database')
     const adminResource = `${c.from}/lease-admin`
     if (c['admin-allow'] !== undefined) await this.o.policies.set(adminResource, c['admin-allow'], nowSeconds())

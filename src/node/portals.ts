@@ -56,7 +56,8 @@ export class Portals {
       router: this.o.node.router, log: this.o.log.child({ outlet: c.from }), address: c.from, to: c.to,
       ...(c.tls ? { tls: { ...(ca !== undefined ? { ca } : {}), ...(c['tls-server-name'] !== undefined ? { servername: c['tls-server-name'] } : {}) } } : {}),
       decide: (msg) => this.o.policies.decide(c.from, 'tcp-outlet', msg),
-      ...(targetName !== undefined ? { targetName } : {})
+      ...(targetName !== undefined ? { targetName } : {}),
+      ...(c['max-connections'] !== undefined ? { maxConnections: c['max-connections'] } : {})
     })
     outlet.start()
     this.outlets.set(c.from, outlet)

@@ -11,8 +11,13 @@ import { PortalConnection } from './portal-connection.js'
 import { decodePortalMessage, encodePortalMessage, PORTAL_WINDOW_BYTES } from './portal-message.js'
 
 export const TARGET_CONNECT_TIMEOUT_MS = 10_000
-/** Connections one outlet carries at once; more are refused with a reason. */
+/** Connections one outlet carries at once unless its configuration says otherwise; more are refused with a reason. */
 export const MAX_OUTLET_CONNECTIONS = 10_000
+/**
+ * The most an outlet may be configured to carry: each connection holds a file descriptor, and a
+ * process rarely may open more than a million.
+ */
+export const MAX_OUTLET_CONNECTIONS_LIMIT = 1_000_000
 
 export interface TcpOutletOptions {
   router: Router
@@ -26,6 +31,8 @@ export interface TcpOutletOptions {
   decide: (msg: LocalMessage) => { allowed: boolean; reason: string }
   /** What the target is, in the reasons given to inlets ('the database'); 'its target' if not given. */
   targetName?: string
+  /** Connections carried at once (MAX_OUTLET_CONNECTIONS if not given). */
+  maxConnections?: number
 }
 
 /** The database side of a portal: for each `connect` that passes the policy, one TCP connection to the target. */
@@ -76,9 +83,10 @@ export class TcpOutlet {
       this.reply(msg, this.o.address, encodePortalMessage({ kind: 'close', reason: `refused by the outlet: ${decision.reason}` }))
       return
     }
-    if (this.connections.size >= MAX_OUTLET_CONNECTIONS) {
+    const limit = this.o.maxConnections ?? MAX_OUTLET_CONNECTIONS
+    if (this.connections.size >= limit) {
       this.refused++
-      this.reply(msg, this.o.address, encodePortalMessage({ kind: 'close', reason: `outlet at its limit of ${MAX_OUTLET_CONNECTIONS} connections` }))
+      this.reply(msg, this.o.address, encodePortalMessage({ kind: 'close', reason: `outlet at its limit of ${limit} connections` }))
       return
     }
     // Connect without blocking the next request: many clients open connections at once.

@@ -172,6 +172,26 @@ test('a relay name held by a live registration is refused to another identity, e
   assert.match(metrics, /change="refused"} [1-9]/)
 })
 
+test('an outlet configured for fewer connections refuses the one over its limit with the reason, and serves again once one closes', async () => {
+  await outletNode.portals.addOutlet({ to: target.address, from: 'narrow', tls: false, allow: '(= subject.db-inlet "true")', 'max-connections': 1 })
+  const { from } = await inletNode.portals.addInlet({ from: '127.0.0.1:0', via: 'db', outlet: 'narrow', allow: '(= subject.db-outlet "true")' }) as { from: string }
+  const [host, port] = from.split(':')
+  const held = connect({ host, port: Number(port) })
+  held.on('error', () => undefined)
+  held.write('first')
+  assert.equal(String((await once(held, 'data') as [Buffer])[0]), 'first')
+  // The second is closed without an answer: the outlet carries one connection.
+  const second = await roundTrip(from, Buffer.from('second')).catch(() => Buffer.alloc(0))
+  assert.equal(second.length, 0)
+  const narrow = outletNode.portals.outlets.get('narrow')
+  assert.ok((narrow?.refused ?? 0) >= 1)
+  held.destroy()
+  await waitFor(() => narrow?.size === 0, 5000, 'the held connection closed at the outlet')
+  assert.equal(String(await roundTrip(from, Buffer.from('third'))), 'third')
+  await inletNode.portals.remove('tcp-inlet', from)
+  await outletNode.portals.remove('tcp-outlet', 'narrow')
+})
+
 test('scale: 1,000 concurrent TCP connections through one inlet, relay and outlet', async () => {
   const sockets = await Promise.all(Array.from({ length: 1000 }, async () => {
     const s = connect({ host: '127.0.0.1', port: Number(inletAddress.split(':')[1]) })

@@ -24,11 +24,12 @@ export function portalCommands(program: Command): void {
     .option('--tls', 'speak TLS to the target')
     .option('--tls-ca-file <file>', 'CA certificate(s) to verify the target with (PEM)')
     .option('--tls-server-name <name>', 'name to verify in the target certificate (default: its host)')
+    .option('--max-connections <n>', 'connections carried at once; more are refused (default: 10000)')
     .option('--at <node>', 'node', 'default')
     .option('--output <format>', 'plain or json', parseOutput, 'plain')
-    .action(async (o: { to: string; from: string; allow?: string; tls?: boolean; tlsCaFile?: string; tlsServerName?: string; at: string; output: OutputFormat }) => {
+    .action(async (o: { to: string; from: string; allow?: string; tls?: boolean; tlsCaFile?: string; tlsServerName?: string; maxConnections?: string; at: string; output: OutputFormat }) => {
       const r = await callNode<Record<string, unknown>>(new Home().apiSocket(o.at), 'POST', '/tcp-outlets', {
-        to: o.to, from: o.from, tls: o.tls === true, ...(o.allow !== undefined ? { allow: o.allow } : {}),
+        to: o.to, from: o.from, tls: o.tls === true, ...(o.allow !== undefined ? { allow: o.allow } : {}), ...(o.maxConnections !== undefined ? { 'max-connections': o.maxConnections } : {}),
         ...(o.tlsCaFile !== undefined ? { 'tls-ca-file': o.tlsCaFile } : {}), ...(o.tlsServerName !== undefined ? { 'tls-server-name': o.tlsServerName } : {})
       })
       print(o.output, r, () => `tcp outlet /service/${o.from} on node ${o.at} -> ${o.to}${o.tls === true ? ' (TLS)' : ''}`)
