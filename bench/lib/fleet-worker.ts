@@ -1,0 +1,125 @@
+// One process of bench:fleet's devices (a few of them carry the whole fleet on two CPUs): it
+// starts the devices it is told to, each writing a batch every WRITE_EVERY_MS at its own phase,
+// and answers the driver's questions over IPC (see FleetRequest).
+import { decodeTicket } from '../../src/authority/ticket.js'
+import { projectFromFile } from '../../src/authority/project.js'
+import { nodeCrypto } from '../../src/crypto/node-crypto.js'
+import { silentLogger } from '../../src/log/logger.js'
+import { ResourcePolicies } from '../../src/node/resource-policies.js'
+import { openStore } from '../../src/store/open-store.js'
+import { FleetDevice, type FleetContext } from './fleet-device.js'
+
+export const WRITE_EVERY_MS = 10_000
+/** Devices a process starts at once: a fleet comes online in waves, not all in one instant. */
+const WAVE = 25
+/** Leases a process asks another outlet for at once. */
+const LEASE_CONCURRENCY = 8
+
+export type FleetRequest =
+  | { op: 'init'; project: unknown; ticket: string; relay: string; outlet: string }
+  | { op: 'grow'; from: number; count: number }
+  | { op: 'collect' }
+  | { op: 'lease-from'; outlet: string; from: number; count: number }
+  | { op: 'stop' }
+
+export interface Samples { latencies: number[]; failed: number; reasons: Record<string, number> }
+export type FleetAnswer =
+  | { op: 'ready' }
+  | { op: 'grown'; started: number; failures: Record<string, number> }
+  | { op: 'samples'; samples: Samples }
+  | { op: 'leased'; issued: number; failures: Record<string, number> }
+  | { op: 'stopped' }
+  | { op: 'error'; message: string }
+
+const life = new AbortController()
+const devices = new Map<number, FleetDevice>()
+const timers: NodeJS.Timeout[] = []
+let ctx: FleetContext | undefined
+let samples: Samples = { latencies: [], failed: 0, reasons: {} }
+
+const count = (into: Record<string, number>, err: unknown): void => {
+  const reason = (err as Error).message.slice(0, 120)
+  into[reason] = (into[reason] ?? 0) + 1
+}
+
+function schedule(device: FleetDevice): void {
+  const write = (): void => {
+    device.write().then((ms) => samples.latencies.push(ms), (err: unknown) => {
+      samples.failed++
+      count(samples.reasons, err)
+    })
+  }
+  // Each device at its own phase: the fleet's writes spread evenly over the period.
+  const first = setTimeout(() => {
+    write()
+    timers.push(setInterval(write, WRITE_EVERY_MS))
+  }, Math.random() * WRITE_EVERY_MS)
+  timers.push(first)
+}
+
+/** Runs `work` over the indices with `concurrency` at a time; failures are counted by reason. */
+async function each(from: number, n: number, concurrency: number, work: (i: number) => Promise<void>): Promise<{ done: number; failures: Record<string, number> }> {
+  const failures: Record<string, number> = {}
+  let next = from
+  let done = 0
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
+    while (next < from + n) {
+      const i = next++
+      try {
+        await work(i)
+        done++
+      } catch (err) {
+        count(failures, err)
+      }
+    }
+  }))
+  return { done, failures }
+}
+
+async function handle(m: FleetRequest): Promise<FleetAnswer> {
+  switch (m.op) {
+    case 'init': {
+      const store = await openStore('sqlite::memory:')
+      ctx = {
+        project: projectFromFile(nodeCrypto, m.project), code: decodeTicket(m.ticket).code, relay: m.relay, outlet: m.outlet,
+        policies: new ResourcePolicies(undefined, silentLogger, () => false), leases: store.leases, signal: life.signal
+      }
+      return { op: 'ready' }
+    }
+    case 'grow': {
+      const c = ctx
+      if (c === undefined) throw new Error('not initialised')
+      const { done, failures } = await each(m.from, m.count, WAVE, async (i) => {
+        const device = await FleetDevice.start(c, i)
+        devices.set(i, device)
+        await device.leased()
+        schedule(device)
+      })
+      return { op: 'grown', started: done, failures }
+    }
+    case 'collect': {
+      const s = samples
+      samples = { latencies: [], failed: 0, reasons: {} }
+      return { op: 'samples', samples: s }
+    }
+    case 'lease-from': {
+      const { done, failures } = await each(m.from, m.count, LEASE_CONCURRENCY, async (i) => {
+        const device = devices.get(i)
+        if (device === undefined) throw new Error('no such device')
+        await device.leaseFrom(m.outlet, AbortSignal.any([life.signal, AbortSignal.timeout(60_000)]))
+      })
+      return { op: 'leased', issued: done, failures }
+    }
+    case 'stop': {
+      for (const t of timers) clearTimeout(t)
+      life.abort()
+      await Promise.all([...devices.values()].map((d) => d.stop().catch(() => undefined)))
+      return { op: 'stopped' }
+    }
+  }
+}
+
+process.on('message', (m: FleetRequest) => {
+  handle(m).then((answer) => process.send?.(answer), (err: unknown) => process.send?.({ op: 'error', message: (err as Error).message }))
+})
+process.on('disconnect', () => process.exit(0))
