@@ -115,6 +115,7 @@ async function main(): Promise<void> {
       const started = grown.reduce((n, a) => n + (a?.op === 'grown' ? a.started : 0), 0)
       for (const a of grown) if (a?.op === 'grown') merge(failures, a.failures)
       online += started
+      const leaseRetries = grown.reduce((n, a) => n + (a?.op === 'grown' ? a.leaseRetries : 0), 0)
       const added = level - previous
       // One write period for every new device to have written; then the measured window.
       await sleep(WRITE_EVERY_MS)
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
       const v2Issued = leased.reduce((n, a) => n + (a?.op === 'leased' ? a.issued : 0), 0)
       for (const a of leased) if (a?.op === 'leased') merge(failures, a.failures)
       rows.push({
-        devices: level, online, 'came online/s (enroll, channel, v1 lease)': fmt(added / onlineSeconds, 1),
+        devices: level, online, 'came online/s (enroll, channel, v1 lease)': fmt(added / onlineSeconds, 1), 'v1 lease requests retried': leaseRetries,
         'v2 leases/s': fmt(v2Issued / v2Seconds, 1), 'writes/s': fmt(latencies.length / seconds, 1), 'failed writes': before.failed + window.failed,
         'p50 ms': fmt(percentile(latencies, 50), 2), 'p99 ms': fmt(percentile(latencies, 99), 2), 'max ms': fmt(latencies.at(-1) ?? NaN, 2),
         'relay RSS MiB': fmt(rssBytes(pids.relay) / MIB, 1), 'relay CPU %': fmt(cpu.relay ?? NaN, 1),

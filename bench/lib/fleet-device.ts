@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Project } from '../../src/authority/project.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
 import type { CredentialAndPurposeKey } from '../../src/identity/credential.js'
@@ -64,9 +65,21 @@ export class FleetDevice {
     return i
   }
 
-  /** Resolves once the inlet holds its lease (it asks for one by itself soon after start). */
-  async leased(): Promise<void> {
-    await this.inlet.keeper.get('shared')
+  /**
+   * Resolves once the inlet holds its lease, asking again after each failure when its keeper's
+   * backoff allows, as the inlet itself does; resolves with the failed requests.
+   */
+  async leased(signal: AbortSignal): Promise<number> {
+    const { keeper } = this.inlet
+    for (;;) {
+      try {
+        await keeper.get('shared')
+        return keeper.failures
+      } catch (err) {
+        if (signal.aborted) throw err
+        await sleep((keeper.retryAfterMs('shared') ?? 0) + 10, undefined, { signal })
+      }
+    }
   }
 
   /** One lease from another influxdb outlet of the same node, over the channel the inlet already holds. */

@@ -11,7 +11,9 @@ import { FleetDevice, type FleetContext } from './fleet-device.js'
 
 export const WRITE_EVERY_MS = 10_000
 /** Devices a process starts at once: a fleet comes online in waves, not all in one instant. */
-const WAVE = 25
+const WAVE = 10
+/** How long a new device may take to obtain its first lease (InfluxDB 1.x creates users one at a time). */
+const LEASE_DEADLINE_MS = 600_000
 /** Leases a process asks another outlet for at once. */
 const LEASE_CONCURRENCY = 8
 
@@ -25,7 +27,7 @@ export type FleetRequest =
 export interface Samples { latencies: number[]; failed: number; reasons: Record<string, number> }
 export type FleetAnswer =
   | { op: 'ready' }
-  | { op: 'grown'; started: number; failures: Record<string, number> }
+  | { op: 'grown'; started: number; failures: Record<string, number>; leaseRetries: number }
   | { op: 'samples'; samples: Samples }
   | { op: 'leased'; issued: number; failures: Record<string, number> }
   | { op: 'stopped' }
@@ -89,13 +91,14 @@ async function handle(m: FleetRequest): Promise<FleetAnswer> {
     case 'grow': {
       const c = ctx
       if (c === undefined) throw new Error('not initialised')
+      let leaseRetries = 0
       const { done, failures } = await each(m.from, m.count, WAVE, async (i) => {
         const device = await FleetDevice.start(c, i)
         devices.set(i, device)
-        await device.leased()
+        leaseRetries += await device.leased(AbortSignal.any([life.signal, AbortSignal.timeout(LEASE_DEADLINE_MS)]))
         schedule(device)
       })
-      return { op: 'grown', started: done, failures }
+      return { op: 'grown', started: done, failures, leaseRetries }
     }
     case 'collect': {
       const s = samples

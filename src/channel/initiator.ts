@@ -1,6 +1,5 @@
 import { local, type Route } from '../routing/address.js'
 import { joinedMessage, type LocalMessage } from '../routing/message.js'
-import type { AccessControl } from '../routing/router.js'
 import { encodeIdentityPayload, verifyIdentityPayload } from './peer.js'
 import { HandshakeXX } from './noise/handshake-xx.js'
 import { SecureChannel } from './secure-channel.js'
@@ -13,7 +12,6 @@ export interface CreateChannelOptions {
   trustPolicy: TrustPolicy
   timeoutMs?: number
   signal?: AbortSignal
-  outgoing?: AccessControl
 }
 
 /**
@@ -47,7 +45,6 @@ export async function createSecureChannel(ctx: ChannelContext, route: Route, opt
     channel = new SecureChannel({
       role: 'initiator', router: ctx.router, log: ctx.log, verify, trustPolicy: options.trustPolicy,
       keys: { sendKey, receiveKey }, peer, remoteRoute: msg.return, decryptorAddress, encryptorAddress,
-      ...(options.outgoing !== undefined ? { outgoing: options.outgoing } : {}),
       ...(ctx.keepAliveTickMs !== undefined ? { keepAliveTickMs: ctx.keepAliveTickMs } : {})
     })
   }

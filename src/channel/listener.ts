@@ -1,6 +1,5 @@
 import { local } from '../routing/address.js'
 import { joinedMessage, type LocalMessage } from '../routing/message.js'
-import type { AccessControl } from '../routing/router.js'
 import { encodeIdentityPayload, verifyIdentityPayload } from './peer.js'
 import { HandshakeXX } from './noise/handshake-xx.js'
 import { SecureChannel } from './secure-channel.js'
@@ -14,8 +13,6 @@ export const MAX_PENDING_HANDSHAKES = 1024
 
 export interface ListenerOptions {
   trustPolicy: TrustPolicy
-  /** Who may send through channels this listener accepts, from our side. */
-  outgoing?: AccessControl
 }
 
 /** Responder driver: one listener address; each handshake gets its own decryptor address. */
@@ -95,7 +92,6 @@ export class SecureChannelListener {
       const channel = new SecureChannel({
         role: 'responder', router: ctx.router, log: ctx.log, verify, trustPolicy: this.options.trustPolicy,
         keys, peer, remoteRoute: msg.return, decryptorAddress, encryptorAddress: randomAddress('sc'),
-        ...(this.options.outgoing !== undefined ? { outgoing: this.options.outgoing } : {}),
         ...(ctx.keepAliveTickMs !== undefined ? { keepAliveTickMs: ctx.keepAliveTickMs } : {})
       })
       channel.sendReady()

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { local, routeToString, type Route } from '../routing/address.js'
 import { decodeMessageHead, encodeMessageHead, type LocalMessage, type PartsMessage, type SecureChannelInfo } from '../routing/message.js'
-import type { AccessControl, Router } from '../routing/router.js'
+import type { Router } from '../routing/router.js'
 import type { CredentialAndPurposeKey } from '../identity/credential.js'
 import { TransportDecryptor, TransportEncryptor } from './transport-cipher.js'
 import { joinParts, partsLength, sliceParts } from '../encoding/parts.js'
@@ -40,8 +40,6 @@ export interface SecureChannelParams {
   /** Our decryptor address (already registered by the handshake driver, which forwards to us). */
   decryptorAddress: string
   encryptorAddress: string
-  /** Who may send through this channel from our side; default: anyone local. */
-  outgoing?: AccessControl
   /** CHANNEL_TICK_MS unless a test shortens it. */
   keepAliveTickMs?: number
 }
@@ -83,8 +81,9 @@ export class SecureChannel {
     this.returnRoute = [local(p.decryptorAddress)]
     this.encryptor = new TransportEncryptor(p.verify.crypto, p.keys.sendKey)
     this.decryptor = new TransportDecryptor(p.verify.crypto, p.keys.receiveKey)
-    const outgoing = p.outgoing
-    p.router.register(this.address, { handleMessage: (m) => this.sendOut(m), handleParts: (m) => this.sendOutParts(m) }, outgoing === undefined ? {} : { incoming: outgoing })
+    // Only this node's own workers (and the channels it relays between) speak into the channel:
+    // a frame from the network naming the encryptor would otherwise reach the peer as from us.
+    p.router.register(this.address, { handleMessage: (m) => this.sendOut(m), handleParts: (m) => this.sendOutParts(m) }, { incoming: (m) => m.fromNetwork !== true })
     this.armExpiry()
     this.keepAliveTimer = setInterval(() => this.keepAlive(), p.keepAliveTickMs ?? CHANNEL_TICK_MS)
     this.keepAliveTimer.unref()

@@ -21,26 +21,41 @@ export interface SecureChannelInfo {
   readonly channel: string
 }
 
-export interface LocalMessage extends Message {
+/** Where a message came from, as far as this node knows; never on the wire. */
+export interface MessageOrigin {
   readonly secureChannel?: SecureChannelInfo
+  /**
+   * It arrived on a transport connection as it is: neither a local worker nor a secure channel
+   * vouches for it. A channel's encryptor refuses such a message, or anyone who learned its
+   * address could speak into the channel as this node.
+   */
+  readonly fromNetwork?: true
 }
+
+export interface LocalMessage extends Message, MessageOrigin {}
 
 /**
  * A message whose payload is the concatenation of `parts` (`length` bytes in all), handed on
  * without joining them: see Router.sendParts.
  */
-export interface PartsMessage {
+export interface PartsMessage extends MessageOrigin {
   readonly onward: Route
   readonly return: Route
   readonly parts: readonly Uint8Array[]
   readonly length: number
-  readonly secureChannel?: SecureChannelInfo
+}
+
+/** A message's origin, to carry onto another message built from it. */
+export function originOf(msg: MessageOrigin): MessageOrigin {
+  return {
+    ...(msg.secureChannel !== undefined ? { secureChannel: msg.secureChannel } : {}),
+    ...(msg.fromNetwork === true ? { fromNetwork: true } : {})
+  }
 }
 
 /** The same message with its pieces joined, for workers that take whole payloads. */
 export function joinedMessage(msg: PartsMessage): LocalMessage {
-  const m = { onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length) }
-  return msg.secureChannel === undefined ? m : { ...m, secureChannel: msg.secureChannel }
+  return { onward: msg.onward, return: msg.return, payload: joinParts(msg.parts, msg.length), ...originOf(msg) }
 }
 
 /** One hop forward: drop the first onward address and put ours at the front of the return route. */

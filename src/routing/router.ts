@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { LOCAL, routeToString, type Address } from './address.js'
-import { joinedMessage, type LocalMessage, type PartsMessage } from './message.js'
+import { joinedMessage, originOf, type LocalMessage, type PartsMessage } from './message.js'
 import { Mailbox, DEFAULT_MAILBOX_CAPACITY } from './mailbox.js'
 import type { Worker } from './worker.js'
 
@@ -20,8 +20,7 @@ const EMPTY = new Uint8Array(0)
 
 /** What access control sees of a message in parts: everything but the payload. */
 function probe(msg: PartsMessage): LocalMessage {
-  const m = { onward: msg.onward, return: msg.return, payload: EMPTY }
-  return msg.secureChannel === undefined ? m : { ...m, secureChannel: msg.secureChannel }
+  return { onward: msg.onward, return: msg.return, payload: EMPTY, ...originOf(msg) }
 }
 
 /** Carries messages whose first onward address is not local (a TCP peer, say). */

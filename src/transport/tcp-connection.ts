@@ -159,11 +159,11 @@ export class TcpConnection implements Worker {
     const head = parts.length > 1 ? headOf(parts[0] ?? EMPTY, total) : undefined
     if (head !== undefined) {
       const payload = sliceParts(parts, head.payloadAt, total)
-      this.router.sendParts({ onward: head.onward, return: [local(this.address), ...head.return], parts: payload, length: total - head.payloadAt })
+      this.router.sendParts({ onward: head.onward, return: [local(this.address), ...head.return], parts: payload, length: total - head.payloadAt, fromNetwork: true })
       return
     }
     const msg = decodeMessage(joinParts(parts, total))
-    this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload })
+    this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload, fromNetwork: true })
   }
 
   private tick(): void {

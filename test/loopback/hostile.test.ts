@@ -4,12 +4,12 @@ import { connect } from 'node:net'
 import { once } from 'node:events'
 import { nodeFactory, routeTo, text, str, newIdentity, waitFor } from '../helpers.js'
 import { local, tcp } from '../../src/routing/address.js'
-import { step, type LocalMessage } from '../../src/routing/message.js'
+import { encodeMessage, step, type LocalMessage } from '../../src/routing/message.js'
 import type { LocalIdentity } from '../../src/identity/local-identity.js'
 import type { PorticoNode } from '../../src/node/portico-node.js'
 import type { SecureChannel } from '../../src/channel/secure-channel.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
-import { MAX_FRAME_SIZE } from '../../src/transport/frame-decoder.js'
+import { frameHeader, MAX_FRAME_SIZE, PROTOCOL_VERSION } from '../../src/transport/frame-decoder.js'
 
 const node = nodeFactory(after)
 
@@ -132,4 +132,32 @@ test('a peer presenting another identity (its attestation does not match its Noi
   const b = await node('bm')
   await assert.rejects(evil.resolve(routeTo(b, '/secure/api/service/echo')), /did not attest the Noise static key/)
   await waitFor(() => b.listChannels().length === 0)
+})
+
+test('a frame from the network naming a channel\'s encryptor is refused: nobody speaks into a channel as the node that holds it', async () => {
+  const a = await node('spoof-a')
+  const b = await node('spoof-b')
+  await a.resolve(routeTo(b, '/secure/api/service/echo'))
+  await waitFor(() => b.channels.size === 1, 2000, 'responder channel')
+  const theirs = [...b.channels.values()][0]
+  if (theirs === undefined) throw new Error('no channel')
+  const heard: LocalMessage[] = []
+  a.router.register('spy', { handleMessage: (m) => { heard.push(m) } })
+  // From b's own side the path works: the spy hears b, vouched for by the channel.
+  b.router.send({ onward: [local(theirs.address), local('spy')], return: [], payload: text('from b itself') })
+  await waitFor(() => heard.length === 1, 2000, 'the spy to hear b')
+  assert.equal(heard[0]?.secureChannel?.identifier, b.identifier)
+  // A stranger who learned the encryptor's address sends the same over a plain TCP connection to b.
+  const denied = b.router.stats.dropped.denied
+  const [host, port] = (b.listenAddress ?? '').split(':')
+  const s = connect({ host: host ?? '', port: Number(port) })
+  s.on('error', () => undefined)
+  await once(s, 'connect')
+  const body = encodeMessage({ onward: [local(theirs.address), local('spy')], return: [], payload: text('forged') })
+  s.write(Buffer.concat([Uint8Array.of(PROTOCOL_VERSION), frameHeader(body.byteLength), body]))
+  await waitFor(() => b.router.stats.dropped.denied > denied, 2000, 'the forged frame refused')
+  await new Promise((r) => setTimeout(r, 200))
+  assert.equal(heard.length, 1)
+  assert.equal(theirs.isClosed, false)
+  s.destroy()
 })

@@ -5,6 +5,7 @@ import { nodeFactory, routeTo, newIdentity, waitFor } from '../helpers.js'
 import { trustAuthority } from '../../src/channel/trust-policy.js'
 import type { SecureChannel } from '../../src/channel/secure-channel.js'
 import type { PorticoNode } from '../../src/node/portico-node.js'
+import { local } from '../../src/routing/address.js'
 
 // What a channel tells its users as it lives and ends: the reasons its close handlers get, who is
 // told, what it says about its peer, and messages that arrive in pieces.
@@ -21,6 +22,8 @@ async function pair(name: string, extra: Parameters<typeof node>[1] = {}): Promi
   return { a, b, ours, theirs }
 }
 
+/** The promise's value, or a word that it had none within `ms` (a test that would hang fails instead). */
+const within = (p: Promise<string>, ms: number): Promise<string> => Promise.race([p, new Promise<string>((resolve) => setTimeout(() => resolve(`nothing within ${ms} ms`), ms).unref())])
 const reasonOf = (c: SecureChannel): Promise<string> => new Promise((resolve) => { c.onClose(resolve) })
 const stillOpenAfter = async (c: SecureChannel, ms: number): Promise<boolean> => {
   await new Promise((r) => setTimeout(r, ms))
@@ -63,7 +66,7 @@ test('a notice that a hop of the route to the peer is gone closes the channel wi
   const hop = ours.remoteRoute.at(-1)?.value ?? ''
   const reason = reasonOf(ours)
   ours.farEndGone(hop)
-  assert.equal(await reason, `the far end is gone: ${hop} is not there`)
+  assert.equal(await within(reason, 5000), `the far end is gone: ${hop} is not there`)
   // The peer is not sent a close over a path that is gone.
   assert.equal(await stillOpenAfter(theirs, 200), true)
 })
@@ -118,4 +121,32 @@ test('messages far larger than a socket read arrive whole and in order, many at 
   const answers = await Promise.all(payloads.map((p) => a.send(route, p)))
   answers.forEach((answer, i) => assert.ok(Buffer.from(answer).equals(payloads[i] ?? Buffer.alloc(0)), `message ${i} changed`))
   assert.ok(a.router.stats.deliveredInParts + b.router.stats.deliveredInParts > 0, 'some arrived in pieces')
+})
+
+test('a channel lives as long as the earliest of its peer\'s credentials: open until then, closed after it', async () => {
+  const authority = newIdentity()
+  const member = newIdentity()
+  const b = await node('expiry-b', { listenerTrust: trustAuthority(authority.identifier), authorities: () => [authority.identity] })
+  // Two credentials: one for 3 s (2 to 3 s left, expiry being in whole seconds), one for an hour.
+  const a = await node('expiry-a', {
+    identity: member,
+    credentials: () => [authority.issueCredential(member.identity, {}, { ttlSeconds: 3 }), authority.issueCredential(member.identity, {}, { ttlSeconds: 3600 })]
+  })
+  await a.resolve(routeTo(b, '/secure/api/service/echo'))
+  await waitFor(() => b.channels.size === 1, 2000, 'responder channel')
+  const theirs = [...b.channels.values()][0]
+  assert.ok(theirs !== undefined)
+  const reason = reasonOf(theirs)
+  assert.equal(await stillOpenAfter(theirs, 1500), true)
+  assert.equal(await within(reason, 10_000), 'peer credential expired without refresh')
+})
+
+test('a message to a peer whose decryptor is gone brings back a notice that closes the channel at once', async () => {
+  const { a, ours, theirs } = await pair('gone')
+  const hop = ours.remoteRoute.at(-1)?.value ?? ''
+  const reason = reasonOf(ours)
+  // The peer's end goes without a word (as after a crash of its channel), its connection stays up.
+  theirs.close('dropped', false)
+  a.router.send({ onward: [local(ours.address), local('echo')], return: [], payload: new Uint8Array([1]) })
+  assert.equal(await within(reason, 5000), `the far end is gone: ${hop} is not there`)
 })
