@@ -81,9 +81,10 @@ export class SecureChannel {
     this.returnRoute = [local(p.decryptorAddress)]
     this.encryptor = new TransportEncryptor(p.verify.crypto, p.keys.sendKey)
     this.decryptor = new TransportDecryptor(p.verify.crypto, p.keys.receiveKey)
-    // Only this node's own workers (and the channels it relays between) speak into the channel:
-    // a frame from the network naming the encryptor would otherwise reach the peer as from us.
-    p.router.register(this.address, { handleMessage: (m) => this.sendOut(m), handleParts: (m) => this.sendOutParts(m) }, { incoming: (m) => m.fromNetwork !== true })
+    // This node's own workers (and the channels it relays between) speak into the channel; a frame
+    // from the network only answers what the channel sent over its connection. Anything else
+    // naming the encryptor would reach the peer as from this node.
+    p.router.register(this.address, { handleMessage: (m) => this.sendOut(m), handleParts: (m) => this.sendOutParts(m) }, { incoming: (m) => m.fromNetwork === undefined || m.fromNetwork.carried(this.address) })
     this.armExpiry()
     this.keepAliveTimer = setInterval(() => this.keepAlive(), p.keepAliveTickMs ?? CHANNEL_TICK_MS)
     this.keepAliveTimer.unref()

@@ -21,15 +21,22 @@ export interface SecureChannelInfo {
   readonly channel: string
 }
 
+/** The connection a frame was read from, and the channels that connection carried messages out of. */
+export interface NetworkOrigin {
+  readonly connection: string
+  carried(channel: string): boolean
+}
+
 /** Where a message came from, as far as this node knows; never on the wire. */
 export interface MessageOrigin {
   readonly secureChannel?: SecureChannelInfo
   /**
    * It arrived on a transport connection as it is: neither a local worker nor a secure channel
-   * vouches for it. A channel's encryptor refuses such a message, or anyone who learned its
-   * address could speak into the channel as this node.
+   * vouches for it. A channel's encryptor takes it only as an answer to what the channel sent
+   * over that connection; otherwise anyone who learned the encryptor's address could speak into
+   * the channel as this node.
    */
-  readonly fromNetwork?: true
+  readonly fromNetwork?: NetworkOrigin
 }
 
 export interface LocalMessage extends Message, MessageOrigin {}
@@ -49,7 +56,7 @@ export interface PartsMessage extends MessageOrigin {
 export function originOf(msg: MessageOrigin): MessageOrigin {
   return {
     ...(msg.secureChannel !== undefined ? { secureChannel: msg.secureChannel } : {}),
-    ...(msg.fromNetwork === true ? { fromNetwork: true } : {})
+    ...(msg.fromNetwork !== undefined ? { fromNetwork: msg.fromNetwork } : {})
   }
 }
 

@@ -6,6 +6,7 @@ import { decodeMessage, decodeMessageHead, encodeMessageHead, type LocalMessage,
 import { local, type Route } from '../routing/address.js'
 import type { AccessControl, Router, Worker } from '../routing/router.js'
 import { joinParts, partsLength, sliceParts } from '../encoding/parts.js'
+import { CarriedChannels } from './carried-channels.js'
 import { TurnCork } from './turn-cork.js'
 import { FrameDecoder, FRAME_HEADER_LENGTH, frameHeader, MAX_FRAME_SIZE, PROTOCOL_VERSION } from './frame-decoder.js'
 
@@ -48,6 +49,7 @@ export class TcpConnection implements Worker {
   private closed = false
   private readonly cork: TurnCork
   private readonly closeHandlers: ((reason: string) => void)[] = []
+  private readonly origin = new CarriedChannels(this.address)
 
   constructor(
     private readonly socket: Duplex,
@@ -89,11 +91,13 @@ export class TcpConnection implements Worker {
   }
 
   handleParts(msg: PartsMessage): void {
+    if (msg.secureChannel !== undefined) this.origin.note(msg.secureChannel.channel)
     this.writeParts(msg.onward.slice(1), msg.return, msg.parts, msg.length)
   }
 
   /** Writes a message whose onward route is meant for the peer. */
   write(msg: LocalMessage): boolean {
+    if (msg.secureChannel !== undefined) this.origin.note(msg.secureChannel.channel)
     return this.writeParts(msg.onward, msg.return, [msg.payload], msg.payload.byteLength)
   }
 
@@ -159,11 +163,11 @@ export class TcpConnection implements Worker {
     const head = parts.length > 1 ? headOf(parts[0] ?? EMPTY, total) : undefined
     if (head !== undefined) {
       const payload = sliceParts(parts, head.payloadAt, total)
-      this.router.sendParts({ onward: head.onward, return: [local(this.address), ...head.return], parts: payload, length: total - head.payloadAt, fromNetwork: true })
+      this.router.sendParts({ onward: head.onward, return: [local(this.address), ...head.return], parts: payload, length: total - head.payloadAt, fromNetwork: this.origin })
       return
     }
     const msg = decodeMessage(joinParts(parts, total))
-    this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload, fromNetwork: true })
+    this.router.send({ onward: msg.onward, return: [local(this.address), ...msg.return], payload: msg.payload, fromNetwork: this.origin })
   }
 
   private tick(): void {
