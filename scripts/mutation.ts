@@ -1,18 +1,21 @@
 // Runs StrykerJS over each security-critical module (stryker.config.mjs lists them and the tests
 // that judge each) and prints every module's mutation score as a table and as JSON, with the
 // mutants that survived. `npm run test:mutation [module …]`; it is slow, so CI's default run skips it.
+// `--from-reports` runs nothing: it reads the last reports and also lists each survivor's source line.
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
 const ALL = ['transport-cipher', 'policy', 'credential-stripping', 'influxql-gate', 'api-gate', 'grant-scope', 'lease-manager', 'authority', 'secure-channel']
 
 interface Mutant { id: string; mutatorName: string; status: string; location: { start: { line: number } }; replacement?: string }
-interface Report { files: Record<string, { mutants: Mutant[] }> }
+interface Report { files: Record<string, { source: string; mutants: Mutant[] }> }
 
 interface Row { module: string; mutants?: number; killed?: number; survived?: number; noCoverage?: number; score?: number; survivors?: string[]; error?: string }
 const rows: Row[] = []
-for (const name of process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL) {
-  const run = spawnSync('npx', ['stryker', 'run'], { env: { ...process.env, MUTATION_MODULE: name }, stdio: ['ignore', 'ignore', 'inherit'] })
+const fromReports = process.argv.includes('--from-reports')
+const named = process.argv.slice(2).filter((a) => !a.startsWith('--'))
+for (const name of named.length > 0 ? named : ALL) {
+  const run = fromReports ? { status: 0 } : spawnSync('npx', ['stryker', 'run'], { env: { ...process.env, MUTATION_MODULE: name }, stdio: ['ignore', 'ignore', 'inherit'] })
   if (run.status !== 0) {
     rows.push({ module: name, error: `stryker exited ${String(run.status)}` })
     continue
@@ -25,7 +28,10 @@ for (const name of process.argv.slice(2).length > 0 ? process.argv.slice(2) : AL
   rows.push({
     module: name, mutants: valid, killed, survived: count('Survived'), noCoverage: count('NoCoverage'),
     score: valid === 0 ? 100 : Math.round((killed / valid) * 1000) / 10,
-    survivors: mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage').map((m) => `${m.file}:${m.location.start.line} ${m.mutatorName}${m.replacement !== undefined ? ` → ${m.replacement.slice(0, 60)}` : ''}`)
+    survivors: mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage').map((m) => {
+      const line = fromReports ? ` | ${(report.files[m.file]?.source.split('\n')[m.location.start.line - 1] ?? '').trim().slice(0, 100)}` : ''
+      return `${m.file}:${m.location.start.line} ${m.mutatorName}${m.replacement !== undefined ? ` → ${m.replacement.slice(0, 60)}` : ''}${line}`
+    })
   })
 }
 process.stdout.write(`${JSON.stringify(rows, null, 2)}\n\n`)
