@@ -81,6 +81,7 @@ export class NodeMetrics {
     counter('portico_leases_revoked_total', 'Leases revoked by this outlet', (m) => m.stats.revoked)
     counter('portico_lease_revocation_failures_total', 'Failed lease revocation attempts (each is retried with backoff)', (m) => m.stats.revokeFailures)
     counter('portico_lease_issue_failures_total', 'Failed attempts to issue a lease', (m) => m.stats.issueFailures)
+    counter('portico_lease_requests_abandoned_total', 'Lease requests dropped after waiting as long as their caller waits for a turn to be issued', (m) => m.stats.issueAbandoned)
   }
 
   private registerInletGauges(): void {

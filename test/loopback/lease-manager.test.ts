@@ -1,6 +1,6 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { LeaseManager, ownerMark, REVOKED_MEMBER, SWEEP_BATCH } from '../../src/influxdb/leases/lease-manager.js'
+import { LeaseManager, MAX_CONCURRENT_ISSUES, ownerMark, REVOKED_MEMBER, SWEEP_BATCH } from '../../src/influxdb/leases/lease-manager.js'
 import type { LeaseBackend } from '../../src/influxdb/backends/backend.js'
 import { V2Backend } from '../../src/influxdb/backends/v2-backend.js'
 import { openStore } from '../../src/store/open-store.js'
@@ -165,7 +165,7 @@ test('no lease while the outlet is unavailable, none past either limit; what was
   await assert.rejects(m.create({ identifier: 'I-x', attributes: { bucket: 'b20' } }), /I-x already holds 2 active leases/)
   await m.create({ identifier: 'I-y', attributes: { bucket: 'b21' } })
   await assert.rejects(m.create({ identifier: 'I-z', attributes: { bucket: 'b22' } }), /the outlet holds its maximum of 3 active leases/)
-  assert.deepEqual(m.stats, { issued: 3, revoked: 0, revokeFailures: 0, issueFailures: 0 })
+  assert.deepEqual(m.stats, { issued: 3, revoked: 0, revokeFailures: 0, issueFailures: 0, issueAbandoned: 0 })
   // A bucket the database does not have: the backend refuses, and it is counted.
   const other = limited('limits-outlet-2', { maxPerIdentity: 2, maxTotal: 3 })
   await assert.rejects(other.create({ identifier: 'I-w', attributes: { bucket: 'no-such-bucket' } }))
@@ -312,4 +312,34 @@ test('outlets sharing a store: reconcile leaves a sibling\'s credential recorded
   assert.equal(revoked.length, 41)
   assert.equal(new Set(revoked).size, 41, 'no lease revoked by both sweepers')
   assert.equal(a.stats.revoked + b.stats.revoked, 41)
+})
+
+test('a request still waiting for an issue slot when its caller gives up is dropped, not issued: no lease for nobody', async () => {
+  const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  let release: () => void = () => undefined
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let issues = 0
+  // A database that takes its time with each user (InfluxDB 1.x hashes every password).
+  const slow: LeaseBackend = Object.assign(Object.create(real) as LeaseBackend, {
+    issue: async (...args: Parameters<LeaseBackend['issue']>) => {
+      issues++
+      await gate
+      return real.issue(...args)
+    }
+  })
+  const m = new LeaseManager({
+    outlet: 'queued', owner: 'test/queued', backend: slow, leases: store.leases, log: silentLogger, orgId: v2.orgId,
+    permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: 'b3' } }]), ttlSeconds: 3600, maxPerIdentity: 5, maxTotal: 100, issueWaitMs: 200
+  })
+  const asks = Array.from({ length: MAX_CONCURRENT_ISSUES + 1 }, (_, i) => m.create({ identifier: `I-queued-${i}`, attributes: {} }))
+  const last = asks.at(-1)
+  assert.ok(last !== undefined)
+  await assert.rejects(last, (err: Error) => err.name === 'CallLimitError' && /waited 200 ms for its turn/.test(err.message))
+  release()
+  const granted = await Promise.all(asks.slice(0, -1))
+  assert.equal(granted.length, MAX_CONCURRENT_ISSUES)
+  assert.equal(issues, MAX_CONCURRENT_ISSUES, 'the dropped request never reached the database')
+  assert.equal(m.stats.issueAbandoned, 1)
+  assert.equal(m.stats.issued, MAX_CONCURRENT_ISSUES)
+  assert.equal(await store.leases.countActive('queued'), MAX_CONCURRENT_ISSUES)
 })

@@ -6,7 +6,8 @@ import type { LeaseRecord, LeaseRepository } from '../../store/store.js'
 import type { LeaseBackend } from '../backends/backend.js'
 import { renderPermissions } from './permissions.js'
 import { LeaseLimitError, LeaseNotFoundError, OutletNotReadyError, type LeaseGrant, type LeaseView } from './lease-types.js'
-import { CallLimit } from './call-limit.js'
+import { CallLimit, CallLimitError } from './call-limit.js'
+import { DEFAULT_RPC_TIMEOUT_MS } from '../../services/rpc.js'
 import { Backoff } from '../../util/backoff.js'
 import { setNewest } from '../../util/recency-map.js'
 
@@ -41,6 +42,12 @@ export const REVOKE_IDENTITY_MAX_WAIT_MS = 2000
 export const MAX_CONCURRENT_ISSUES = 4
 /** Lease requests waiting for an issue slot; more are refused, to be asked again. */
 export const MAX_WAITING_ISSUES = 10_000
+/**
+ * How long a lease request waits for an issue slot: as long as its caller waits for the answer
+ * (an RPC's time-out). A request still queued after that is dropped, not issued: its caller has
+ * given up and will ask again, and a lease issued to nobody would live on in the database.
+ */
+export const MAX_ISSUE_WAIT_MS = DEFAULT_RPC_TIMEOUT_MS
 /** The reason logged for the leases of a deleted member. */
 export const REVOKED_MEMBER = 'member deleted'
 /** The revoke reason of the leases a lease admin ended. */
@@ -69,6 +76,8 @@ export interface LeaseManagerOptions {
   now?: () => number
   /** The sweeper's pause between sweeps (SWEEP_INTERVAL_MS). */
   sweepIntervalMs?: number
+  /** How long a request waits for an issue slot (MAX_ISSUE_WAIT_MS). */
+  issueWaitMs?: number
   /** How long reconcile waits before it revokes a credential the store does not know (RECONCILE_GRACE_MS). */
   reconcileGraceMs?: number
 }
@@ -90,6 +99,8 @@ export interface LeaseStats {
   revoked: number
   revokeFailures: number
   issueFailures: number
+  /** Requests dropped after waiting MAX_ISSUE_WAIT_MS for an issue slot. */
+  issueAbandoned: number
 }
 
 function view(l: LeaseRecord): LeaseView {
@@ -105,7 +116,7 @@ function view(l: LeaseRecord): LeaseView {
  * revokes them on time (and at start-up, any tagged credential it does not know or that expired).
  */
 export class LeaseManager {
-  readonly stats: LeaseStats = { issued: 0, revoked: 0, revokeFailures: 0, issueFailures: 0 }
+  readonly stats: LeaseStats = { issued: 0, revoked: 0, revokeFailures: 0, issueFailures: 0, issueAbandoned: 0 }
   onRevoked: ((latenessMs: number) => void) | undefined
   /** Why the database would refuse this outlet's leases (its credentials are not yet proven); no lease is issued meanwhile. */
   unavailable: string | undefined
@@ -132,7 +143,14 @@ export class LeaseManager {
   }
 
   async create(subject: { identifier: string; attributes: Attributes }, signal?: AbortSignal): Promise<LeaseGrant> {
-    return this.issuing.run(() => this.issue(subject, signal), signal)
+    const wait = AbortSignal.timeout(this.o.issueWaitMs ?? MAX_ISSUE_WAIT_MS)
+    try {
+      return await this.issuing.run(() => this.issue(subject, signal), signal === undefined ? wait : AbortSignal.any([signal, wait]))
+    } catch (err) {
+      if (!wait.aborted || signal?.aborted === true) throw err
+      this.stats.issueAbandoned++
+      throw new CallLimitError(`the lease request waited ${this.o.issueWaitMs ?? MAX_ISSUE_WAIT_MS} ms for its turn, as long as a caller waits; ask again`, { cause: err })
+    }
   }
 
   private async issue(subject: { identifier: string; attributes: Attributes }, signal?: AbortSignal): Promise<LeaseGrant> {
