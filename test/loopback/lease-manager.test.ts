@@ -343,3 +343,28 @@ test('a request still waiting for an issue slot when its caller gives up is drop
   assert.equal(m.stats.issued, MAX_CONCURRENT_ISSUES)
   assert.equal(await store.leases.countActive('queued'), MAX_CONCURRENT_ISSUES)
 })
+
+test('a lease ready only after its caller stopped waiting is revoked at once, not left to nobody', async () => {
+  const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const slow: LeaseBackend = Object.assign(Object.create(real) as LeaseBackend, {
+    issue: async (...args: Parameters<LeaseBackend['issue']>) => {
+      await new Promise((r) => setTimeout(r, 300))
+      return real.issue(...args)
+    }
+  })
+  const m = new LeaseManager({
+    outlet: 'late', owner: 'test/late', backend: slow, leases: store.leases, log: silentLogger, orgId: v2.orgId,
+    permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: 'b4' } }]), ttlSeconds: 3600, maxPerIdentity: 5, maxTotal: 100
+  })
+  await assert.rejects(m.createWithin({ identifier: 'I-late', attributes: {} }, 100), (err: Error) => err.name === 'CallLimitError' && /later than its caller waits \(100 ms\); it was revoked/.test(err.message))
+  assert.equal(await store.leases.countActive('late', 'I-late'), 0)
+  const tokensOf = (): number => [...v2.authorizations.values()].filter((a) => a.description.includes('identity=I-late ')).length
+  assert.equal(tokensOf(), 0, 'no token left in the database')
+  assert.equal(m.stats.issueAbandoned, 1)
+  assert.equal(m.stats.revoked, 1)
+  // A caller that waits long enough gets its lease.
+  const grant = await m.createWithin({ identifier: 'I-late', attributes: {} }, 10_000)
+  assert.equal(await store.leases.countActive('late', 'I-late'), 1)
+  assert.ok(grant.id.length > 0)
+  assert.equal(tokensOf(), 1)
+})

@@ -43,11 +43,14 @@ export const MAX_CONCURRENT_ISSUES = 4
 /** Lease requests waiting for an issue slot; more are refused, to be asked again. */
 export const MAX_WAITING_ISSUES = 10_000
 /**
- * How long a lease request waits for an issue slot: as long as its caller waits for the answer
- * (an RPC's time-out). A request still queued after that is dropped, not issued: its caller has
- * given up and will ask again, and a lease issued to nobody would live on in the database.
+ * How long a lease request waits for an issue slot: half as long as its caller waits for the
+ * answer (an RPC's time-out), leaving the other half for the database. A request still queued after
+ * that is dropped, not issued: its caller is about to give up and will ask again, and a lease
+ * issued to nobody would live on in the database.
  */
-export const MAX_ISSUE_WAIT_MS = DEFAULT_RPC_TIMEOUT_MS
+export const MAX_ISSUE_WAIT_MS = DEFAULT_RPC_TIMEOUT_MS / 2
+/** The revoke reason of a lease that was ready only after its caller had stopped waiting. */
+export const ISSUED_TOO_LATE = 'issued after its caller stopped waiting'
 /** The reason logged for the leases of a deleted member. */
 export const REVOKED_MEMBER = 'member deleted'
 /** The revoke reason of the leases a lease admin ended. */
@@ -151,6 +154,21 @@ export class LeaseManager {
       this.stats.issueAbandoned++
       throw new CallLimitError(`the lease request waited ${this.o.issueWaitMs ?? MAX_ISSUE_WAIT_MS} ms for its turn, as long as a caller waits; ask again`, { cause: err })
     }
+  }
+
+  /**
+   * For a caller that waits `answerWithinMs` for the lease: one ready later is revoked at once
+   * rather than left to nobody (the caller asks again, and would otherwise pile up leases, each a
+   * database user or token, until max-leases-per-identity refuses it for good).
+   */
+  async createWithin(subject: { identifier: string; attributes: Attributes }, answerWithinMs: number): Promise<LeaseGrant> {
+    const started = this.now()
+    const grant = await this.create(subject)
+    const took = this.now() - started
+    if (took <= answerWithinMs) return grant
+    this.stats.issueAbandoned++
+    await this.revokeOne(await this.own(subject.identifier, grant.id), ISSUED_TOO_LATE)
+    throw new CallLimitError(`the lease was ready after ${took} ms, later than its caller waits (${answerWithinMs} ms); it was revoked: ask again`)
   }
 
   private async issue(subject: { identifier: string; attributes: Attributes }, signal?: AbortSignal): Promise<LeaseGrant> {

@@ -5,7 +5,7 @@ import type { Decision } from '../../policy/policy.js'
 import type { LocalMessage } from '../../routing/message.js'
 import { local, type Route } from '../../routing/address.js'
 import type { Router } from '../../routing/router.js'
-import { callRpc, RpcError, serveRpc } from '../../services/rpc.js'
+import { callRpc, DEFAULT_RPC_TIMEOUT_MS, RpcError, serveRpc } from '../../services/rpc.js'
 import type { LeaseManager } from './lease-manager.js'
 import { MAX_PERMISSIONS, PermissionSchema } from './permissions.js'
 import { issueFields } from '../../encoding/validation.js'
@@ -17,6 +17,9 @@ const Id = z.object({ id: z.string().regex(/^(?:[0-9a-f]{8})?[0-9a-f]{16}$/, 'no
  * The lease manager's service: its only callers are identities on secure channels that pass the
  * outlet's policy; each sees and revokes only its own leases.
  */
+/** A lease ready later than this after its request arrived may reach nobody: its caller's RPC times out (less a margin for the trip). */
+export const LEASE_ANSWER_WITHIN_MS = DEFAULT_RPC_TIMEOUT_MS - 1000
+
 export function serveLeases(router: Router, address: string, manager: LeaseManager, decide: (msg: LocalMessage) => Decision, log: Logger, decideAdmin?: (msg: LocalMessage) => Decision): void {
   // The outlet's lease admins (its `admin-allow` policy; none without one) see and end every holder's leases.
   const admin = (msg: LocalMessage): string => {
@@ -36,7 +39,7 @@ export function serveLeases(router: Router, address: string, manager: LeaseManag
   serveRpc(router, address, {
     create: async (a, m) => {
       z.object({}).strict().parse(a)
-      return manager.create(caller(m))
+      return manager.createWithin(caller(m), LEASE_ANSWER_WITHIN_MS)
     },
     list: async (a, m) => {
       const { all } = z.object({ all: z.literal(true).optional() }).strict().parse(a)
