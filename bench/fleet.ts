@@ -6,7 +6,7 @@
 // contract-checked emulator, behind a second outlet of the same node, for every device at once).
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { writeFileSync, rmSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startInflux } from '../test/support/influxdb.js'
@@ -148,9 +148,12 @@ async function main(): Promise<void> {
         'device processes RSS MiB': fmt(fleets.reduce((n, f) => n + rssBytes(f.pid), 0) / MIB, 1)
       })
       previous = level
+      // Each size as soon as it is measured: a larger one may take long, or fail.
+      report('fleet-level', [rows.at(-1) ?? {}], { health: health(home) })
     }
     const last = rows.at(-1) ?? {}
     report('fleet', rows, {
+      health: health(home),
       writeEveryMs: WRITE_EVERY_MS, batchPoints: DEVICE_BATCH_POINTS, windowSeconds: WINDOW_S, deviceProcesses: PROCESSES,
       totals: { writes, failedWrites, failures },
       goals: {
@@ -162,6 +165,21 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp()
   }
+}
+
+/** What the relay's and the outlet's logs say went wrong so far: channels closed for silence, handshakes dropped, lease requests refused. */
+function health(dir: string): Record<string, Record<string, number>> {
+  const counts: Record<string, Record<string, number>> = {}
+  for (const node of ['authority', 'outlet']) {
+    const text = readFileSync(join(dir, 'nodes', node, 'node.log'), 'utf8')
+    const count = (msg: string): number => text.split(`"msg":"${msg}"`).length - 1
+    counts[node === 'authority' ? 'relay' : node] = {
+      'channels closed, peer silent': count('the peer of a secure channel went silent'),
+      'handshakes dropped, too many pending': count('too many pending secure channel handshakes: dropped one'),
+      'requests refused': count('request refused')
+    }
+  }
+  return counts
 }
 
 async function collect(fleets: Fleet[]): Promise<Samples> {

@@ -1,6 +1,7 @@
 // One process of bench:fleet's devices (a few of them carry the whole fleet on two CPUs): it
 // starts the devices it is told to, each writing a batch every WRITE_EVERY_MS at its own phase,
 // and answers the driver's questions over IPC (see FleetRequest).
+import { setMaxListeners } from 'node:events'
 import { decodeTicket } from '../../src/authority/ticket.js'
 import { projectFromFile } from '../../src/authority/project.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
@@ -34,6 +35,8 @@ export type FleetAnswer =
   | { op: 'error'; message: string }
 
 const life = new AbortController()
+// Every device of the process ends with it: one listener each on this signal is expected.
+setMaxListeners(0, life.signal)
 const devices = new Map<number, FleetDevice>()
 const timers: NodeJS.Timeout[] = []
 let ctx: FleetContext | undefined
