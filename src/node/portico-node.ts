@@ -128,7 +128,7 @@ export class PorticoNode {
   }
 
   /** Who sent `msg`: its channel's peer, or for a plain message the peers of the connection it came by. */
-  sendersOf(msg: LocalMessage): SecureChannelInfo[] {
+  sendersOf(msg: Omit<LocalMessage, 'payload'>): SecureChannelInfo[] {
     if (msg.secureChannel !== undefined) return [msg.secureChannel]
     const from = msg.return[0]
     return from?.type === LOCAL ? this.registry.peersOnConnection(from.value) : []

@@ -56,7 +56,7 @@ export class ResourcePolicies {
   }
 
   /** Decides one message for `resource`, counting and logging a refusal. */
-  decide(resource: string, type: string, msg: LocalMessage): Decision {
+  decide(resource: string, type: string, msg: Omit<LocalMessage, 'payload'>): Decision {
     const sc = msg.secureChannel
     const d = this.evaluate(resource, type, sc)
     if (!d.allowed) {

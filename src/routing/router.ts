@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { LOCAL, routeToString, type Address } from './address.js'
-import { joinedMessage, originOf, type LocalMessage, type PartsMessage } from './message.js'
+import { joinedMessage, type LocalMessage, type PartsMessage } from './message.js'
 import { Mailbox, DEFAULT_MAILBOX_CAPACITY } from './mailbox.js'
 import type { Worker } from './worker.js'
 
@@ -11,17 +11,11 @@ import { PorticoError, type ErrorKind } from '../util/errors.js'
 
 /**
  * Decides whether a message may reach a worker. Deny quietly: the sender learns nothing. It judges
- * by routes and the secure channel a message came through, never by the payload (a message sent
- * in parts is judged with an empty one).
+ * by routes and where the message came from, never by the payload, so a message in parts is
+ * judged as it is, with nothing built for it.
  */
-export type AccessControl = (msg: LocalMessage) => boolean
+export type AccessControl = (msg: Omit<LocalMessage, 'payload'>) => boolean
 export const allowAll: AccessControl = () => true
-const EMPTY = new Uint8Array(0)
-
-/** What access control sees of a message in parts: everything but the payload. */
-function probe(msg: PartsMessage): LocalMessage {
-  return { onward: msg.onward, return: msg.return, payload: EMPTY, ...originOf(msg) }
-}
 
 /** Carries messages whose first onward address is not local (a TCP peer, say). */
 export interface TransportRouter {
@@ -128,7 +122,7 @@ export class Router {
       const entry = this.workers.get(next.value)
       const worker = entry?.worker
       if (entry !== undefined && worker?.handleParts !== undefined && entry.mailbox.idle && (msg.length > MAX_NOTICE_LENGTH || msg.parts[0]?.[0] !== 0xff)) {
-        if (entry.incoming !== allowAll && !entry.incoming(probe(msg))) {
+        if (entry.incoming !== allowAll && !entry.incoming(msg)) {
           return this.drop('denied', msg, 'denied by access control')
         }
         this.stats.delivered++

@@ -95,7 +95,7 @@ export class TcpTransport implements Transport {
   }
 
   /** Messages from local workers and out of secure channels go anywhere; plain ones from a peer need the policy. */
-  private mayForward(msg: LocalMessage): boolean {
+  private mayForward(msg: Omit<LocalMessage, 'payload'>): boolean {
     const from = msg.return[0]
     if (from === undefined || from.type !== LOCAL || !this.connections.has(from.value)) return true
     return this.mayForwardFrom(from.value)
