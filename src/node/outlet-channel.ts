@@ -13,6 +13,12 @@ export const PORTAL_HANDSHAKE_TIMEOUT_MS = 3000
 /** After a failed attempt, an inlet tries its outlet again (jittered backoff), at most this long after, so it is back within that of its outlet. */
 export const OUTLET_RETRY_MIN_MS = 500
 export const OUTLET_RETRY_MAX_MS = 4000
+/**
+ * A route whose channel closed is opened again after a random wait up to this long (a client's
+ * request opens it at once): when a relay or an outlet restarts, thousands of inlets lose their
+ * channels in the same instant, and reopening all at once floods it with handshakes it must drop.
+ */
+export const OUTLET_REOPEN_SPREAD_MS = 3000
 
 /** The outlet of an inlet cannot be reached; the message names the hop that failed (the relay, the outlet). */
 export class OutletUnreachableError extends PortalError {
@@ -30,8 +36,8 @@ export class OutletRefusedError extends OutletUnreachableError {
 
 /**
  * One secure route to an outlet node, shared by everything an inlet sends there: kept open (and
- * rebuilt as soon as it closes, so a channel lost to a crash or a silent path is replaced without
- * waiting for a client), reused while its channel is open, and when replaced, closed with every
+ * rebuilt within OUTLET_REOPEN_SPREAD_MS of closing, or at once for a client, so a channel lost to
+ * a crash or a silent path is replaced without waiting for a client), reused while its channel is open, and when replaced, closed with every
  * channel built for it. Why it is not open is kept for readiness and for the clients' answers.
  */
 export class OutletChannel {
@@ -110,6 +116,7 @@ export class OutletChannel {
           this.onChannelClose(r.channel, resolve)
           signal.addEventListener('abort', () => resolve(), { once: true })
         })
+        await sleep(Math.random() * OUTLET_REOPEN_SPREAD_MS, undefined, { signal }).catch(() => undefined)
       } catch (err) {
         if (signal.aborted) return
         this.log.debug({ err: (err as Error).message }, 'the outlet cannot be reached; trying again')
