@@ -1,6 +1,7 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { decodeTicket } from '../../src/authority/ticket.js'
+import { decodeCredential } from '../../src/identity/credential.js'
 import { MAX_TICKET_TTL_SECONDS, MAX_TICKET_USES } from '../../src/authority/authority-service.js'
 import { authorityClientFor } from '../../src/node/membership.js'
 import type { NodeRuntime } from '../../src/node/node-runtime.js'
@@ -23,6 +24,9 @@ test('a ticket makes its redeemer a member with the ticket\'s attributes and a s
   assert.deepEqual(rt.membership?.credentials.attributes, { 'influxdb-inlet': 'true' })
   const expires = rt.membership?.credentials.expiresAt ?? 0
   assert.ok(expires > Date.now() / 1000 && expires <= Date.now() / 1000 + 5)
+  // The life the authority was given is the one it signs, not only the one it answers with.
+  const signed = decodeCredential(rt.membership?.credentials.credentials()[0]?.credential ?? assert.fail('no credential'))
+  assert.deepEqual([signed.expiresAt - signed.createdAt, signed.expiresAt], [4, expires])
   const m = await adminClient.showMember(rt.node.identifier)
   assert.equal(m.role, 'member')
   assert.deepEqual(rt.notReady(), [])
