@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 
 const ALL = ['transport-cipher', 'policy', 'credential-stripping', 'influxql-gate', 'api-gate', 'grant-scope', 'lease-manager', 'authority', 'secure-channel']
 
-interface Mutant { id: string; mutatorName: string; status: string; location: { start: { line: number } }; replacement?: string }
+interface Mutant { id: string; mutatorName: string; status: string; location: { start: { line: number; column: number }; end: { line: number; column: number } }; replacement?: string }
 interface Report { files: Record<string, { source: string; mutants: Mutant[] }> }
 
 interface Row { module: string; mutants?: number; killed?: number; survived?: number; noCoverage?: number; score?: number; survivors?: string[]; error?: string }
@@ -30,7 +30,7 @@ for (const name of named.length > 0 ? named : ALL) {
     score: valid === 0 ? 100 : Math.round((killed / valid) * 1000) / 10,
     survivors: mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage').map((m) => {
       const line = fromReports ? ` | ${(report.files[m.file]?.source.split('\n')[m.location.start.line - 1] ?? '').trim().slice(0, 100)}` : ''
-      return `${m.file}:${m.location.start.line} ${m.mutatorName}${m.replacement !== undefined ? ` → ${m.replacement.slice(0, 60)}` : ''}${line}`
+      return `${m.file}:${m.location.start.line}:${m.location.start.column}-${m.location.end.column} ${m.mutatorName}${m.replacement !== undefined ? ` → ${m.replacement.slice(0, 60)}` : ''}${line}`
     })
   })
 }
