@@ -13,14 +13,17 @@ import type { Role } from './noise/handshake-xx.js'
 /** Closing a channel a moment after its peer's credential expires avoids racing a refresh in flight. */
 export const EXPIRY_GRACE_MS = 1000
 /**
- * Keep-alives. Every tick, a side that has sent nothing since the previous tick sends a ping, so
- * a live peer is heard from at least every two ticks (5 s). A channel that has heard nothing for
- * CHANNEL_SILENT_TICKS ticks (12.5 to 15 s) closes: its peer died without a word, or every path to
- * it went silent, and whoever uses the channel builds a new one. This holds end to end, across
- * relays that cannot tell a dead peer from an idle one.
+ * Keep-alives. A side that has sent nothing for CHANNEL_QUIET_TICKS whole ticks sends a ping, so
+ * a live peer is heard from at least every three ticks (7.5 s) and an idle channel carries one
+ * ping a tick, not one each way: a fleet is mostly idle, and its pings are most of what a relay
+ * and an outlet do. A channel that has heard nothing for CHANNEL_SILENT_TICKS ticks (15 to 17.5 s)
+ * closes: its peer died without a word, or every path to it went silent, and whoever uses the
+ * channel builds a new one. This holds end to end, across relays that cannot tell a dead peer from
+ * an idle one.
  */
 export const CHANNEL_TICK_MS = 2500
-export const CHANNEL_SILENT_TICKS = 6
+export const CHANNEL_QUIET_TICKS = 2
+export const CHANNEL_SILENT_TICKS = 7
 
 export interface ChannelKeys {
   sendKey: Uint8Array
@@ -66,6 +69,7 @@ export class SecureChannel {
   private readonly keepAliveTimer: NodeJS.Timeout
   // Flags and a counter, not clock readings: the hot path only sets them, the tick reads them.
   private sentSinceTick = true
+  private quietTicks = 0
   private silentTicks = 0
   private closed = false
   private readonly closeHandlers = new Set<(reason: string) => void>()
@@ -275,7 +279,12 @@ export class SecureChannel {
       this.close(`the peer was silent for ${(CHANNEL_SILENT_TICKS - 1) * tickMs} ms or more`)
       return
     }
-    if (!this.sentSinceTick) this.sendControl(encodeControl(Kind.Ping))
+    this.quietTicks = this.sentSinceTick ? 0 : this.quietTicks + 1
+    if (this.quietTicks >= CHANNEL_QUIET_TICKS) {
+      this.sendControl(encodeControl(Kind.Ping))
+      // The ping counts from this tick: an idle side pings every CHANNEL_QUIET_TICKS ticks.
+      this.quietTicks = 0
+    }
     this.sentSinceTick = false
   }
 

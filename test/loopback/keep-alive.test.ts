@@ -5,7 +5,7 @@ import { FaultProxy } from '../support/fault-proxy.js'
 import { CHANNEL_SILENT_TICKS } from '../../src/channel/secure-channel.js'
 import type { PorticoNode } from '../../src/node/portico-node.js'
 
-// Secure channel keep-alives, with the tick shortened to 50 ms so the bounds (6 silent ticks) are
+// Secure channel keep-alives, with the tick shortened to 50 ms so the bounds (CHANNEL_SILENT_TICKS silent ticks) are
 // reached in a fraction of a second. The silent path is a real TCP proxy that stops reading.
 
 const TICK_MS = 50
@@ -27,7 +27,7 @@ function channelTo(n: PorticoNode, peer: PorticoNode): ReturnType<PorticoNode['c
   return [...n.channels.values()].find((c) => c.peer.identifier === peer.identifier)
 }
 
-test('an idle channel stays open at both ends: each side pings when it has sent nothing', async () => {
+test('an idle channel stays open at both ends: each side pings when it has sent nothing for two ticks', async () => {
   const a = await node('idle-a', { keepAliveTickMs: TICK_MS })
   const b = await node('idle-b', { keepAliveTickMs: TICK_MS })
   const route = await a.resolve(routeTo(b, '/secure/api/service/echo'))
