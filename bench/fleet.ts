@@ -156,7 +156,7 @@ async function main(): Promise<void> {
       })
       previous = level
       // Each size as soon as it is measured: a larger one may take long, or fail.
-      report('fleet-level', [rows.at(-1) ?? {}], { health: health(home) })
+      report('fleet-level', [rows.at(-1) ?? {}], { health: health(home), failures: { ...failures } })
     }
     const last = rows.at(-1) ?? {}
     report('fleet', rows, {
