@@ -15,6 +15,7 @@ import { startV2Emulator } from '../test/support/influx-v2-emulator.js'
 import { freePort } from '../test/support/postgres.js'
 import { cpuSeconds, nodePid, rssBytes } from '../test/support/processes.js'
 import { cleanUpOnce } from './lib/interrupt.js'
+import { EVENT_LOOP_SAMPLE_MS } from '../src/node/metrics.js'
 import { benchHome } from './lib/portico-cli.js'
 import { fmt, percentile, report } from './lib/report.js'
 import { DEVICE_BATCH_POINTS } from './lib/fleet-device.js'
@@ -90,7 +91,8 @@ async function main(): Promise<void> {
     await influx.query('CREATE DATABASE fleet', { username: influx.admin.username, password: influx.admin.password, method: 'POST' })
     const port = await freePort()
     await portico('identity', 'create', 'admin')
-    await portico('authority', 'create', '--tcp-listener-address', `127.0.0.1:${port}`)
+    const statusPorts = { relay: await freePort(), outlet: await freePort() }
+    await portico('authority', 'create', '--tcp-listener-address', `127.0.0.1:${port}`, '--http-server-port', String(statusPorts.relay))
     await portico('identity', 'create', 'outlet')
     await portico('enroll', await portico('ticket', 'create', '--attribute', 'influxdb-outlet=true', '--relay', 'influxdb'), '--identity', 'outlet')
     // Room for every device's lease (a renewed one overlaps its successor) and for one kept-alive
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
         { ...caps, from: 'influx-v2', to: v2.address, api: 'v2', 'org-id': v2.orgId, 'all-access-token': v2.allAccessToken, 'leased-token-permissions': [{ action: 'write', resource: { type: 'buckets', name: 'fleet' } }] }
       ]
     }))
-    await portico('node', 'create', 'outlet', '--identity', 'outlet', '--config', join(home, 'outlet.json'))
+    await portico('node', 'create', 'outlet', '--identity', 'outlet', '--config', join(home, 'outlet.json'), '--http-server-port', String(statusPorts.outlet))
     const ticket = await portico('ticket', 'create', '--attribute', 'influxdb-inlet=true', '--usage-count', String(LARGEST), '--expires-in', '2h')
     const project = JSON.parse(await portico('project', 'export')) as unknown
     for (let i = 0; i < PROCESSES; i++) fleets.push(await Fleet.start({ op: 'init', project, ticket, relay: 'influxdb', outlet: 'influx' }))
@@ -131,9 +133,11 @@ async function main(): Promise<void> {
       writes += before.latencies.length + before.failed
       merge(failures, before.reasons)
       const cpu0 = Object.values(pids).map(cpuSeconds)
+      await Promise.all(Object.values(statusPorts).map(loopDelayMaxMs))
       const w0 = performance.now()
       await sleep(WINDOW_S * 1000)
       const window = await collect(fleets)
+      const nodeDelay = { relay: await loopDelayMaxMs(statusPorts.relay), outlet: await loopDelayMaxMs(statusPorts.outlet) }
       const seconds = (performance.now() - w0) / 1000
       const cpu = Object.fromEntries(Object.keys(pids).map((k, i) => [k, (cpuSeconds(Object.values(pids)[i] ?? 0) - (cpu0[i] ?? 0)) / seconds * 100]))
       failedWrites += window.failed
@@ -152,7 +156,8 @@ async function main(): Promise<void> {
         'p50 ms': fmt(percentile(latencies, 50), 2), 'p99 ms': fmt(percentile(latencies, 99), 2), 'max ms': fmt(latencies.at(-1) ?? NaN, 2),
         'relay RSS MiB': fmt(rssBytes(pids.relay) / MIB, 1), 'relay CPU %': fmt(cpu.relay ?? NaN, 1),
         'outlet RSS MiB': fmt(rssBytes(pids.outlet) / MIB, 1), 'outlet CPU %': fmt(cpu.outlet ?? NaN, 1), 'influxd CPU %': fmt(cpu.influxd ?? NaN, 1),
-        'device processes RSS MiB': fmt(fleets.reduce((n, f) => n + rssBytes(f.pid), 0) / MIB, 1)
+        'device processes RSS MiB': fmt(fleets.reduce((n, f) => n + rssBytes(f.pid), 0) / MIB, 1),
+        'longest event loop delay ms: relay': fmt(nodeDelay.relay, 1), outlet: fmt(nodeDelay.outlet, 1), 'device processes': fmt(window.loopDelayMaxMs, 1)
       })
       previous = level
       // Each size as soon as it is measured: a larger one may take long, or fail.
@@ -196,13 +201,28 @@ function health(dir: string): Record<string, Record<string, number | string>> {
   return counts
 }
 
+/**
+ * The longest a node's event loop was held up since the last time it was asked (its /metrics,
+ * whose histogram starts again at each scrape), in ms; NaN when the node does not answer.
+ */
+async function loopDelayMaxMs(port: number): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()
+    const m = /^portico_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)
+    return m?.[1] === undefined ? NaN : Math.max(0, Number(m[1]) * 1000 - EVENT_LOOP_SAMPLE_MS)
+  } catch {
+    return NaN
+  }
+}
+
 async function collect(fleets: Fleet[]): Promise<Samples> {
-  const all: Samples = { latencies: [], failed: 0, reasons: {} }
+  const all: Samples = { latencies: [], failed: 0, reasons: {}, loopDelayMaxMs: 0 }
   for (const f of fleets) {
     const a = await f.ask({ op: 'collect' })
     if (a.op !== 'samples') continue
     all.latencies.push(...a.samples.latencies)
     all.failed += a.samples.failed
+    all.loopDelayMaxMs = Math.max(all.loopDelayMaxMs, a.samples.loopDelayMaxMs)
     merge(all.reasons, a.samples.reasons)
   }
   return all

@@ -2,6 +2,7 @@
 // starts the devices it is told to, each writing a batch every WRITE_EVERY_MS at its own phase,
 // and answers the driver's questions over IPC (see FleetRequest).
 import { setMaxListeners } from 'node:events'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { decodeTicket } from '../../src/authority/ticket.js'
 import { projectFromFile } from '../../src/authority/project.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
@@ -25,7 +26,8 @@ export type FleetRequest =
   | { op: 'lease-from'; outlet: string; from: number; count: number }
   | { op: 'stop' }
 
-export interface Samples { latencies: number[]; failed: number; reasons: Record<string, number> }
+/** Writes since the last collect, and the longest this process's event loop was held up (ms; Node's histogram counts the sampling tick too, taken off here): a device that cannot run cannot answer its channels' keep-alives. */
+export interface Samples { latencies: number[]; failed: number; reasons: Record<string, number>; loopDelayMaxMs: number }
 export type FleetAnswer =
   | { op: 'ready' }
   | { op: 'grown'; started: number; failures: Record<string, number>; leaseRetries: number }
@@ -40,7 +42,10 @@ setMaxListeners(0, life.signal)
 const devices = new Map<number, FleetDevice>()
 const timers: NodeJS.Timeout[] = []
 let ctx: FleetContext | undefined
-let samples: Samples = { latencies: [], failed: 0, reasons: {} }
+let samples: Omit<Samples, 'loopDelayMaxMs'> = { latencies: [], failed: 0, reasons: {} }
+const LOOP_SAMPLE_MS = 20
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS })
+loopDelay.enable()
 
 const count = (into: Record<string, number>, err: unknown): void => {
   const reason = (err as Error).message.slice(0, 120)
@@ -104,8 +109,9 @@ async function handle(m: FleetRequest): Promise<FleetAnswer> {
       return { op: 'grown', started: done, failures, leaseRetries }
     }
     case 'collect': {
-      const s = samples
+      const s = { ...samples, loopDelayMaxMs: Math.max(0, loopDelay.max / 1e6 - LOOP_SAMPLE_MS) }
       samples = { latencies: [], failed: 0, reasons: {} }
+      loopDelay.reset()
       return { op: 'samples', samples: s }
     }
     case 'lease-from': {
