@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { setPriority } from 'node:os'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startInflux } from '../test/support/influxdb.js'
@@ -15,6 +15,7 @@ import { startV2Emulator } from '../test/support/influx-v2-emulator.js'
 import { freePort } from '../test/support/postgres.js'
 import { cpuSeconds, nodePid, rssBytes } from '../test/support/processes.js'
 import { cleanUpOnce } from './lib/interrupt.js'
+import { readIfExists } from './lib/system-files.js'
 import { EVENT_LOOP_SAMPLE_MS } from '../src/node/metrics.js'
 import { benchHome } from './lib/portico-cli.js'
 import { fmt, percentile, report } from './lib/report.js'
@@ -34,6 +35,11 @@ const LARGEST = Math.max(...LEVELS)
  */
 const DEVICE_NICENESS = 10
 const { home, portico } = benchHome('portico-bench-fleet-')
+/** pino's level number for warnings. */
+const WARN = 40
+/** Warnings listed per source in each report, the most frequent first. */
+const HEALTH_MESSAGES = 6
+const deviceLog = (dir: string, i: number): string => join(dir, `devices-${i}.log`)
 
 /** A device process and its one request in flight at a time. */
 class Fleet {
@@ -108,7 +114,7 @@ async function main(): Promise<void> {
     await portico('node', 'create', 'outlet', '--identity', 'outlet', '--config', join(home, 'outlet.json'), '--http-server-port', String(statusPorts.outlet))
     const ticket = await portico('ticket', 'create', '--attribute', 'influxdb-inlet=true', '--usage-count', String(LARGEST), '--expires-in', '2h')
     const project = JSON.parse(await portico('project', 'export')) as unknown
-    for (let i = 0; i < PROCESSES; i++) fleets.push(await Fleet.start({ op: 'init', project, ticket, relay: 'influxdb', outlet: 'influx' }))
+    for (let i = 0; i < PROCESSES; i++) fleets.push(await Fleet.start({ op: 'init', project, ticket, relay: 'influxdb', outlet: 'influx', log: deviceLog(home, i) }))
     const pids = { relay: nodePid(home, 'authority'), outlet: nodePid(home, 'outlet'), influxd: influx.process.pid ?? 0 }
     const rows: Record<string, string | number>[] = []
     const failures: Record<string, number> = {}
@@ -180,25 +186,29 @@ async function main(): Promise<void> {
 }
 
 /**
- * What the relay's and the outlet's logs say went wrong so far: channels closed for silence,
- * handshakes dropped, lease requests refused, and when the first channel went silent (which node
- * first stopped hearing its peers).
+ * What the logs of the relay, the outlet and the device processes say went wrong so far: each
+ * warning counted (the most frequent first), and when each first heard a channel go silent, which
+ * tells who stopped answering first.
  */
 function health(dir: string): Record<string, Record<string, number | string>> {
-  const counts: Record<string, Record<string, number | string>> = {}
-  for (const node of ['authority', 'outlet']) {
-    const text = readFileSync(join(dir, 'nodes', node, 'node.log'), 'utf8')
-    const silent = '"msg":"the peer of a secure channel went silent"'
-    const count = (msg: string): number => text.split(msg).length - 1
-    const first = text.split('\n').find((line) => line.includes(silent))
-    counts[node === 'authority' ? 'relay' : node] = {
-      'channels closed, peer silent': count(silent),
-      'first silence at': first === undefined ? 'never' : String((JSON.parse(first) as { time: string }).time),
-      'handshakes dropped, too many pending': count('"msg":"too many pending secure channel handshakes: dropped one"'),
-      'requests refused': count('"msg":"request refused"')
-    }
+  const sources: Record<string, string[]> = {
+    relay: [join(dir, 'nodes', 'authority', 'node.log')],
+    outlet: [join(dir, 'nodes', 'outlet', 'node.log')],
+    devices: Array.from({ length: PROCESSES }, (_, i) => deviceLog(dir, i))
   }
-  return counts
+  return Object.fromEntries(Object.entries(sources).map(([name, files]) => {
+    const counts: Record<string, number> = {}
+    let firstSilence: string | undefined
+    for (const line of files.flatMap((f) => (readIfExists(f) ?? '').split('\n'))) {
+      if (!line.startsWith('{')) continue
+      const { level, msg, time } = JSON.parse(line) as { level: number; msg: string; time: string }
+      if (level < WARN) continue
+      counts[msg] = (counts[msg] ?? 0) + 1
+      if (msg === 'the peer of a secure channel went silent' && (firstSilence === undefined || time < firstSilence)) firstSilence = time
+    }
+    const top = Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, HEALTH_MESSAGES)
+    return [name, { 'first channel gone silent at': firstSilence ?? 'never', ...Object.fromEntries(top) }]
+  }))
 }
 
 /**

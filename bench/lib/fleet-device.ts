@@ -6,7 +6,7 @@ import type { CredentialAndPurposeKey } from '../../src/identity/credential.js'
 import { LocalIdentity } from '../../src/identity/local-identity.js'
 import { MemoryVault } from '../../src/identity/vault.js'
 import { LeaseClient, leaseRoute } from '../../src/influxdb/leases/lease-service.js'
-import { silentLogger } from '../../src/log/logger.js'
+import type { Logger } from '../../src/log/logger.js'
 import { InfluxdbInletConfig } from '../../src/node/config.js'
 import { authorityClientFor } from '../../src/node/membership.js'
 import { Portals } from '../../src/node/portals.js'
@@ -23,6 +23,8 @@ export interface FleetContext {
   policies: ResourcePolicies
   leases: LeaseRepository
   signal: AbortSignal
+  /** Where the process's devices log their warnings (channels gone silent, answers cut short). */
+  log: Logger
 }
 
 /** Points in each device's batch. */
@@ -43,14 +45,14 @@ export class FleetDevice {
     const { project } = ctx
     const held: { credential?: CredentialAndPurposeKey } = {}
     const node = await PorticoNode.start({
-      name: `device-${index}`, identity: LocalIdentity.create(nodeCrypto, new MemoryVault()), log: silentLogger, authorities: () => [project.authority], project,
+      name: `device-${index}`, identity: LocalIdentity.create(nodeCrypto, new MemoryVault()), log: ctx.log, authorities: () => [project.authority], project,
       credentials: () => held.credential === undefined ? [] : [held.credential]
     })
     try {
       const client = authorityClientFor(node, project)
       await client.enroll(ctx.code, ctx.signal)
       held.credential = await client.credential(ctx.signal)
-      const portals = new Portals({ node, policies: ctx.policies, log: silentLogger, project, signal: ctx.signal, leases: ctx.leases })
+      const portals = new Portals({ node, policies: ctx.policies, log: ctx.log, project, signal: ctx.signal, leases: ctx.leases })
       const { from } = await portals.addInfluxdbInlet(InfluxdbInletConfig.parse({ from: '127.0.0.1:0', via: ctx.relay, outlet: ctx.outlet })) as { from: string }
       return new FleetDevice(index, node, portals, from)
     } catch (err) {

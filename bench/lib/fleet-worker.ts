@@ -6,7 +6,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { decodeTicket } from '../../src/authority/ticket.js'
 import { projectFromFile } from '../../src/authority/project.js'
 import { nodeCrypto } from '../../src/crypto/node-crypto.js'
-import { silentLogger } from '../../src/log/logger.js'
+import { pino } from 'pino'
+import { createLogger, silentLogger } from '../../src/log/logger.js'
 import { ResourcePolicies } from '../../src/node/resource-policies.js'
 import { openStore } from '../../src/store/open-store.js'
 import { FleetDevice, type FleetContext } from './fleet-device.js'
@@ -20,7 +21,7 @@ const LEASE_DEADLINE_MS = 600_000
 const LEASE_CONCURRENCY = 8
 
 export type FleetRequest =
-  | { op: 'init'; project: unknown; ticket: string; relay: string; outlet: string }
+  | { op: 'init'; project: unknown; ticket: string; relay: string; outlet: string; log: string }
   | { op: 'grow'; from: number; count: number }
   | { op: 'collect' }
   | { op: 'lease-from'; outlet: string; from: number; count: number }
@@ -92,7 +93,8 @@ async function handle(m: FleetRequest): Promise<FleetAnswer> {
       const store = await openStore('sqlite::memory:')
       ctx = {
         project: projectFromFile(nodeCrypto, m.project), code: decodeTicket(m.ticket).code, relay: m.relay, outlet: m.outlet,
-        policies: new ResourcePolicies(undefined, silentLogger, () => false), leases: store.leases, signal: life.signal
+        policies: new ResourcePolicies(undefined, silentLogger, () => false), leases: store.leases, signal: life.signal,
+        log: createLogger({ level: 'warn', destination: pino.destination({ dest: m.log, sync: false }) })
       }
       return { op: 'ready' }
     }
