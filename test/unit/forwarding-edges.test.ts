@@ -32,6 +32,8 @@ test('answers: framed by length when the database gave one, else chunked (HTTP/1
   assert.equal(clientAnswer(204, '', [], true, c11).framing, 'none')
   assert.match(clientAnswer(299, 'Quite Fine', ['Content-Length', '0'], false, c11).head, /^HTTP\/1\.1 299 Quite Fine\r\n/)
   assert.match(clientAnswer(404, '', ['Content-Length', '0'], false, c11).head, /^HTTP\/1\.1 404 Not Found\r\n/)
+  // A status Node has no text for, given with none, goes on with none.
+  assert.match(clientAnswer(599, '', ['Content-Length', '0'], false, c11).head, /^HTTP\/1\.1 599 \r\n/)
   assert.doesNotMatch(clientAnswer(200, '', ['Content-Length', '0', 'Trailer', 'x', 'Proxy-Connection', 'close'], false, c11).head, /Trailer|Proxy-Connection/)
 })
 
