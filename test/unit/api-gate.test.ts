@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { gateRequest, originForm, type GatedLease, type Verdict } from '../../src/influxdb/gate/api-gate.js'
+import { MAX_PARAMS } from '../../src/influxdb/gate/query-params.js'
 import type { Permission } from '../../src/influxdb/backends/backend.js'
 
 const bucket = (action: 'read' | 'write', name: string): Permission => ({ action, resource: { type: 'buckets', name } })
@@ -102,4 +103,68 @@ test('edges the mutation run found untested: a write without db from a read leas
   }
   // Where nothing in the body can matter, it is not held back to be judged.
   assert.equal(ask(v3, 'POST', '/api/v3/query_sql', ['Content-Type', 'text/plain']).kind, 'forward')
+})
+
+const refusal = (v: Verdict | undefined): string => v?.kind === 'refuse' ? `${v.status} ${v.code}: ${v.message}` : 'passed'
+
+test('each refusal says what it is: the status, the code and the reason a client can act on', () => {
+  assert.match(refusal(ask(writer, 'POST', '/write?db=%zz')), /^400 invalid: the request's parameters could not be read: a parameter is not valid percent-encoded UTF-8/)
+  assert.match(refusal(ask(writer, 'POST', '/write?db=secret')), /^403 forbidden: this lease may not write db 'secret'/)
+  assert.match(refusal(ask(reader, 'GET', '/query?db=site-7&q=SELECT%20(')), /^400 invalid: the query is not valid InfluxQL: unbalanced parentheses/)
+  assert.match(refusal(ask(reader, 'GET', '/query?db=site-7&q=DROP%20DATABASE%20x')), /^403 forbidden: /)
+  assert.match(refusal(ask(reader, 'GET', '/query?db=secret&q=SELECT%20*%20FROM%20m')), /^403 forbidden: this lease may not read database 'secret'/)
+  assert.match(refusal(ask(writer, 'POST', '/debug/vars')), /^403 forbidden: \/debug\/vars is not part of the InfluxDB API this inlet forwards/)
+  assert.match(refusal(ask(writer, 'PUT', '/write')), /^405 method not allowed: \/write takes POST/)
+  assert.match(refusal(ask(writer, 'GET', '/ping', [], 0)), /^400 invalid: HTTP\/0\.9/)
+  assert.match(refusal(ask(writer, 'OPTIONS', '*')), /^400 invalid: the request target must be a path/)
+  assert.match(refusal(ask(reader, 'POST', '/query', ['Content-Type', 'multipart/form-data; boundary=x'])), /^415 unsupported media type: multipart/)
+  assert.match(refusal(ask(reader, 'POST', '/query', ['Content-Type', 'application/x-www-form-urlencoded', 'Content-Encoding', 'gzip'])), /^415 unsupported media type: a query body must not be compressed/)
+})
+
+test('parameters: at most MAX_PARAMS of them, read at `;` too, a bare name naming the empty value', () => {
+  const many = (n: number): string => `/write?db=site-7${'&x=1'.repeat(n - 1)}`
+  assert.equal(status(ask(writer, 'POST', many(MAX_PARAMS))), 200)
+  assert.match(refusal(ask(writer, 'POST', many(MAX_PARAMS + 1))), /^400 invalid: .*more than 256 parameters/)
+  // Only a server that splits at `;` sees db=secret here; it is judged as that server reads it.
+  assert.equal(status(ask(writer, 'POST', '/write?x=1;db=secret&db=site-7')), 403)
+  // A bare `db` names the database '' (not one called "db"), which no lease holds.
+  const dbNamedDb: GatedLease = { backend: 'v1', permissions: [bucket('write', 'db')] }
+  assert.equal(status(ask(dbNamedDb, 'POST', '/write?db')), 403)
+  assert.equal(status(ask(dbNamedDb, 'POST', '/write?db=db')), 200)
+})
+
+test('what a lease allows: buckets by name or by id, nothing from other resource types', () => {
+  const byId: GatedLease = { backend: 'v2', permissions: [{ action: 'write', resource: { type: 'buckets', id: '0a1b', orgID: 'o1' } }] }
+  assert.equal(status(ask(byId, 'POST', '/api/v2/write?org=o&bucket=0a1b')), 200)
+  assert.equal(status(ask(byId, 'POST', '/api/v2/write?org=o&bucket=other')), 403, 'an id is not every bucket')
+  const both: GatedLease = { backend: 'v2', permissions: [{ action: 'write', resource: { type: 'buckets', id: '0a1b', name: 'site-7' } }] }
+  assert.equal(status(ask(both, 'POST', '/api/v2/write?org=o&bucket=site-7')), 200)
+  assert.equal(status(ask(both, 'POST', '/api/v2/write?org=o&bucket=0a1b')), 200)
+  assert.equal(status(ask(both, 'POST', '/api/v2/write?org=o&bucket=other')), 403)
+  const orgsOnly: GatedLease = { backend: 'v2', permissions: [{ action: 'write', resource: { type: 'orgs' } }] }
+  assert.equal(status(ask(orgsOnly, 'POST', '/api/v2/write?org=o&bucket=any')), 403, 'an org permission is no bucket permission')
+})
+
+test('bodies: held back only where the server reads parameters from them, and judged whole', () => {
+  // Go reads a form body for POST, PUT and PATCH only: a GET's body is not held back.
+  assert.equal(ask(reader, 'GET', '/query?db=site-7&q=SELECT%20*%20FROM%20m', ['Content-Type', 'application/x-www-form-urlencoded']).kind, 'forward')
+  const v2: GatedLease = { backend: 'v2', permissions: [bucket('read', 'site-7')] }
+  assert.equal(ask(v2, 'POST', '/api/v2/query?org=o', ['Content-Type', 'application/json']).kind, 'forward', 'Flux is judged by the server\'s own token')
+  const form = ask(reader, 'POST', '/query?db=site-7', ['Content-Type', 'application/x-www-form-urlencoded'])
+  if (form.kind !== 'body') return assert.fail('the form body is judged')
+  assert.match(refusal(form.check(Buffer.from([...Buffer.from('db=site-7&x='), 0xff]))), /^400 invalid: /, 'a body that is not UTF-8 is refused, whatever it names')
+  const v3: GatedLease = { backend: 'v3', permissions: [bucket('read', 'site-7')] }
+  const influxql = ask(v3, 'POST', '/api/v3/query_influxql', ['Content-Type', 'application/json'])
+  if (influxql.kind !== 'body') return assert.fail('the JSON body is judged')
+  for (const notObject of ['[1]', 'null', '"x"', '5']) {
+    assert.match(refusal(influxql.check(Buffer.from(notObject))), /^400 invalid: a query body must be a JSON object/, notObject)
+  }
+  assert.equal(influxql.check(Buffer.from('{"q":"SHOW MEASUREMENTS"}')), undefined, 'no db in the body: nothing to refuse')
+  assert.equal(influxql.check(Buffer.from('{"db":"site-7"}')), undefined, 'no q: nothing to refuse')
+  assert.match(refusal(influxql.check(Buffer.from('{"db":"site-7","q":5}'))), /^400 invalid: q must be a string/)
+  assert.match(refusal(influxql.check(Buffer.from('{"db":5}'))), /^400 invalid: db must be a string/)
+  // SQL is not InfluxQL: query_sql is judged by its database only (the server runs SQL read-only).
+  const sql = ask(v3, 'POST', '/api/v3/query_sql', ['Content-Type', 'application/json'])
+  if (sql.kind !== 'body') return assert.fail('the JSON body is judged')
+  assert.equal(sql.check(Buffer.from('{"db":"site-7","q":"WITH t AS (SELECT 1) SELECT * FROM t"}')), undefined)
 })
