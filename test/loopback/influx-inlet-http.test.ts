@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { once } from 'node:events'
 import { InfluxdbInlet } from '../../src/influxdb/inlet/influxdb-inlet.js'
+import { MAX_GATED_BODY_BYTES } from '../../src/influxdb/gate/api-gate.js'
 import { CLIENT_BUFFER_BYTES, MAX_RETRY_BODY_BYTES } from '../../src/influxdb/inlet/inlet-limits.js'
 import { LEASE_RETRY_MAX_MS, LeaseKeeper, REPLACE_AFTER_401_MIN_MS } from '../../src/influxdb/inlet/lease-keeper.js'
 import { silentLogger } from '../../src/log/logger.js'
@@ -500,6 +501,24 @@ test('a query in a form body is read whole, judged, and then sent on byte for by
   await waitFor(() => text.includes(sha(form)), 10_000, 'the answer to the gated query')
   s.destroy()
   assert.equal(seen.at(-1)?.body.toString(), form)
+})
+
+test('a query body held to be judged is limited: at MAX_GATED_BODY_BYTES it goes, one byte more gets 413 and reaches nothing', async () => {
+  // A query is at most 262,144 characters: the rest of the body is another parameter, which the server ignores.
+  const formOf = (bytes: number): string => {
+    const head = 'db=d&q=SELECT+*+FROM+m&pad='
+    return head + 'x'.repeat(bytes - head.length)
+  }
+  const post = (form: string): string => `POST /query HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n${form}`
+  const atLimit = formOf(MAX_GATED_BODY_BYTES)
+  const [ok] = await rawExchange(post(atLimit), 1)
+  assert.equal(ok?.status, 200, ok?.body)
+  assert.equal(seen.at(-1)?.body.length, MAX_GATED_BODY_BYTES)
+  const before = seen.length
+  const [tooLarge] = await rawExchange(post(formOf(MAX_GATED_BODY_BYTES + 1)), 1)
+  assert.equal(tooLarge?.status, 413)
+  assert.match(tooLarge?.body ?? '', new RegExp(`limited to ${MAX_GATED_BODY_BYTES} bytes`))
+  assert.equal(seen.length, before, 'the refused query reached the database')
 })
 
 test('an absolute-form target goes upstream as a path, and an HTTP/0.9 request gets 400', async () => {
