@@ -168,3 +168,26 @@ test('bodies: held back only where the server reads parameters from them, and ju
   if (sql.kind !== 'body') return assert.fail('the JSON body is judged')
   assert.equal(sql.check(Buffer.from('{"db":"site-7","q":"WITH t AS (SELECT 1) SELECT * FROM t"}')), undefined)
 })
+
+test('edges the run of 17:09 found: read endpoints without a database, targets that hold a URL, spaces in headers and names, long names', () => {
+  // Asking a read endpoint without naming a database still needs a read lease.
+  assert.match(refusal(ask(writer, 'GET', '/query?q=SHOW%20MEASUREMENTS')), /^403 forbidden: this lease may not read \(\/query\)/)
+  const v3Writer: GatedLease = { backend: 'v3', permissions: [bucket('write', 'site-7')] }
+  assert.equal(status(ask(v3Writer, 'GET', '/api/v3/query_sql?q=SELECT%201')), 403)
+  assert.equal(status(ask(v3Writer, 'GET', '/api/v3/query_influxql?q=SHOW%20MEASUREMENTS')), 403)
+  // Only a target that starts with a scheme is in absolute form; a URL further on is data.
+  const v = ask(writer, 'POST', '/write?db=site-7&note=http://elsewhere/x')
+  assert.equal(v.kind === 'forward' ? v.target : v.kind, '/write?db=site-7&note=http://elsewhere/x')
+  // Media types and encodings are compared without the spaces around them.
+  assert.equal(ask(reader, 'POST', '/query?db=site-7', ['Content-Type', 'application/x-www-form-urlencoded ; charset=utf-8']).kind, 'body')
+  assert.equal(ask(reader, 'POST', '/query?db=site-7', ['Content-Type', 'application/x-www-form-urlencoded', 'Content-Encoding', '  ']).kind, 'body')
+  // `+` is a space in a parameter, as the server reads it.
+  const spaced: GatedLease = { backend: 'v1', permissions: [bucket('write', 'site 7')] }
+  assert.equal(status(ask(spaced, 'POST', '/write?db=site+7')), 200)
+  // What a refusal repeats of the request is cut short, and names every method an endpoint takes.
+  const long = 'd'.repeat(200)
+  assert.match(refusal(ask(writer, 'POST', `/write?db=${long}`)), new RegExp(`db '${'d'.repeat(64)}'$`))
+  assert.match(refusal(ask(reader, 'GET', `/query?db=${long}&q=SELECT%20*%20FROM%20m`)), new RegExp(`database '${'d'.repeat(64)}'$`))
+  assert.match(refusal(ask(writer, 'POST', `/${'p'.repeat(200)}`)), new RegExp(`^403 forbidden: /${'p'.repeat(99)} is not part`))
+  assert.match(refusal(ask(reader, 'DELETE', '/query')), /takes GET or POST$/)
+})
