@@ -169,7 +169,7 @@ test('bodies: held back only where the server reads parameters from them, and ju
   assert.equal(sql.check(Buffer.from('{"db":"site-7","q":"WITH t AS (SELECT 1) SELECT * FROM t"}')), undefined)
 })
 
-test('edges the run of 17:09 found: read endpoints without a database, targets that hold a URL, spaces in headers and names, long names', () => {
+test('edges the run of 17:13 found: read endpoints without a database, targets that hold a URL, spaces in headers and names, long names', () => {
   // Asking a read endpoint without naming a database still needs a read lease.
   assert.match(refusal(ask(writer, 'GET', '/query?q=SHOW%20MEASUREMENTS')), /^403 forbidden: this lease may not read \(\/query\)/)
   const v3Writer: GatedLease = { backend: 'v3', permissions: [bucket('write', 'site-7')] }
