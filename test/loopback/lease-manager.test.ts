@@ -1,6 +1,7 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { LeaseManager, MAX_CONCURRENT_ISSUES, ownerMark, REVOKED_MEMBER, SWEEP_BATCH } from '../../src/influxdb/leases/lease-manager.js'
+import { LeaseManager, MAX_CONCURRENT_ISSUES, OUTLET_DELETED, ownerMark, REVOKED_BY_ADMIN, REVOKED_MEMBER, SWEEP_BATCH } from '../../src/influxdb/leases/lease-manager.js'
+import { OutletNotReadyError } from '../../src/influxdb/leases/lease-types.js'
 import type { LeaseBackend } from '../../src/influxdb/backends/backend.js'
 import { V2Backend } from '../../src/influxdb/backends/v2-backend.js'
 import { openStore } from '../../src/store/open-store.js'
@@ -367,4 +368,70 @@ test('a lease ready only after its caller stopped waiting is revoked at once, no
   assert.equal(await store.leases.countActive('late', 'I-late'), 1)
   assert.ok(grant.id.length > 0)
   assert.equal(tokensOf(), 1)
+})
+
+test('reconcile ends a credential whose lease the store holds revoked, and a second credential under a live lease\'s id, and leaves the live one', async () => {
+  const clock = { now: Date.now() }
+  const m = managerAt('twin-outlet', clock)
+  const backend = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const live = await m.create({ identifier: 'I-twin', attributes: { bucket: 'b40' } })
+  const twin = await backend.issue({ leaseId: live.id, identifier: 'I-twin', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions: [{ action: 'write', resource: { type: 'buckets', name: 'b40' } }] })
+  // Revoked in the store, but its credential was never removed (a crash between the two).
+  const halfRevoked = await m.create({ identifier: 'I-half', attributes: { bucket: 'b41' } })
+  await store.leases.markRevoked(halfRevoked.id, clock.now)
+  assert.equal(await m.reconcile(), 2)
+  assert.equal(tokenActive(twin.token), false)
+  assert.equal(tokenActive(halfRevoked.token), false)
+  assert.equal(tokenActive(live.token), true)
+  await m.revoke('I-twin', live.id)
+})
+
+test('a lease issued while its holder is being deleted is due at once, like the holder\'s others', async () => {
+  const clock = { now: Date.now() }
+  const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  let release: (() => void) | undefined
+  const slow: LeaseBackend = Object.create(real) as LeaseBackend
+  slow.issue = async (...args) => {
+    await new Promise<void>((r) => { release = r })
+    return real.issue(...args)
+  }
+  const m = new LeaseManager({
+    outlet: 'inflight-outlet', owner: 'test/inflight-outlet', backend: slow, leases: store.leases, log: silentLogger, orgId: v2.orgId,
+    permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]), ttlSeconds: 60, maxPerIdentity: 5, maxTotal: 100, now: () => clock.now
+  })
+  const issuing = m.create({ identifier: 'I-leaving', attributes: { bucket: 'b42' } })
+  await waitFor(() => release !== undefined, 5000, 'the issue under way')
+  clock.now += 1
+  assert.equal(await m.revokeIdentity('I-leaving', new AbortController().signal), 0)
+  release?.()
+  const g = await issuing
+  const l = await store.leases.get(g.id)
+  assert.equal(l?.revokeReason, REVOKED_MEMBER)
+  assert.ok((l?.expiresAt ?? Infinity) <= clock.now)
+  await real.revoke(l?.backendId ?? '')
+})
+
+test('lease admins: every holder\'s leases listed, one identity\'s ended; a deleted outlet issues no more and ends all of its own', async () => {
+  const clock = { now: Date.now() }
+  const m = managerAt('admin-outlet', clock)
+  const a = await m.create({ identifier: 'I-a', attributes: { bucket: 'b43' } })
+  const b = await m.create({ identifier: 'I-b', attributes: { bucket: 'b44' } })
+  assert.equal(a.expiresInMs, 60_000)
+  assert.deepEqual((await m.listAll()).map((l) => l.identifier).sort(), ['I-a', 'I-b'])
+  assert.equal(await m.revokeAllOf('I-a', 'I-admin'), 1)
+  assert.equal((await store.leases.get(a.id))?.revokeReason, REVOKED_BY_ADMIN)
+  assert.equal((await store.leases.get(b.id))?.revokeReason ?? null, null)
+  assert.equal(await m.retire(), 1)
+  assert.equal((await store.leases.get(b.id))?.revokeReason, OUTLET_DELETED)
+  await assert.rejects(m.create({ identifier: 'I-c', attributes: { bucket: 'b45' } }), (e: unknown) => e instanceof OutletNotReadyError && /the outlet was deleted/.test(e.message))
+  // The sweeper ends what became due, each with the reason it was given.
+  const sweeping = new AbortController()
+  const done = m.sweep(sweeping.signal)
+  try {
+    await waitFor(() => !tokenActive(a.token) && !tokenActive(b.token), 10_000, 'both revoked by the sweeper')
+  } finally {
+    sweeping.abort()
+    await done
+  }
+  assert.equal((await store.leases.get(b.id))?.revokeReason, OUTLET_DELETED)
 })

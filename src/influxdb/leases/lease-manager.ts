@@ -280,13 +280,15 @@ export class LeaseManager {
     const unknown: typeof tagged = []
     for (const t of tagged) {
       const l = await this.o.leases.get(t.leaseId)
-      if (l !== undefined && l.revokedAt === null && l.expiresAt > this.now() && l.backendId === t.backendId) continue
       if (l === undefined) {
         unknown.push(t)
         continue
       }
-      if (l.revokedAt === null) await this.revokeOne(l, 'expired while the outlet was down')
-      else await this.revokeOrphan(t.backendId, t.leaseId, signal)
+      // Not the credential the store names for its lease, or the lease was revoked: an orphan. The
+      // lease itself, when live, is left alone.
+      if (l.backendId !== t.backendId || l.revokedAt !== null) await this.revokeOrphan(t.backendId, t.leaseId, signal)
+      else if (l.expiresAt <= this.now()) await this.revokeOne(l, 'expired while the outlet was down')
+      else continue
       n++
     }
     if (unknown.length === 0) return n
