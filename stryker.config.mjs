@@ -7,7 +7,7 @@ const modules = {
   'credential-stripping': { mutate: ['src/influxdb/http/forwarding.ts'], tests: ['test/unit/forwarding.test.ts', 'test/unit/forwarding-edges.test.ts', 'test/unit/clean-path.property.test.ts'] },
   'influxql-gate': { mutate: ['src/influxdb/gate/influxql-scanner.ts', 'src/influxdb/gate/influxql-gate.ts'], tests: ['test/unit/influxql-gate.property.test.ts', 'test/unit/influxql-tokens.test.ts'] },
   'api-gate': { mutate: ['src/influxdb/gate/api-gate.ts', 'src/influxdb/gate/lease-scope.ts', 'src/influxdb/gate/query-params.ts'], tests: ['test/unit/api-gate.test.ts'] },
-  'grant-scope': { mutate: ['src/authority/grant-scope.ts'], tests: ['test/loopback/authority.test.ts'] },
+  'grant-scope': { mutate: ['src/authority/grant-scope.ts'], tests: ['test/unit/grant-scope.test.ts', 'test/loopback/authority.test.ts'] },
   'lease-manager': { mutate: ['src/influxdb/leases/lease-manager.ts'], tests: ['test/loopback/lease-manager.test.ts'] },
   authority: { mutate: ['src/authority/authority-service.ts'], tests: ['test/loopback/authority.test.ts', 'test/loopback/authority-rpc.test.ts'] },
   'secure-channel': { mutate: ['src/channel/secure-channel.ts'], tests: ['test/loopback/secure-channel.test.ts', 'test/loopback/secure-channel-lifecycle.test.ts', 'test/loopback/keep-alive.test.ts', 'test/loopback/hostile.test.ts'] }
