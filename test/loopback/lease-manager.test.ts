@@ -435,3 +435,25 @@ test('lease admins: every holder\'s leases listed, one identity\'s ended; a dele
   }
   assert.equal((await store.leases.get(b.id))?.revokeReason, OUTLET_DELETED)
 })
+
+test('a sweep that fails (the store away for a moment) is tried again at the next interval: the sweeper does not stop', { timeout: 20_000 }, async () => {
+  const clock = { now: Date.now() }
+  let failures = 2
+  const leases: LeaseRepository = Object.create(store.leases) as LeaseRepository
+  leases.claimDue = async (...args) => {
+    if (failures-- > 0) throw new Error('database connection lost')
+    return store.leases.claimDue(...args)
+  }
+  const m = managerAt('sweep-retry-outlet', clock, leases, 1000, 20)
+  const g = await m.create({ identifier: 'I-sweep', attributes: { bucket: 'b46' } })
+  clock.now += 61_000
+  const sweeping = new AbortController()
+  const done = m.sweep(sweeping.signal)
+  try {
+    await waitFor(() => !tokenActive(g.token), 10_000, 'revoked once the store is back')
+  } finally {
+    sweeping.abort()
+    await done
+  }
+  assert.ok(failures < 0, 'the failing sweeps were tried')
+})
