@@ -457,3 +457,30 @@ test('a sweep that fails (the store away for a moment) is tried again at the nex
   }
   assert.ok(failures < 0, 'the failing sweeps were tried')
 })
+
+test('a caller that gives up while its request waits for an issue slot is let go at once, and nothing is issued for it', { timeout: 20_000 }, async () => {
+  const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  let release: () => void = () => undefined
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let issues = 0
+  const slow: LeaseBackend = Object.assign(Object.create(real) as LeaseBackend, {
+    issue: async (...args: Parameters<LeaseBackend['issue']>) => {
+      issues++
+      await gate
+      return real.issue(...args)
+    }
+  })
+  const m = new LeaseManager({
+    outlet: 'given-up', owner: 'test/given-up', backend: slow, leases: store.leases, log: silentLogger, orgId: v2.orgId,
+    permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: 'b3' } }]), ttlSeconds: 3600, maxPerIdentity: 5, maxTotal: 100, issueWaitMs: 60_000
+  })
+  const busy = Array.from({ length: MAX_CONCURRENT_ISSUES }, (_, i) => m.create({ identifier: `I-busy-${i}`, attributes: {} }))
+  const caller = new AbortController()
+  const queued = m.create({ identifier: 'I-gives-up', attributes: {} }, caller.signal)
+  caller.abort()
+  await assert.rejects(queued, (err: Error) => err.name !== 'CallLimitError')
+  assert.equal(m.stats.issueAbandoned, 0, 'a caller that left is not a request the outlet dropped')
+  release()
+  await Promise.all(busy)
+  assert.equal(issues, MAX_CONCURRENT_ISSUES)
+})
