@@ -76,6 +76,18 @@ test('a store that stays down: revoking an identity gives up with the store\'s e
   assert.equal(tries(), 9)
 })
 
+/** Runs the manager's sweeper until `done` holds (or 10 s pass), then stops it. */
+async function sweepUntil(m: LeaseManager, done: () => boolean, what: string): Promise<void> {
+  const sweeping = new AbortController()
+  const sweep = m.sweep(sweeping.signal)
+  try {
+    await waitFor(done, 10_000, what)
+  } finally {
+    sweeping.abort()
+    await sweep
+  }
+}
+
 /** A manager on its own outlet name, with a clock the test moves. */
 function managerAt(outlet: string, clock: { now: number }, leases: LeaseRepository = store.leases, maxTotal = 1000, sweepIntervalMs?: number): LeaseManager {
   return new LeaseManager({
@@ -240,14 +252,7 @@ test('a deleted member\'s leases become due with the reason recorded, and the sw
   const g = await m.create({ identifier: 'I-gone', attributes: { bucket: 'b29' } })
   assert.equal(await m.revokeIdentity('I-gone', new AbortController().signal), 1)
   assert.equal((await store.leases.get(g.id))?.revokeReason, REVOKED_MEMBER)
-  const sweeping = new AbortController()
-  const done = m.sweep(sweeping.signal)
-  try {
-    await waitFor(() => !tokenActive(g.token), 10_000, 'revoked by the sweeper')
-  } finally {
-    sweeping.abort()
-    await done
-  }
+  await sweepUntil(m, () => !tokenActive(g.token), 'revoked by the sweeper')
 })
 
 function managerAtBackend(outlet: string, clock: { now: number }, backend: LeaseBackend): LeaseManager {
@@ -315,12 +320,15 @@ test('outlets sharing a store: reconcile leaves a sibling\'s credential recorded
   assert.equal(a.stats.revoked + b.stats.revoked, 41)
 })
 
-test('a request still waiting for an issue slot when its caller gives up is dropped, not issued: no lease for nobody', async () => {
+/**
+ * A manager whose database holds every issue until `release` (InfluxDB 1.x hashes each password),
+ * with `issueWaitMs` for a request's wait for a slot; `issues` counts what reached the database.
+ */
+function behindSlowDatabase(outlet: string, issueWaitMs: number): { m: LeaseManager; release: () => void; issues: () => number } {
   const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
   let release: () => void = () => undefined
   const gate = new Promise<void>((resolve) => { release = resolve })
   let issues = 0
-  // A database that takes its time with each user (InfluxDB 1.x hashes every password).
   const slow: LeaseBackend = Object.assign(Object.create(real) as LeaseBackend, {
     issue: async (...args: Parameters<LeaseBackend['issue']>) => {
       issues++
@@ -329,9 +337,14 @@ test('a request still waiting for an issue slot when its caller gives up is drop
     }
   })
   const m = new LeaseManager({
-    outlet: 'queued', owner: 'test/queued', backend: slow, leases: store.leases, log: silentLogger, orgId: v2.orgId,
-    permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: 'b3' } }]), ttlSeconds: 3600, maxPerIdentity: 5, maxTotal: 100, issueWaitMs: 200
+    outlet, owner: `test/${outlet}`, backend: slow, leases: store.leases, log: silentLogger, orgId: v2.orgId,
+    permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: 'b3' } }]), ttlSeconds: 3600, maxPerIdentity: 5, maxTotal: 100, issueWaitMs
   })
+  return { m, release: () => release(), issues: () => issues }
+}
+
+test('a request still waiting for an issue slot when its caller gives up is dropped, not issued: no lease for nobody', async () => {
+  const { m, release, issues } = behindSlowDatabase('queued', 200)
   const asks = Array.from({ length: MAX_CONCURRENT_ISSUES + 1 }, (_, i) => m.create({ identifier: `I-queued-${i}`, attributes: {} }))
   const last = asks.at(-1)
   assert.ok(last !== undefined)
@@ -339,7 +352,7 @@ test('a request still waiting for an issue slot when its caller gives up is drop
   release()
   const granted = await Promise.all(asks.slice(0, -1))
   assert.equal(granted.length, MAX_CONCURRENT_ISSUES)
-  assert.equal(issues, MAX_CONCURRENT_ISSUES, 'the dropped request never reached the database')
+  assert.equal(issues(), MAX_CONCURRENT_ISSUES, 'the dropped request never reached the database')
   assert.equal(m.stats.issueAbandoned, 1)
   assert.equal(m.stats.issued, MAX_CONCURRENT_ISSUES)
   assert.equal(await store.leases.countActive('queued'), MAX_CONCURRENT_ISSUES)
@@ -425,14 +438,7 @@ test('lease admins: every holder\'s leases listed, one identity\'s ended; a dele
   assert.equal((await store.leases.get(b.id))?.revokeReason, OUTLET_DELETED)
   await assert.rejects(m.create({ identifier: 'I-c', attributes: { bucket: 'b45' } }), (e: unknown) => e instanceof OutletNotReadyError && /the outlet was deleted/.test(e.message))
   // The sweeper ends what became due, each with the reason it was given.
-  const sweeping = new AbortController()
-  const done = m.sweep(sweeping.signal)
-  try {
-    await waitFor(() => !tokenActive(a.token) && !tokenActive(b.token), 10_000, 'both revoked by the sweeper')
-  } finally {
-    sweeping.abort()
-    await done
-  }
+  await sweepUntil(m, () => !tokenActive(a.token) && !tokenActive(b.token), 'both revoked by the sweeper')
   assert.equal((await store.leases.get(b.id))?.revokeReason, OUTLET_DELETED)
 })
 
@@ -447,33 +453,12 @@ test('a sweep that fails (the store away for a moment) is tried again at the nex
   const m = managerAt('sweep-retry-outlet', clock, leases, 1000, 20)
   const g = await m.create({ identifier: 'I-sweep', attributes: { bucket: 'b46' } })
   clock.now += 61_000
-  const sweeping = new AbortController()
-  const done = m.sweep(sweeping.signal)
-  try {
-    await waitFor(() => !tokenActive(g.token), 10_000, 'revoked once the store is back')
-  } finally {
-    sweeping.abort()
-    await done
-  }
+  await sweepUntil(m, () => !tokenActive(g.token), 'revoked once the store is back')
   assert.ok(failures < 0, 'the failing sweeps were tried')
 })
 
 test('a caller that gives up while its request waits for an issue slot is let go at once, and nothing is issued for it', { timeout: 20_000 }, async () => {
-  const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
-  let release: () => void = () => undefined
-  const gate = new Promise<void>((resolve) => { release = resolve })
-  let issues = 0
-  const slow: LeaseBackend = Object.assign(Object.create(real) as LeaseBackend, {
-    issue: async (...args: Parameters<LeaseBackend['issue']>) => {
-      issues++
-      await gate
-      return real.issue(...args)
-    }
-  })
-  const m = new LeaseManager({
-    outlet: 'given-up', owner: 'test/given-up', backend: slow, leases: store.leases, log: silentLogger, orgId: v2.orgId,
-    permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: 'b3' } }]), ttlSeconds: 3600, maxPerIdentity: 5, maxTotal: 100, issueWaitMs: 60_000
-  })
+  const { m, release, issues } = behindSlowDatabase('given-up', 60_000)
   const busy = Array.from({ length: MAX_CONCURRENT_ISSUES }, (_, i) => m.create({ identifier: `I-busy-${i}`, attributes: {} }))
   const caller = new AbortController()
   const queued = m.create({ identifier: 'I-gives-up', attributes: {} }, caller.signal)
@@ -482,5 +467,5 @@ test('a caller that gives up while its request waits for an issue slot is let go
   assert.equal(m.stats.issueAbandoned, 0, 'a caller that left is not a request the outlet dropped')
   release()
   await Promise.all(busy)
-  assert.equal(issues, MAX_CONCURRENT_ISSUES)
+  assert.equal(issues(), MAX_CONCURRENT_ISSUES)
 })
