@@ -37,8 +37,8 @@ export class OutletRefusedError extends OutletUnreachableError {
 /**
  * One secure route to an outlet node, shared by everything an inlet sends there: kept open (and
  * rebuilt within OUTLET_REOPEN_SPREAD_MS of closing, or at once for a client, so a channel lost to
- * a crash or a silent path is replaced without waiting for a client), reused while its channel is open, and when replaced, closed with every
- * channel built for it. Why it is not open is kept for readiness and for the clients' answers.
+ * a crash or a silent path is replaced without waiting for a client), reused while its channel is
+ * open, and when replaced, closed with every channel built for it. Why it is not open is kept for readiness and for the clients' answers.
  */
 export class OutletChannel {
   private current: Promise<OutletRoute> | undefined
