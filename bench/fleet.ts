@@ -200,7 +200,8 @@ function health(dir: string): Record<string, Record<string, number | string>> {
     const counts: Record<string, number> = {}
     let firstSilence: string | undefined
     for (const line of files.flatMap((f) => (readIfExists(f) ?? '').split('\n'))) {
-      if (!line.startsWith('{')) continue
+      // The device processes write their logs as the report reads them: a last line may be cut.
+      if (!line.startsWith('{') || !line.endsWith('}')) continue
       const { level, msg, time } = JSON.parse(line) as { level: number; msg: string; time: string }
       if (level < WARN) continue
       counts[msg] = (counts[msg] ?? 0) + 1
@@ -213,7 +214,8 @@ function health(dir: string): Record<string, Record<string, number | string>> {
 
 /**
  * The longest a node's event loop was held up since the last time it was asked (its /metrics,
- * whose histogram starts again at each scrape), in ms; NaN when the node does not answer.
+ * whose histogram starts again at each scrape), in ms, less the sampling tick the histogram also
+ * counts; NaN when the node does not answer.
  */
 async function loopDelayMaxMs(port: number): Promise<number> {
   try {
