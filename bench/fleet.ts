@@ -200,9 +200,9 @@ function health(dir: string): Record<string, Record<string, number | string>> {
     const counts: Record<string, number> = {}
     let firstSilence: string | undefined
     for (const line of files.flatMap((f) => (readIfExists(f) ?? '').split('\n'))) {
-      // The device processes write their logs as the report reads them: a last line may be cut.
-      if (!line.startsWith('{') || !line.endsWith('}')) continue
-      const { level, msg, time } = JSON.parse(line) as { level: number; msg: string; time: string }
+      const entry = logEntry(line)
+      if (entry === undefined) continue
+      const { level, msg, time } = entry
       if (level < WARN) continue
       counts[msg] = (counts[msg] ?? 0) + 1
       if (msg === 'the peer of a secure channel went silent' && (firstSilence === undefined || time < firstSilence)) firstSilence = time
@@ -210,6 +210,15 @@ function health(dir: string): Record<string, Record<string, number | string>> {
     const top = Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, HEALTH_MESSAGES)
     return [name, { 'first channel gone silent at': firstSilence ?? 'never', ...Object.fromEntries(top) }]
   }))
+}
+
+/** One line of a pino log, or undefined: the processes write their logs as the report reads them, so a last line may be cut. */
+function logEntry(line: string): { level: number; msg: string; time: string } | undefined {
+  try {
+    return JSON.parse(line) as { level: number; msg: string; time: string }
+  } catch {
+    return undefined
+  }
 }
 
 /**
