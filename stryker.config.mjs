@@ -10,7 +10,7 @@ const modules = {
   'grant-scope': { mutate: ['src/authority/grant-scope.ts'], tests: ['test/unit/grant-scope.test.ts', 'test/loopback/authority.test.ts'] },
   'lease-manager': { mutate: ['src/influxdb/leases/lease-manager.ts'], tests: ['test/loopback/lease-manager.test.ts'] },
   authority: { mutate: ['src/authority/authority-service.ts'], tests: ['test/loopback/authority.test.ts', 'test/loopback/authority-rpc.test.ts'] },
-  'secure-channel': { mutate: ['src/channel/secure-channel.ts'], tests: ['test/loopback/secure-channel.test.ts', 'test/loopback/secure-channel-lifecycle.test.ts', 'test/loopback/keep-alive.test.ts', 'test/loopback/hostile.test.ts'] }
+  'secure-channel': { mutate: ['src/channel/secure-channel.ts'], tests: ['test/loopback/secure-channel.test.ts', 'test/loopback/secure-channel-lifecycle.test.ts', 'test/loopback/keep-alive.test.ts', 'test/loopback/keep-alive-rate.test.ts', 'test/loopback/hostile.test.ts'] }
 }
 
 const name = process.env.MUTATION_MODULE ?? 'transport-cipher'
