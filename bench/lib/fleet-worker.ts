@@ -22,7 +22,7 @@ const LEASE_CONCURRENCY = 8
 
 export type FleetRequest =
   | { op: 'init'; project: unknown; ticket: string; relay: string; outlet: string; log: string }
-  | { op: 'grow'; from: number; count: number }
+  | { op: 'grow'; from: number; count: number; deadlineMs: number }
   | { op: 'collect' }
   | { op: 'lease-from'; outlet: string; from: number; count: number }
   | { op: 'stop' }
@@ -68,13 +68,18 @@ function schedule(device: FleetDevice): void {
   timers.push(first)
 }
 
-/** Runs `work` over the indices with `concurrency` at a time; failures are counted by reason. */
-async function each(from: number, n: number, concurrency: number, work: (i: number) => Promise<void>): Promise<{ done: number; failures: Record<string, number> }> {
+/** Runs `work` over the indices with `concurrency` at a time, none begun once `until` aborts; failures are counted by reason. */
+async function each(from: number, n: number, concurrency: number, until: AbortSignal, work: (i: number) => Promise<void>): Promise<{ done: number; failures: Record<string, number> }> {
   const failures: Record<string, number> = {}
   let next = from
   let done = 0
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
     while (next < from + n) {
+      if (until.aborted) {
+        failures['not begun before the deadline'] = (failures['not begun before the deadline'] ?? 0) + from + n - next
+        next = from + n
+        break
+      }
       const i = next++
       try {
         await work(i)
@@ -102,10 +107,11 @@ async function handle(m: FleetRequest): Promise<FleetAnswer> {
       const c = ctx
       if (c === undefined) throw new Error('not initialised')
       let leaseRetries = 0
-      const { done, failures } = await each(m.from, m.count, WAVE, async (i) => {
+      const deadline = AbortSignal.timeout(m.deadlineMs)
+      const { done, failures } = await each(m.from, m.count, WAVE, deadline, async (i) => {
         const device = await FleetDevice.start(c, i)
         devices.set(i, device)
-        leaseRetries += await device.leased(AbortSignal.any([life.signal, AbortSignal.timeout(LEASE_DEADLINE_MS)]))
+        leaseRetries += await device.leased(AbortSignal.any([life.signal, deadline, AbortSignal.timeout(LEASE_DEADLINE_MS)]))
         schedule(device)
       })
       return { op: 'grown', started: done, failures, leaseRetries }
@@ -117,7 +123,7 @@ async function handle(m: FleetRequest): Promise<FleetAnswer> {
       return { op: 'samples', samples: s }
     }
     case 'lease-from': {
-      const { done, failures } = await each(m.from, m.count, LEASE_CONCURRENCY, async (i) => {
+      const { done, failures } = await each(m.from, m.count, LEASE_CONCURRENCY, life.signal, async (i) => {
         const device = devices.get(i)
         if (device === undefined) throw new Error('no such device')
         await device.leaseFrom(m.outlet, AbortSignal.any([life.signal, AbortSignal.timeout(60_000)]))
