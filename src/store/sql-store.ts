@@ -270,6 +270,7 @@ function leaseRepository(db: SqlDb): LeaseRepository {
     async markFailed(id, error, nextAttemptAt) {
       await db.run('UPDATE leases SET revoke_attempts = revoke_attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?', [error.slice(0, 1000), nextAttemptAt, id])
     },
+    expireLease: async (id, now, reason, holdUntil) => await db.run('UPDATE leases SET expires_at = ?, next_attempt_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL AND expires_at > ?', [now, holdUntil, reason, id, now]) === 1,
     expireIdentity: (outlet, identifier, now, reason) => db.run('UPDATE leases SET expires_at = ?, next_attempt_at = 0, revoke_reason = ? WHERE outlet = ? AND identifier = ? AND revoked_at IS NULL AND expires_at > ?', [now, reason, outlet, identifier, now]),
     expireOutlet: (outlet, now, reason) => db.run('UPDATE leases SET expires_at = ?, next_attempt_at = 0, revoke_reason = ? WHERE outlet = ? AND revoked_at IS NULL AND expires_at > ?', [now, reason, outlet, now])
   }

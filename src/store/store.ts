@@ -80,6 +80,13 @@ export interface LeaseRepository {
   claimDue(outlet: string, now: number, limit: number, holdUntil: number): Promise<LeaseRecord[]>
   markRevoked(id: string, now: number): Promise<void>
   markFailed(id: string, error: string, nextAttemptAt: number): Promise<void>
+  /**
+   * Makes one live lease due now, for `reason` (its holder revoked it), held by the caller until
+   * `holdUntil` as `claimDue` would: the caller revokes it at once, and if the database refuses,
+   * the sweeper tries again after its backoff, not at the lease's own expiry. False when the lease
+   * is revoked or past expiry already (the sweeper's).
+   */
+  expireLease(id: string, now: number, reason: string, holdUntil: number): Promise<boolean>
   /** Makes every active lease of `identifier` at the outlet due now, for `reason` (the member was deleted). */
   expireIdentity(outlet: string, identifier: string, now: number, reason: string): Promise<number>
   /** The same for every live lease of the outlet (it was deleted): all become due for revocation now. */

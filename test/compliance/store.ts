@@ -174,6 +174,16 @@ export function storeCompliance(name: string, freshUrl: TestSetup<string>): void
       assert.deepEqual((await store.leases.due('analysts', NOW + 23, 10)).map((l) => [l.id, l.revokeReason ?? null]), [['o1', null], ['o2', 'outlet deleted']])
       assert.equal(await store.leases.expireOutlet('analysts', NOW + 24, 'outlet deleted'), 0)
       assert.equal((await store.leases.get('l3'))?.revokeReason, 'member deleted')
+      // One lease its holder ends: due now and held for the caller; not again, and not one past expiry or revoked.
+      await store.leases.insert(lease('h1', 'Ih', NOW + 1000, 'analysts'))
+      assert.equal(await store.leases.expireLease('h1', NOW + 25, 'revoked by its holder', NOW + 40), true)
+      const h1 = await store.leases.get('h1')
+      assert.deepEqual([h1?.expiresAt, h1?.nextAttemptAt, h1?.revokeReason], [NOW + 25, NOW + 40, 'revoked by its holder'])
+      assert.deepEqual((await store.leases.due('analysts', NOW + 39, 10)).map((l) => l.id), ['o1', 'o2'], 'held until NOW + 40')
+      assert.deepEqual((await store.leases.due('analysts', NOW + 40, 10)).map((l) => l.id), ['o1', 'o2', 'h1'])
+      assert.equal(await store.leases.expireLease('h1', NOW + 26, 'revoked by its holder', NOW + 41), false)
+      assert.equal(await store.leases.expireLease('l1', NOW + 26, 'revoked by its holder', NOW + 41), false, 'l1 is revoked')
+      assert.equal(await store.leases.expireLease('nope', NOW + 26, 'revoked by its holder', NOW + 41), false)
     })
 
     test('leases: sweepers sharing the store claim due leases without overlap; a claim held past its time is taken again', async () => {

@@ -243,7 +243,33 @@ test('a revocation the database refuses is retried after a backoff, counted, and
   assert.equal(l?.nextAttemptAt, clock.now + 500)
   assert.equal(mClock.stats.revokeFailures, 1)
   assert.equal(m.stats.revokeFailures, 0)
+  // When it is due again, the sweeper tries again, and the next wait is twice as long.
+  clock.now = l?.nextAttemptAt ?? NaN
+  await sweepUntil(mClock, () => mClock.stats.revokeFailures === 2, 'the second attempt')
+  const again = await store.leases.get(g.id)
+  assert.equal(again?.revokeAttempts, 2)
+  assert.equal(again?.nextAttemptAt, clock.now + 1000)
   await real.revoke(l?.backendId ?? '')
+})
+
+test('reconcile waiting out its grace for credentials the store does not know stops when its caller aborts', { timeout: 20_000 }, async () => {
+  const clock = { now: Date.now() }
+  const m = new LeaseManager({
+    outlet: 'grace-outlet', owner: 'test/grace-outlet', backend: new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }),
+    leases: store.leases, log: silentLogger, orgId: v2.orgId, permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
+    ttlSeconds: 60, maxPerIdentity: 5, maxTotal: 10, now: () => clock.now, reconcileGraceMs: 3_600_000
+  })
+  const backend = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const unknown = await backend.issue({ leaseId: `${ownerMark('test/grace-outlet')}${'3'.repeat(16)}`, identifier: 'I-grace', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions: [{ action: 'write', resource: { type: 'buckets', name: 'b30' } }] })
+  const stop = new AbortController()
+  const reconciling = m.reconcile(stop.signal)
+  await new Promise((r) => setTimeout(r, 50))
+  stop.abort()
+  // An hour's grace, yet the caller's abort ends it: with the abort ignored this would wait the hour.
+  await assert.rejects(reconciling, { name: 'AbortError' })
+  // Nothing was revoked on the way out: the credential is for a later reconcile to judge.
+  assert.equal(tokenActive(unknown.token), true)
+  await backend.revoke(unknown.backendId)
 })
 
 test('a deleted member\'s leases become due with the reason recorded, and the sweeper ends them at its own pace', { timeout: 20_000 }, async () => {

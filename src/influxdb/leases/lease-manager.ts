@@ -55,6 +55,8 @@ export const ISSUED_TOO_LATE = 'issued after its caller stopped waiting'
 export const REVOKED_MEMBER = 'member deleted'
 /** The revoke reason of the leases a lease admin ended. */
 export const REVOKED_BY_ADMIN = 'revoked by a lease admin'
+/** The revoke reason of a lease its holder ended. */
+export const REVOKED_BY_HOLDER = 'revoked by its holder'
 /** The revoke reason of the leases of an outlet that was deleted. */
 export const OUTLET_DELETED = 'outlet deleted'
 
@@ -219,7 +221,11 @@ export class LeaseManager {
   async revoke(identifier: string, id: string): Promise<void> {
     const l = await this.own(identifier, id)
     if (l.revokedAt !== null) return
-    await this.revokeOne(l, 'revoked by its holder')
+    // Due first: should the database refuse now, the sweeper tries again after its backoff, not
+    // only when the lease would have expired anyway.
+    const now = this.now()
+    if (!await this.o.leases.expireLease(id, now, REVOKED_BY_HOLDER, now + SWEEP_CLAIM_MS)) return
+    await this.revokeOne({ ...l, expiresAt: now }, REVOKED_BY_HOLDER)
   }
 
   /** A lease this outlet issued to `identifier`; any other is, to the caller, no lease at all. */
