@@ -1,6 +1,6 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { LeaseManager, MAX_CONCURRENT_ISSUES, OUTLET_DELETED, ownerMark, REVOKED_BY_ADMIN, REVOKED_MEMBER, SWEEP_BATCH } from '../../src/influxdb/leases/lease-manager.js'
+import { LeaseManager, MAX_CONCURRENT_ISSUES, MAX_ISSUE_WAIT_MS, OUTLET_DELETED, ownerMark, REVOKED_BY_ADMIN, REVOKED_MEMBER, SWEEP_BATCH } from '../../src/influxdb/leases/lease-manager.js'
 import { OutletNotReadyError } from '../../src/influxdb/leases/lease-types.js'
 import type { LeaseBackend } from '../../src/influxdb/backends/backend.js'
 import { V2Backend } from '../../src/influxdb/backends/v2-backend.js'
@@ -9,6 +9,7 @@ import type { LeaseRepository } from '../../src/store/store.js'
 import { silentLogger } from '../../src/log/logger.js'
 import { startV2Emulator } from '../support/influx-v2-emulator.js'
 import { waitFor } from '../helpers.js'
+import { DEFAULT_RPC_TIMEOUT_MS } from '../../src/services/rpc.js'
 
 // The lease manager over a real store (SQLite) and the contract-checked v2 emulator.
 
@@ -344,6 +345,10 @@ test('outlets sharing a store: reconcile leaves a sibling\'s credential recorded
   assert.equal(revoked.length, 41)
   assert.equal(new Set(revoked).size, 41, 'no lease revoked by both sweepers')
   assert.equal(a.stats.revoked + b.stats.revoked, 41)
+})
+
+test('a request waits for an issue slot for less than its caller waits for the answer, leaving time for the database', () => {
+  assert.ok(MAX_ISSUE_WAIT_MS > 0 && MAX_ISSUE_WAIT_MS <= DEFAULT_RPC_TIMEOUT_MS / 2, `${MAX_ISSUE_WAIT_MS} ms of ${DEFAULT_RPC_TIMEOUT_MS}`)
 })
 
 /**
