@@ -5,7 +5,7 @@ const modules = {
   'transport-cipher': { mutate: ['src/channel/transport-cipher.ts', 'src/channel/replay-window.ts'], tests: ['test/unit/transport-cipher.test.ts'] },
   policy: { mutate: ['src/policy/evaluate.ts'], tests: ['test/unit/policy.test.ts', 'test/unit/policy-evaluate.test.ts'] },
   'credential-stripping': { mutate: ['src/influxdb/http/forwarding.ts'], tests: ['test/unit/forwarding.test.ts', 'test/unit/forwarding-edges.test.ts', 'test/unit/clean-path.property.test.ts'] },
-  'influxql-gate': { mutate: ['src/influxdb/gate/influxql-scanner.ts', 'src/influxdb/gate/influxql-gate.ts'], tests: ['test/unit/influxql-gate.property.test.ts', 'test/unit/influxql-tokens.test.ts'] },
+  'influxql-gate': { mutate: ['src/influxdb/gate/influxql-scanner.ts', 'src/influxdb/gate/influxql-gate.ts'], tests: ['test/unit/influxql-gate.property.test.ts', 'test/unit/influxql-tokens.test.ts', 'test/unit/influxql-statements.test.ts'] },
   'api-gate': { mutate: ['src/influxdb/gate/api-gate.ts', 'src/influxdb/gate/lease-scope.ts', 'src/influxdb/gate/query-params.ts'], tests: ['test/unit/api-gate.test.ts'] },
   'grant-scope': { mutate: ['src/authority/grant-scope.ts'], tests: ['test/unit/grant-scope.test.ts', 'test/loopback/authority.test.ts'] },
   'lease-manager': { mutate: ['src/influxdb/leases/lease-manager.ts'], tests: ['test/loopback/lease-manager.test.ts'] },

@@ -35,6 +35,9 @@ const READ_SHOWS = [
   'TAG VALUES EXACT CARDINALITY', 'FIELD KEYS', 'FIELD KEY CARDINALITY', 'FIELD KEY EXACT CARDINALITY', 'RETENTION POLICIES'
 ].map((s) => s.split(' '))
 
+/** The most keywords a statement kind's name takes: the longest, `SHOW TAG VALUES EXACT CARDINALITY`, has five. */
+export const MAX_KIND_WORDS = 5
+
 /** Keywords that end a statement kind's name in messages. */
 const NAME_STOPS = new Set(['FROM', 'ON', 'WHERE', 'WITH', 'INTO', 'LIMIT', 'TO', 'AS'])
 
@@ -87,7 +90,7 @@ export function statements(query: string): Token[][] {
 export function statementKind(tokens: readonly Token[]): string {
   const words: string[] = []
   for (const t of tokens) {
-    if (t.kind !== 'keyword' || (words.length > 0 && NAME_STOPS.has(t.text)) || words.length === 4) break
+    if (t.kind !== 'keyword' || (words.length > 0 && NAME_STOPS.has(t.text)) || words.length === MAX_KIND_WORDS) break
     words.push(t.text)
   }
   return words.length === 0 ? (tokens[0]?.text ?? '').slice(0, 32) || 'empty statement' : words.join(' ')

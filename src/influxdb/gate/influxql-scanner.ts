@@ -51,10 +51,6 @@ export class InfluxQLScanner {
 
   constructor(private readonly src: string) {}
 
-  get done(): boolean {
-    return this.i >= this.src.length
-  }
-
   /** The next significant token (whitespace and comments skipped), or undefined at the end. */
   next(regexHere: boolean): Token | undefined {
     let spaced = false
@@ -165,11 +161,10 @@ export class InfluxQLScanner {
       }
       return this.src.slice(start, this.i)
     }
-    const durationChar = (ch: string): boolean => isLetter(ch) || ch === 'µ'
-    if (durationChar(this.src[this.i] ?? '')) {
-      while (durationChar(this.src[this.i] ?? '')) this.i++
-      while (durationChar(this.src[this.i] ?? '') || isDigit(this.src[this.i] ?? '')) this.i++
-    }
+    // A duration: the digits read so far, then units and more digits (`5m30s`); the next character,
+    // not a digit, decides whether one follows.
+    const durationChar = (ch: string): boolean => isLetter(ch) || ch === 'µ' || isDigit(ch)
+    while (durationChar(this.src[this.i] ?? '')) this.i++
     return this.src.slice(start, this.i)
   }
 }
