@@ -9,8 +9,12 @@ import type { SecureChannel } from '../channel/secure-channel.js'
  */
 export class ChannelRegistry {
   readonly channels = new Map<string, SecureChannel>()
-  /** Channels by the TCP connection worker that carries them. */
-  private readonly carried = new Map<string, Set<SecureChannel>>()
+  /**
+   * Channels by their first hop (a TCP connection worker, an outer channel, a TCP address): what
+   * must close with it is found without a look at every channel, which a relay carrying thousands
+   * would otherwise take at each close, and so at every one of a storm of closes.
+   */
+  private readonly byFirstHop = new Map<string, Set<SecureChannel>>()
   /**
    * Channels routed plainly over a connection that another channel of ours authenticates to the
    * project node (the relay's fast path), and that channel: they live and die together.
@@ -22,19 +26,20 @@ export class ChannelRegistry {
 
   track(channel: SecureChannel): void {
     this.channels.set(channel.address, channel)
-    const carrier = this.connectionHop(channel)?.value
-    if (carrier !== undefined) {
-      const set = this.carried.get(carrier) ?? new Set()
+    const first = channel.remoteRoute[0]
+    const key = first === undefined ? undefined : hopKey(first)
+    if (key !== undefined) {
+      const set = this.byFirstHop.get(key) ?? new Set()
       set.add(channel)
-      this.carried.set(carrier, set)
+      this.byFirstHop.set(key, set)
     }
     channel.onClose((reason) => {
       this.channels.delete(channel.address)
       this.anchors.delete(channel.address)
-      if (carrier !== undefined) {
-        const set = this.carried.get(carrier)
+      if (key !== undefined) {
+        const set = this.byFirstHop.get(key)
         set?.delete(channel)
-        if (set?.size === 0) this.carried.delete(carrier)
+        if (set?.size === 0) this.byFirstHop.delete(key)
       }
       this.closeVia(local(channel.address), `outer secure channel closed (${reason})`)
     })
@@ -48,13 +53,13 @@ export class ChannelRegistry {
 
   /** Checked for every message forwarded between connections, so it allocates nothing. */
   hasCredentialedPeer(connection: string): boolean {
-    for (const c of this.carried.get(connection) ?? []) if (!c.isClosed && c.senderInfo.hasCredential) return true
+    for (const c of this.byFirstHop.get(hopKey(local(connection))) ?? []) if (!c.isClosed && c.senderInfo.hasCredential) return true
     return false
   }
 
   /** The verified peers of the channels carried by connection worker `address`. */
   peersOnConnection(address: string): SecureChannelInfo[] {
-    return [...(this.carried.get(address) ?? [])].filter((c) => !c.isClosed).map((c) => c.senderInfo)
+    return [...(this.byFirstHop.get(hopKey(local(address))) ?? [])].filter((c) => !c.isClosed).map((c) => c.senderInfo)
   }
 
   /** The connection worker a channel runs directly over, if it runs over one of our TCP connections. */
@@ -81,10 +86,9 @@ export class ChannelRegistry {
 
   /** Closes every channel whose first hop is `first` (a lost connection, or a closed outer channel). */
   closeVia(first: Address, reason: string): void {
-    for (const c of [...this.channels.values()]) {
-      const hop = c.remoteRoute[0]
-      if (hop !== undefined && hop.type === first.type && hop.value === first.value) c.close(reason, false)
-    }
+    const over = this.byFirstHop.get(hopKey(first))
+    if (over === undefined) return
+    for (const c of [...over]) c.close(reason, false)
   }
 
   /** Closes every channel whose peer is `identifier`. */
@@ -101,7 +105,10 @@ export class ChannelRegistry {
 
   /** Does another channel run over, or lean on, the channel at `address`? */
   private inUse(address: string): boolean {
-    for (const o of this.channels.values()) if (o.remoteRoute[0]?.value === address || this.anchors.get(o.address)?.address === address) return true
+    if (this.byFirstHop.has(hopKey(local(address)))) return true
+    for (const outer of this.anchors.values()) if (outer.address === address) return true
     return false
   }
 }
+
+const hopKey = (a: Address): string => `${a.type}/${a.value}`
