@@ -29,7 +29,13 @@ export interface FleetContext {
 
 /** Points in each device's batch. */
 export const DEVICE_BATCH_POINTS = 10
-const agent = new Agent({ keepAlive: true })
+/**
+ * Node's agent honours a server's `Keep-Alive: timeout=` hint only when it has a timeout of its own
+ * (Node 20's keepSocketAlive); without one it keeps an idle connection past the inlet's 5 s and may
+ * send the next write on it as the inlet closes it ("socket hang up"), which a device process that
+ * falls seconds behind makes likely.
+ */
+const agent = new Agent({ keepAlive: true, timeout: 60_000 })
 
 /**
  * One device of the fleet, as a real one is built: its own identity enrolled with the ticket, its
