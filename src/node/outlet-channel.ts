@@ -116,16 +116,25 @@ export class OutletChannel {
           this.onChannelClose(r.channel, resolve)
           signal.addEventListener('abort', () => resolve(), { once: true })
         })
-        await sleep(Math.random() * OUTLET_REOPEN_SPREAD_MS, undefined, { signal }).catch(() => undefined)
+        await this.pause(Math.random() * OUTLET_REOPEN_SPREAD_MS, signal)
       } catch (err) {
         if (signal.aborted) return
         this.log.debug({ err: (err as Error).message }, 'the outlet cannot be reached; trying again')
-        const woken = new AbortController()
-        this.wake = () => woken.abort()
-        await sleep(backoff.nextDelayMs(), undefined, { signal: AbortSignal.any([signal, woken.signal]) }).catch(() => undefined)
-        this.wake = undefined
+        await this.pause(backoff.nextDelayMs(), signal)
       }
     }
+  }
+
+  /**
+   * keepOpen's wait before its next attempt, which a client's coming ends (see `down`): also the
+   * spread before reopening, since a client whose own attempt failed meanwhile is answered from
+   * that failure until keepOpen tries again.
+   */
+  private async pause(ms: number, signal: AbortSignal): Promise<void> {
+    const woken = new AbortController()
+    this.wake = () => woken.abort()
+    await sleep(ms, undefined, { signal: AbortSignal.any([signal, woken.signal]) }).catch(() => undefined)
+    this.wake = undefined
   }
 
   isOpen = (channel: string): boolean => this.node.channels.has(channel)

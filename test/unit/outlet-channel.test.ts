@@ -1,6 +1,6 @@
-import { test } from 'node:test'
+import { mock, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { OutletChannel, OUTLET_REOPEN_SPREAD_MS } from '../../src/node/outlet-channel.js'
+import { OutletChannel, OUTLET_REOPEN_SPREAD_MS, OUTLET_RETRY_MIN_MS } from '../../src/node/outlet-channel.js'
 import { silentLogger } from '../../src/log/logger.js'
 import type { PorticoNode } from '../../src/node/portico-node.js'
 import type { TrustPolicy } from '../../src/channel/trust-policy.js'
@@ -12,10 +12,13 @@ import { waitFor } from '../helpers.js'
  */
 class FakeNode {
   readonly opened: number[] = []
+  /** While set, every attempt fails, as with the relay down. */
+  failing = false
   readonly channels = new Map<string, { onClose: (fn: () => void) => () => void; listeners: (() => void)[] }>()
   private next = 0
 
   resolve(): Promise<{ value: string }[]> {
+    if (this.failing) return Promise.reject(new Error('the relay is down'))
     const id = `channel-${String(this.next++)}`
     const listeners: (() => void)[] = []
     this.channels.set(id, { listeners, onClose: (fn) => { listeners.push(fn); return () => undefined } })
@@ -69,5 +72,38 @@ test('a client that comes while its inlet waits to reopen gets a new channel at 
     assert.equal(inlet.notOpen(), undefined)
   } finally {
     life.abort()
+  }
+})
+
+test('a client refused while its inlet waits to reopen brings the next attempt forward, as during a backoff', async () => {
+  // The clock and timers are driven by hand, and the wait is drawn near its longest.
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 })
+  mock.method(Math, 'random', () => 0.99)
+  const settle = async (): Promise<void> => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)) }
+  const node = new FakeNode()
+  const life = new AbortController()
+  const inlet = new OutletChannel(node as unknown as PorticoNode, target, anyone, silentLogger)
+  void inlet.keepOpen(life.signal)
+  try {
+    await settle()
+    assert.equal(node.opened.length, 1)
+    // The relay goes: the channel closes, and a client's own attempt fails.
+    node.failing = true
+    node.closeAll()
+    await assert.rejects(inlet.get())
+    assert.notEqual(inlet.down(), undefined)
+    // The relay is back; the next client, OUTLET_RETRY_MIN_MS later, is answered from the failure
+    // but wakes the inlet, which opens its route now, not at the end of its wait.
+    node.failing = false
+    mock.timers.tick(OUTLET_RETRY_MIN_MS)
+    assert.notEqual(inlet.down(), undefined)
+    await settle()
+    assert.equal(node.opened.length, 2)
+    assert.equal(inlet.down(), undefined)
+    assert.equal(inlet.notOpen(), undefined)
+  } finally {
+    life.abort()
+    mock.timers.reset()
+    mock.restoreAll()
   }
 })
