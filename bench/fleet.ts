@@ -31,6 +31,8 @@ const WINDOW_S = Number(process.env.BENCH_FLEET_WINDOW_S ?? 30)
  * measured with the devices that did, and the row says how many.
  */
 const GROW_MINUTES = Number(process.env.BENCH_FLEET_GROW_MINUTES ?? 15)
+/** How long the new devices of a size may take to obtain their v2 leases (each is counted as issued or failed). */
+const V2_LEASE_MINUTES = 3
 const RELAY_RSS_GOAL_BYTES = 1024 ** 3
 const P99_GOAL_MS = 50
 const MIB = 1024 * 1024
@@ -158,7 +160,7 @@ async function main(): Promise<void> {
       const latencies = window.latencies.sort((a, b) => a - b)
       // Every device at once asks the second outlet (the v2 emulator) for a lease, over the channel it holds.
       const l0 = performance.now()
-      const leased = await Promise.all(spread(previous, added, PROCESSES).map(async (r, i) => r.count === 0 ? undefined : fleets[i]?.ask({ op: 'lease-from', outlet: 'influx-v2', ...r })))
+      const leased = await Promise.all(spread(previous, added, PROCESSES).map(async (r, i) => r.count === 0 ? undefined : fleets[i]?.ask({ op: 'lease-from', outlet: 'influx-v2', ...r, deadlineMs: V2_LEASE_MINUTES * 60_000 })))
       const v2Seconds = (performance.now() - l0) / 1000
       const v2Issued = leased.reduce((n, a) => n + (a?.op === 'leased' ? a.issued : 0), 0)
       for (const a of leased) if (a?.op === 'leased') merge(failures, a.failures)

@@ -24,7 +24,7 @@ export type FleetRequest =
   | { op: 'init'; project: unknown; ticket: string; relay: string; outlet: string; log: string }
   | { op: 'grow'; from: number; count: number; deadlineMs: number }
   | { op: 'collect' }
-  | { op: 'lease-from'; outlet: string; from: number; count: number }
+  | { op: 'lease-from'; outlet: string; from: number; count: number; deadlineMs: number }
   | { op: 'stop' }
 
 /** Writes since the last collect, and the longest this process's event loop was held up (ms; Node's histogram counts the sampling tick too, taken off here): a device that cannot run cannot answer its channels' keep-alives. */
@@ -123,10 +123,11 @@ async function handle(m: FleetRequest): Promise<FleetAnswer> {
       return { op: 'samples', samples: s }
     }
     case 'lease-from': {
-      const { done, failures } = await each(m.from, m.count, LEASE_CONCURRENCY, life.signal, async (i) => {
+      const deadline = AbortSignal.any([life.signal, AbortSignal.timeout(m.deadlineMs)])
+      const { done, failures } = await each(m.from, m.count, LEASE_CONCURRENCY, deadline, async (i) => {
         const device = devices.get(i)
         if (device === undefined) throw new Error('no such device')
-        await device.leaseFrom(m.outlet, AbortSignal.any([life.signal, AbortSignal.timeout(60_000)]))
+        await device.leaseFrom(m.outlet, AbortSignal.any([deadline, AbortSignal.timeout(60_000)]))
       })
       return { op: 'leased', issued: done, failures }
     }
