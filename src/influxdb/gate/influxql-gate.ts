@@ -24,15 +24,16 @@ export class StatementRefusedError extends PorticoError {
 }
 
 /**
- * The SHOW statements a read lease may run: each reads the schema of one database (named by ON or
- * the request's `db`) or, for SHOW DATABASES, lists only what the user may read. SHOW USERS,
- * GRANTS, QUERIES (other users' query texts), STATS, DIAGNOSTICS, SHARDS, SUBSCRIPTIONS and
- * CONTINUOUS QUERIES tell of other databases or the server, and are refused.
+ * The SHOW statements a read lease may run, by their leading keywords (so `SERIES` also admits
+ * SHOW SERIES CARDINALITY and SHOW SERIES EXACT CARDINALITY, `TAG VALUES` their like): each reads
+ * the schema of one database (named by ON or the request's `db`) or, for SHOW DATABASES, lists only
+ * what the user may read. SHOW USERS, GRANTS, QUERIES (other users' query texts), STATS,
+ * DIAGNOSTICS, SHARDS, SUBSCRIPTIONS and CONTINUOUS QUERIES tell of other databases or the server,
+ * and are refused.
  */
 const READ_SHOWS = [
-  'DATABASES', 'MEASUREMENTS', 'MEASUREMENT CARDINALITY', 'MEASUREMENT EXACT CARDINALITY', 'SERIES', 'SERIES CARDINALITY',
-  'SERIES EXACT CARDINALITY', 'TAG KEYS', 'TAG KEY CARDINALITY', 'TAG KEY EXACT CARDINALITY', 'TAG VALUES', 'TAG VALUES CARDINALITY',
-  'TAG VALUES EXACT CARDINALITY', 'FIELD KEYS', 'FIELD KEY CARDINALITY', 'FIELD KEY EXACT CARDINALITY', 'RETENTION POLICIES'
+  'DATABASES', 'MEASUREMENTS', 'MEASUREMENT CARDINALITY', 'MEASUREMENT EXACT CARDINALITY', 'SERIES', 'TAG KEYS', 'TAG KEY CARDINALITY',
+  'TAG KEY EXACT CARDINALITY', 'TAG VALUES', 'FIELD KEYS', 'FIELD KEY CARDINALITY', 'FIELD KEY EXACT CARDINALITY', 'RETENTION POLICIES'
 ].map((s) => s.split(' '))
 
 /** The most keywords a statement kind's name takes: the longest, `SHOW TAG VALUES EXACT CARDINALITY`, has five. */
