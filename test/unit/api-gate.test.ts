@@ -69,6 +69,7 @@ test('queries are judged in the query string and in a form or JSON body, never s
   assert.equal(json.check(Buffer.from('{"db":"site-7","q":"SHOW MEASUREMENTS"}')), undefined)
   assert.equal(json.check(Buffer.from('{"db":"site-7","q":"SELECT * INTO x FROM m"}'))?.status, 403)
   assert.equal(json.check(Buffer.from('{"db":"secret","q":"SELECT 1"}'))?.status, 403)
+  assert.deepEqual(json.check(Buffer.from(`{"db":"${'s'.repeat(100)}","q":"SELECT 1"}`)), { kind: 'refuse', status: 403, code: 'forbidden', message: `this lease may not read database '${'s'.repeat(64)}'` })
   assert.equal(json.check(Buffer.from('{"db":["site-7"]}'))?.status, 400)
   assert.equal(json.check(Buffer.from('not json'))?.status, 400)
 })
@@ -84,6 +85,7 @@ test('edges the mutation run found untested: a write without db from a read leas
   const refused = ask(reader, 'POST', '/write')
   assert.equal(status(refused), 403)
   assert.match(refused.kind === 'refuse' ? refused.message : '', /this lease may not write/)
+  assert.deepEqual(refused, { kind: 'refuse', status: 403, code: 'forbidden', message: 'this lease may not write (/write)' })
   assert.equal(status(ask(writer, 'GET', '/query?db=site-7&q=SELECT%201')), 403, 'a write lease may not read')
   const v3: GatedLease = { backend: 'v3', permissions: [bucket('read', 'site-7')] }
   // InfluxDB 3 takes a query body as JSON even without a content type: it is judged as one.
