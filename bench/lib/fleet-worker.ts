@@ -108,6 +108,7 @@ async function handle(m: FleetRequest): Promise<FleetAnswer> {
       if (c === undefined) throw new Error('not initialised')
       let leaseRetries = 0
       const deadline = AbortSignal.timeout(m.deadlineMs)
+      setMaxListeners(0, deadline)
       const { done, failures } = await each(m.from, m.count, WAVE, deadline, async (i) => {
         const device = await FleetDevice.start(c, i)
         devices.set(i, device)
@@ -124,6 +125,7 @@ async function handle(m: FleetRequest): Promise<FleetAnswer> {
     }
     case 'lease-from': {
       const deadline = AbortSignal.any([life.signal, AbortSignal.timeout(m.deadlineMs)])
+      setMaxListeners(0, deadline)
       const { done, failures } = await each(m.from, m.count, LEASE_CONCURRENCY, deadline, async (i) => {
         const device = devices.get(i)
         if (device === undefined) throw new Error('no such device')
