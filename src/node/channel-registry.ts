@@ -14,7 +14,7 @@ export class ChannelRegistry {
    * must close with it is found without a look at every channel, which a relay carrying thousands
    * would otherwise take at each close, and so at every one of a storm of closes.
    */
-  private readonly byFirstHop = new Map<string, Set<SecureChannel>>()
+  private readonly byFirstHop = new Map<number, Map<string, Set<SecureChannel>>>()
   /**
    * Channels routed plainly over a connection that another channel of ours authenticates to the
    * project node (the relay's fast path), and that channel: they live and die together.
@@ -27,19 +27,21 @@ export class ChannelRegistry {
   track(channel: SecureChannel): void {
     this.channels.set(channel.address, channel)
     const first = channel.remoteRoute[0]
-    const key = first === undefined ? undefined : hopKey(first)
-    if (key !== undefined) {
-      const set = this.byFirstHop.get(key) ?? new Set()
+    if (first !== undefined) {
+      const ofType = this.byFirstHop.get(first.type) ?? new Map<string, Set<SecureChannel>>()
+      this.byFirstHop.set(first.type, ofType)
+      const set = ofType.get(first.value) ?? new Set()
       set.add(channel)
-      this.byFirstHop.set(key, set)
+      ofType.set(first.value, set)
     }
     channel.onClose((reason) => {
       this.channels.delete(channel.address)
       this.anchors.delete(channel.address)
-      if (key !== undefined) {
-        const set = this.byFirstHop.get(key)
+      if (first !== undefined) {
+        const ofType = this.byFirstHop.get(first.type)
+        const set = ofType?.get(first.value)
         set?.delete(channel)
-        if (set?.size === 0) this.byFirstHop.delete(key)
+        if (set?.size === 0) ofType?.delete(first.value)
       }
       this.closeVia(local(channel.address), `outer secure channel closed (${reason})`)
     })
@@ -53,13 +55,13 @@ export class ChannelRegistry {
 
   /** Checked for every message forwarded between connections, so it allocates nothing. */
   hasCredentialedPeer(connection: string): boolean {
-    for (const c of this.byFirstHop.get(hopKey(local(connection))) ?? []) if (!c.isClosed && c.senderInfo.hasCredential) return true
+    for (const c of this.over(LOCAL, connection) ?? []) if (!c.isClosed && c.senderInfo.hasCredential) return true
     return false
   }
 
   /** The verified peers of the channels carried by connection worker `address`. */
   peersOnConnection(address: string): SecureChannelInfo[] {
-    return [...(this.byFirstHop.get(hopKey(local(address))) ?? [])].filter((c) => !c.isClosed).map((c) => c.senderInfo)
+    return [...(this.over(LOCAL, address) ?? [])].filter((c) => !c.isClosed).map((c) => c.senderInfo)
   }
 
   /** The connection worker a channel runs directly over, if it runs over one of our TCP connections. */
@@ -86,9 +88,12 @@ export class ChannelRegistry {
 
   /** Closes every channel whose first hop is `first` (a lost connection, or a closed outer channel). */
   closeVia(first: Address, reason: string): void {
-    const over = this.byFirstHop.get(hopKey(first))
-    if (over === undefined) return
-    for (const c of [...over]) c.close(reason, false)
+    for (const c of [...this.over(first.type, first.value) ?? []]) c.close(reason, false)
+  }
+
+  /** The channels whose first hop is this address; looked up without allocating, since forwarding asks per message. */
+  private over(type: number, value: string): Set<SecureChannel> | undefined {
+    return this.byFirstHop.get(type)?.get(value)
   }
 
   /** Closes every channel whose peer is `identifier`. */
@@ -105,10 +110,9 @@ export class ChannelRegistry {
 
   /** Does another channel run over, or lean on, the channel at `address`? */
   private inUse(address: string): boolean {
-    if (this.byFirstHop.has(hopKey(local(address)))) return true
+    if (this.over(LOCAL, address) !== undefined) return true
     for (const outer of this.anchors.values()) if (outer.address === address) return true
     return false
   }
 }
 
-const hopKey = (a: Address): string => `${a.type}/${a.value}`
