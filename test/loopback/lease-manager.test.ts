@@ -23,6 +23,9 @@ after(async () => {
   await v2.close()
 })
 
+/** A backend for the emulator, with its all-access token. */
+const v2Backend = (): V2Backend => new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+
 /** The store's lease repository, but the first `failures` marks of a revoked identity fail, as a store briefly gone would. */
 function flakyLeases(failures: number): { leases: LeaseRepository; tries: () => number } {
   let tries = 0
@@ -37,7 +40,7 @@ function flakyLeases(failures: number): { leases: LeaseRepository; tries: () => 
 
 function manager(leases: LeaseRepository, outlet: string): LeaseManager {
   return new LeaseManager({
-    outlet, owner: `test/${outlet}`, backend: new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }),
+    outlet, owner: `test/${outlet}`, backend: v2Backend(),
     leases, log: silentLogger, orgId: v2.orgId, permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
     ttlSeconds: 3600, maxPerIdentity: 5, maxTotal: 100
   })
@@ -90,11 +93,11 @@ async function sweepUntil(m: LeaseManager, done: () => boolean, what: string): P
 }
 
 /** A manager on its own outlet name, with a clock the test moves. */
-function managerAt(outlet: string, clock: { now: number }, leases: LeaseRepository = store.leases, maxTotal = 1000, sweepIntervalMs?: number): LeaseManager {
+function managerAt(outlet: string, clock: { now: number }, leases: LeaseRepository = store.leases, maxTotal = 1000, sweepIntervalMs?: number, reconcileGraceMs = TEST_RECONCILE_GRACE_MS): LeaseManager {
   return new LeaseManager({
-    outlet, owner: `test/${outlet}`, backend: new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }),
+    outlet, owner: `test/${outlet}`, backend: v2Backend(),
     leases, log: silentLogger, orgId: v2.orgId, permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
-    ttlSeconds: 60, maxPerIdentity: 500, maxTotal, now: () => clock.now, reconcileGraceMs: TEST_RECONCILE_GRACE_MS, ...(sweepIntervalMs !== undefined ? { sweepIntervalMs } : {})
+    ttlSeconds: 60, maxPerIdentity: 500, maxTotal, now: () => clock.now, reconcileGraceMs, ...(sweepIntervalMs !== undefined ? { sweepIntervalMs } : {})
   })
 }
 const tokenActive = (token: string): boolean => [...v2.authorizations.values()].some((a) => a.token === token)
@@ -159,7 +162,7 @@ test('the sweeper goes on past a full batch without waiting: more than SWEEP_BAT
 /** A manager with the limits and host given, on its own outlet name. */
 function limited(outlet: string, o: { maxPerIdentity: number; maxTotal: number; host?: string; backend?: LeaseBackend }): LeaseManager {
   return new LeaseManager({
-    outlet, owner: `test/${outlet}`, backend: o.backend ?? new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }),
+    outlet, owner: `test/${outlet}`, backend: o.backend ?? v2Backend(),
     leases: store.leases, log: silentLogger, orgId: v2.orgId, permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
     ttlSeconds: 60, maxPerIdentity: o.maxPerIdentity, maxTotal: o.maxTotal, ...(o.host !== undefined ? { host: o.host } : {})
   })
@@ -208,7 +211,7 @@ test('a holder revokes once (twice is no error and no second revocation); the vi
 test('reconcile revokes our tagged credentials the store does not know, or knows under another credential, and one expiring at this very moment; another outlet\'s it leaves', async () => {
   const clock = { now: Date.now() }
   const m = managerAt('orphan-outlet', clock)
-  const backend = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const backend = v2Backend()
   const permissions = [{ action: 'write' as const, resource: { type: 'buckets', name: 'b25' } }]
   const issue = (leaseId: string) => backend.issue({ leaseId, identifier: 'I-orphan', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions })
   const unknown = await issue(`${ownerMark('test/orphan-outlet')}${'1'.repeat(16)}`)
@@ -231,7 +234,7 @@ test('reconcile revokes our tagged credentials the store does not know, or knows
 
 test('a revocation the database refuses is retried after a backoff, counted, and its error kept', async () => {
   const clock = { now: Date.now() }
-  const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const real = v2Backend()
   const failing: LeaseBackend = Object.create(real) as LeaseBackend
   failing.revoke = () => Promise.reject(new Error('database said no'))
   const m = limited('retry-outlet', { maxPerIdentity: 5, maxTotal: 10, backend: failing })
@@ -255,12 +258,8 @@ test('a revocation the database refuses is retried after a backoff, counted, and
 
 test('reconcile waiting out its grace for credentials the store does not know stops when its caller aborts', { timeout: 20_000 }, async () => {
   const clock = { now: Date.now() }
-  const m = new LeaseManager({
-    outlet: 'grace-outlet', owner: 'test/grace-outlet', backend: new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken }),
-    leases: store.leases, log: silentLogger, orgId: v2.orgId, permissions: JSON.stringify([{ action: 'write', resource: { type: 'buckets', name: '{subject.bucket}' } }]),
-    ttlSeconds: 60, maxPerIdentity: 5, maxTotal: 10, now: () => clock.now, reconcileGraceMs: 3_600_000
-  })
-  const backend = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const m = managerAt('grace-outlet', clock, store.leases, 10, undefined, 3_600_000)
+  const backend = v2Backend()
   const unknown = await backend.issue({ leaseId: `${ownerMark('test/grace-outlet')}${'3'.repeat(16)}`, identifier: 'I-grace', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions: [{ action: 'write', resource: { type: 'buckets', name: 'b30' } }] })
   const stop = new AbortController()
   const reconciling = m.reconcile(stop.signal)
@@ -296,7 +295,7 @@ test('a lease id is the owner\'s 8-hex mark and 16 random hex digits; reconcile 
   const g = await m.create({ identifier: 'I-shape', attributes: { bucket: 'b30' } })
   assert.match(g.id, new RegExp(`^${ownerMark('test/shape-outlet')}[0-9a-f]{16}$`))
   assert.equal(ownerMark('test/shape-outlet').length, 8)
-  const backend = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const backend = v2Backend()
   const permissions = [{ action: 'write' as const, resource: { type: 'buckets', name: 'b30' } }]
   const legacy = await backend.issue({ leaseId: 'abcdef0123456789', identifier: 'I-legacy', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions })
   const odd = await backend.issue({ leaseId: 'zz-not-a-lease-id', identifier: 'I-odd', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions })
@@ -311,7 +310,7 @@ test('outlets sharing a store: reconcile leaves a sibling\'s credential recorded
   const clock = { now: Date.now() }
   const revoked: string[] = []
   const counted = (): LeaseBackend => {
-    const b = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+    const b = v2Backend()
     const revoke = b.revoke.bind(b)
     b.revoke = async (id, signal) => {
       revoked.push(id)
@@ -356,7 +355,7 @@ test('a request waits for an issue slot for less than its caller waits for the a
  * with `issueWaitMs` for a request's wait for a slot; `issues` counts what reached the database.
  */
 function behindSlowDatabase(outlet: string, issueWaitMs: number): { m: LeaseManager; release: () => void; issues: () => number } {
-  const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const real = v2Backend()
   let release: () => void = () => undefined
   const gate = new Promise<void>((resolve) => { release = resolve })
   let issues = 0
@@ -390,7 +389,7 @@ test('a request still waiting for an issue slot when its caller gives up is drop
 })
 
 test('a lease ready only after its caller stopped waiting is revoked at once, not left to nobody', async () => {
-  const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const real = v2Backend()
   const slow: LeaseBackend = Object.assign(Object.create(real) as LeaseBackend, {
     issue: async (...args: Parameters<LeaseBackend['issue']>) => {
       await new Promise((r) => setTimeout(r, 300))
@@ -417,7 +416,7 @@ test('a lease ready only after its caller stopped waiting is revoked at once, no
 test('reconcile ends a credential whose lease the store holds revoked, and a second credential under a live lease\'s id, and leaves the live one', async () => {
   const clock = { now: Date.now() }
   const m = managerAt('twin-outlet', clock)
-  const backend = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const backend = v2Backend()
   const live = await m.create({ identifier: 'I-twin', attributes: { bucket: 'b40' } })
   const twin = await backend.issue({ leaseId: live.id, identifier: 'I-twin', expiresAt: clock.now + 60_000, lifetimeMs: 60_000, permissions: [{ action: 'write', resource: { type: 'buckets', name: 'b40' } }] })
   // Revoked in the store, but its credential was never removed (a crash between the two).
@@ -432,7 +431,7 @@ test('reconcile ends a credential whose lease the store holds revoked, and a sec
 
 test('a lease issued while its holder is being deleted is due at once, like the holder\'s others', async () => {
   const clock = { now: Date.now() }
-  const real = new V2Backend({ endpoint: { to: v2.address, tls: false }, orgId: v2.orgId, allAccessToken: v2.allAccessToken })
+  const real = v2Backend()
   let release: (() => void) | undefined
   const slow: LeaseBackend = Object.create(real) as LeaseBackend
   slow.issue = async (...args) => {
